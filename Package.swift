@@ -1,0 +1,85 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let package = Package(
+    name: "rollcast",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "rollcast-producer", targets: ["rollcast-producer"]),
+        .executable(name: "rollcast-gateway", targets: ["rollcast-gateway"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", exact: "2.8.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections", exact: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
+    ],
+    targets: [
+        // libzmq's C API, found through pkg-config.
+        .systemLibrary(
+            name: "CZMQ",
+            pkgConfig: "libzmq",
+            providers: [.apt(["libzmq3-dev"])]
+        ),
+        // A small Swift wrapper on CZMQ: contexts, sockets, messages, errors.
+        .target(name: "ZeroMQ", dependencies: ["CZMQ"]),
+        // Rolling windows, snapshots and the messages both processes share.
+        .target(
+            name: "RollcastCore",
+            dependencies: [
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "RollcastProducer",
+            dependencies: [
+                "ZeroMQ",
+                "RollcastCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "RollcastGateway",
+            dependencies: [
+                "ZeroMQ",
+                "RollcastCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "rollcast-producer",
+            dependencies: [
+                "RollcastProducer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "rollcast-gateway",
+            dependencies: [
+                "RollcastGateway",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "RollcastCoreTests", dependencies: ["RollcastCore"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "RollcastCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ]
+        ),
+    ]
+)

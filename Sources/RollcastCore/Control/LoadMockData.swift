@@ -1,0 +1,112 @@
+/// A request to seed the producer with deterministic mock history.
+///
+/// The body of `POST /api/test/load_mock_data` and of the `load_mock_data` control
+/// command. Every field is optional; unknown fields are refused so that a typo is not
+/// silently ignored.
+public struct LoadMockData: Codable, Equatable, Sendable {
+    public var symbols: [String]
+    /// Points of back-filled history per symbol, spread evenly over the window.
+    public var points: Int
+    /// Seed of the random walk; the same seed gives the same history.
+    public var seed: UInt64
+
+    public static let defaultSymbols = ["MOCK-A", "MOCK-B", "MOCK-C"]
+    public static let defaultPoints = 300
+    public static let defaultSeed: UInt64 = 42
+    public static let maxSymbols = 500
+    public static let maxPoints = 100_000
+    public static let maxSymbolLength = 32
+
+    public init(symbols: [String] = defaultSymbols, points: Int = defaultPoints, seed: UInt64 = defaultSeed) {
+        self.symbols = symbols
+        self.points = points
+        self.seed = seed
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case symbols, points, seed
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let any = try decoder.container(keyedBy: AnyCodingKey.self)
+        let known = Set(CodingKeys.allCases.map(\.rawValue))
+        if let unknown = any.allKeys.map(\.stringValue).filter({ !known.contains($0) }).sorted().first {
+            throw RequestError.invalid("unknown field '\(unknown)'; expected symbols, points, seed")
+        }
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.symbols = try container.decodeIfPresent([String].self, forKey: .symbols) ?? Self.defaultSymbols
+        self.points = try container.decodeIfPresent(Int.self, forKey: .points) ?? Self.defaultPoints
+        self.seed = try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? Self.defaultSeed
+    }
+
+    /// Checks the values, returning the request with symbols trimmed.
+    /// - Throws: ``RequestError/invalid(_:)`` naming the first bad value.
+    public func validated() throws -> LoadMockData {
+        guard !symbols.isEmpty else { throw RequestError.invalid("symbols must not be empty") }
+        guard symbols.count <= Self.maxSymbols else {
+            throw RequestError.invalid("at most \(Self.maxSymbols) symbols per request")
+        }
+        var seen = Set<String>()
+        var trimmed: [String] = []
+        for raw in symbols {
+            let symbol = try Symbol.validated(raw)
+            guard seen.insert(symbol).inserted else { throw RequestError.invalid("symbol '\(symbol)' is listed twice") }
+            trimmed.append(symbol)
+        }
+        guard (0...Self.maxPoints).contains(points) else {
+            throw RequestError.invalid("points must be between 0 and \(Self.maxPoints)")
+        }
+        return LoadMockData(symbols: trimmed, points: points, seed: seed)
+    }
+}
+
+/// Rules for symbol names, shared by every way data comes in.
+public enum Symbol {
+    /// Returns the symbol with surrounding white space removed.
+    /// - Throws: ``RequestError/invalid(_:)`` if it is empty, too long, or has characters
+    ///   other than letters, digits and `. _ - : /`.
+    public static func validated(_ raw: String) throws -> String {
+        let symbol = raw.trimmingWhitespace()
+        guard !symbol.isEmpty else { throw RequestError.invalid("symbol must not be empty") }
+        guard symbol.utf8.count <= LoadMockData.maxSymbolLength else {
+            throw RequestError.invalid("symbol '\(symbol.prefix(40))' is longer than \(LoadMockData.maxSymbolLength) bytes")
+        }
+        let allowed = symbol.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "._-:/".unicodeScalars.contains(scalar))
+        }
+        guard allowed else {
+            throw RequestError.invalid("symbol '\(symbol)' may hold only letters, digits and . _ - : /")
+        }
+        return symbol
+    }
+}
+
+/// A request that was understood but cannot be carried out as given.
+public enum RequestError: Error, Equatable, CustomStringConvertible {
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let reason): reason
+        }
+    }
+}
+
+struct AnyCodingKey: CodingKey {
+    var stringValue: String
+    var intValue: Int?
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) {
+        self.stringValue = String(intValue)
+        self.intValue = intValue
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var scalars = Substring(self)
+        while let first = scalars.first, first.isWhitespace { scalars.removeFirst() }
+        while let last = scalars.last, last.isWhitespace { scalars.removeLast() }
+        return String(scalars)
+    }
+}

@@ -1,0 +1,33 @@
+/// The small second part of every snapshot message on the ZeroMQ socket.
+///
+/// It lets a subscriber track the feed (sequence, age, producer run) without parsing
+/// the payload, which it relays as it is.
+public struct SnapshotHeader: Codable, Equatable, Sendable {
+    public var seq: UInt64
+    public var runID: String
+    /// Unix milliseconds when the snapshot was built.
+    public var generatedAt: Int64
+    /// Milliseconds between snapshots, so subscribers know when the feed is late.
+    public var intervalMilliseconds: Int64
+    /// Number of chart objects in the payload.
+    public var charts: Int
+
+    public init(seq: UInt64, runID: String, generatedAt: Int64, intervalMilliseconds: Int64, charts: Int) {
+        self.seq = seq
+        self.runID = runID
+        self.generatedAt = generatedAt
+        self.intervalMilliseconds = intervalMilliseconds
+        self.charts = charts
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case seq
+        case runID = "run_id"
+        case generatedAt = "generated_at"
+        case intervalMilliseconds = "interval_ms"
+        case charts
+    }
+
+    /// The first part of every snapshot message; subscribers filter on it.
+    public static let topic = "snapshot.v1"
+}

@@ -1,0 +1,12 @@
+import NIOCore
+import RollcastCore
+
+/// A snapshot as the gateway holds it: the producer's header and the payload to relay.
+///
+/// `payload` is the exact JSON the producer encoded. It is one immutable `ByteBuffer`
+/// shared by every client (copy-on-write, never written to), so fan-out copies nothing.
+struct RelayedSnapshot: Sendable {
+    let header: SnapshotHeader
+    let payload: ByteBuffer
+    let receivedAt: ContinuousClock.Instant
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Logging
+import NIOCore
+import RollcastCore
+import ServiceLifecycle
+import ZeroMQ
+
+/// Receives the producer's snapshots on a SUB socket and hands them to the broadcaster.
+///
+/// The socket connects (and reconnects) in the background, so the gateway starts before,
+/// and survives restarts of, the producer. Messages that are not well-formed snapshots
+/// are logged and dropped; they never reach a browser.
+final class SnapshotSubscriber: Service, Sendable {
+    /// Larger messages make libzmq drop the connection rather than allocate for them.
+    static let maxSnapshotBytes: Int64 = 256 << 20
+
+    private let endpoint: String
+    private let broadcaster: SnapshotBroadcaster
+    private let logger: Logger
+
+    init(endpoint: String, broadcaster: SnapshotBroadcaster, logger: Logger) {
+        self.endpoint = endpoint
+        self.broadcaster = broadcaster
+        self.logger = logger
+    }
+
+    func run() async throws {
+        let context = try ZMQContext()
+        try await withGracefulShutdownHandler {
+            try await DedicatedThread.run(name: "rollcast-subscriber", onCancel: context.shutdown) {
+                try self.receiveLoop(context: context)
+            }
+        } onGracefulShutdown: {
+            context.shutdown()
+        }
+        broadcaster.finishAll()
+    }
+
+    private func receiveLoop(context: ZMQContext) throws {
+        let socket = try ZMQSocket(context: context, type: .sub)
+        defer { socket.close() }
+        try socket.setMaxMessageSize(Self.maxSnapshotBytes)
+        // A few snapshots of slack; older ones are worthless once a newer one exists.
+        try socket.setReceiveHighWaterMark(4)
+        try socket.subscribe(SnapshotHeader.topic)
+        try socket.connect(endpoint)
+        logger.info("subscribed to snapshots", metadata: ["endpoint": "\(endpoint)"])
+        let decoder = JSONDecoder()
+        var lastRun: String?
+        while true {
+            let parts: [ZMQMessage]
+            do {
+                guard let received = try socket.receiveMultipart() else { continue }
+                parts = received
+            } catch let error as ZMQError where error.isContextTerminated {
+                logger.info("snapshot subscription closed")
+                return
+            }
+            guard parts.count == 3, let header = try? decoder.decode(SnapshotHeader.self, from: Data(parts[1].bytes)) else {
+                logger.warning("malformed snapshot message dropped", metadata: ["parts": "\(parts.count)"])
+                continue
+            }
+            if header.runID != lastRun {
+                logger.info("producer run detected", metadata: ["run_id": "\(header.runID)", "seq": "\(header.seq)"])
+                lastRun = header.runID
+            }
+            // The one copy on the way through: out of libzmq's message into a shared buffer.
+            let payload = parts[2].withUnsafeBytes { ByteBuffer(bytes: $0) }
+            broadcaster.publish(RelayedSnapshot(header: header, payload: payload, receivedAt: .now))
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import RollcastCore
+
+/// Everything the gateway needs to run, resolved from flags, environment and defaults.
+public struct GatewayConfiguration: Sendable {
+    public var host: String
+    /// TCP port; 0 picks a free one (see ``portFile``).
+    public var port: Int
+    /// The producer's snapshot endpoint (SUB connects here).
+    public var snapshotEndpoint: String
+    /// The producer's control endpoint (REQ connects here).
+    public var controlEndpoint: String
+    /// Folder served at `/` (the dashboard).
+    public var webRoot: String
+    /// If set, the bound port is written here once the server listens.
+    public var portFile: String?
+    /// Largest accepted HTTP request body, in bytes.
+    public var maxBodyBytes: Int
+    /// How long an HTTP request waits for the producer before answering 503.
+    public var controlTimeout: Duration
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8000,
+        snapshotEndpoint: String,
+        controlEndpoint: String,
+        webRoot: String = "web",
+        portFile: String? = nil,
+        maxBodyBytes: Int = 64 * 1024,
+        controlTimeout: Duration = .seconds(2)
+    ) {
+        self.host = host
+        self.port = port
+        self.snapshotEndpoint = snapshotEndpoint
+        self.controlEndpoint = controlEndpoint
+        self.webRoot = webRoot
+        self.portFile = portFile
+        self.maxBodyBytes = maxBodyBytes
+        self.controlTimeout = controlTimeout
+    }
+}

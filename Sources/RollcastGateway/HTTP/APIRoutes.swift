@@ -1,0 +1,192 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import RollcastCore
+
+/// The HTTP API: load mock data, the one-time window stream, health and readiness.
+struct APIRoutes: Sendable {
+    let broadcaster: SnapshotBroadcaster
+    let control: ControlClient
+    let configuration: GatewayConfiguration
+
+    /// Allowed methods by path, for telling 405 from 404.
+    static let table: [String: [HTTPRequest.Method]] = [
+        "/api/test/load_mock_data": [.post],
+        "/api/realtime_window": [.get],
+        "/api/status": [.get],
+        "/healthz": [.get],
+        "/readyz": [.get],
+        "/ws/realtime_charts": [.get],
+    ]
+
+    func register(on router: Router<some RequestContext>) {
+        router.post("/api/test/load_mock_data") { request, context in try await loadMockData(request) }
+        router.get("/api/realtime_window") { _, _ in try realtimeWindow() }
+        router.get("/api/status") { _, _ in status() }
+        router.get("/healthz") { _, _ in JSONBody.response(["status": "ok"]) }
+        router.get("/readyz") { _, _ in readiness() }
+        router.get("/ws/realtime_charts") { _, _ -> Response in
+            throw APIError(.upgradeRequired, "this endpoint speaks WebSocket only", headers: [.upgrade: "websocket"])
+        }
+    }
+
+    // MARK: POST /api/test/load_mock_data
+
+    struct LoadedBody: Encodable {
+        let symbols: [String]
+        let points: Int
+        let seed: UInt64
+        let seq: UInt64
+        let runID: String
+
+        enum CodingKeys: String, CodingKey {
+            case symbols, points, seed, seq
+            case runID = "run_id"
+        }
+    }
+
+    func loadMockData(_ request: Request) async throws -> Response {
+        let started = ContinuousClock.now
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: configuration.maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, "request body is larger than \(configuration.maxBodyBytes) bytes")
+        }
+        let parsed: LoadMockData
+        if body.readableBytes == 0 || body.readableBytesView.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) {
+            parsed = LoadMockData()
+        } else {
+            do {
+                parsed = try JSONDecoder().decode(LoadMockData.self, from: Data(buffer: body))
+            } catch {
+                throw APIError(.badRequest, DecodingErrorReason.describe(error))
+            }
+        }
+        let validated: LoadMockData
+        do {
+            validated = try parsed.validated()
+        } catch {
+            throw APIError(.badRequest, "\(error)")
+        }
+        let reply: ControlReply
+        do {
+            reply = try await control.send(.loadMockData(validated), timeout: configuration.controlTimeout)
+        } catch {
+            throw APIError(.serviceUnavailable, "\(error)")
+        }
+        guard let loaded = reply.loaded else {
+            throw APIError(.badRequest, reply.error ?? "producer refused the request")
+        }
+        // Answer once the data is in the snapshot clients get, so a client that connects
+        // right after this answer sees it. The wait shares the request's time budget.
+        let remaining = configuration.controlTimeout - started.duration(to: .now)
+        _ = await broadcaster.waitForSnapshot(runID: loaded.runID, seq: loaded.visibleFromSeq, timeout: max(remaining, .zero))
+        return JSONBody.response(
+            LoadedBody(symbols: loaded.symbols, points: loaded.points, seed: loaded.seed, seq: loaded.visibleFromSeq, runID: loaded.runID)
+        )
+    }
+
+    // MARK: GET /api/realtime_window
+
+    /// The latest snapshot once, one chart object per line, then the response ends.
+    func realtimeWindow() throws -> Response {
+        guard let snapshot = broadcaster.latest else {
+            throw APIError(.serviceUnavailable, "no snapshot has arrived from the producer yet")
+        }
+        let payload = snapshot.payload
+        let ranges = try JSONArraySplitter.elementRanges(in: payload.readableBytesView)
+        var body = ByteBuffer()
+        body.reserveCapacity(payload.readableBytes + ranges.count)
+        for range in ranges {
+            body.writeImmutableBuffer(payload.getSlice(at: payload.readerIndex + range.lowerBound, length: range.count)!)
+            body.writeInteger(UInt8(ascii: "\n"))
+        }
+        return Response(
+            status: .ok,
+            headers: [.contentType: "application/x-ndjson", .cacheControl: "no-store"],
+            body: .init(byteBuffer: body)
+        )
+    }
+
+    // MARK: GET /readyz, /api/status
+
+    struct Readiness: Encodable {
+        let ready: Bool
+        let reason: String?
+        let lastSnapshotAgeMilliseconds: Int64?
+        let seq: UInt64?
+        let runID: String?
+
+        enum CodingKeys: String, CodingKey {
+            case ready, reason, seq
+            case lastSnapshotAgeMilliseconds = "last_snapshot_age_ms"
+            case runID = "run_id"
+        }
+    }
+
+    func readiness() -> Response {
+        guard let snapshot = broadcaster.latest else {
+            return JSONBody.response(
+                status: .serviceUnavailable,
+                Readiness(ready: false, reason: "no snapshot received yet", lastSnapshotAgeMilliseconds: nil, seq: nil, runID: nil)
+            )
+        }
+        let age = snapshot.receivedAt.duration(to: .now)
+        let limit = Duration.milliseconds(snapshot.header.intervalMilliseconds * 3)
+        let ready = age <= limit
+        return JSONBody.response(
+            status: ready ? .ok : .serviceUnavailable,
+            Readiness(
+                ready: ready,
+                reason: ready ? nil : "no snapshot within 3 intervals",
+                lastSnapshotAgeMilliseconds: age.milliseconds,
+                seq: snapshot.header.seq,
+                runID: snapshot.header.runID
+            )
+        )
+    }
+
+    struct Status: Encodable {
+        let clients: Int
+        let seq: UInt64?
+        let runID: String?
+        let charts: Int?
+        let snapshotBytes: Int?
+        let lastSnapshotAgeMilliseconds: Int64?
+        let snapshotEndpoint: String
+        let controlEndpoint: String
+
+        enum CodingKeys: String, CodingKey {
+            case clients, seq, charts
+            case runID = "run_id"
+            case snapshotBytes = "snapshot_bytes"
+            case lastSnapshotAgeMilliseconds = "last_snapshot_age_ms"
+            case snapshotEndpoint = "snapshot_endpoint"
+            case controlEndpoint = "control_endpoint"
+        }
+    }
+
+    func status() -> Response {
+        let snapshot = broadcaster.latest
+        return JSONBody.response(
+            Status(
+                clients: broadcaster.subscriberCount,
+                seq: snapshot?.header.seq,
+                runID: snapshot?.header.runID,
+                charts: snapshot?.header.charts,
+                snapshotBytes: snapshot?.payload.readableBytes,
+                lastSnapshotAgeMilliseconds: snapshot.map { $0.receivedAt.duration(to: .now).milliseconds },
+                snapshotEndpoint: configuration.snapshotEndpoint,
+                controlEndpoint: configuration.controlEndpoint
+            )
+        )
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,49 @@
+import RollcastCore
+
+/// Everything the producer needs to run, resolved from flags, environment and defaults.
+public struct ProducerConfiguration: Sendable {
+    /// Folder for the Unix sockets; created private (0700) if missing.
+    public var runDirectory: RunDirectory
+    /// Where snapshots are published (PUB); `ipc://` or `tcp://`.
+    public var snapshotEndpoint: String
+    /// Where control commands are answered (REP).
+    public var controlEndpoint: String
+    /// Seconds between snapshots.
+    public var interval: Double
+    /// Length of every rolling window, in seconds.
+    public var windowSeconds: Double
+    /// Symbols the mock feed ticks from the start; empty turns the default feed off.
+    public var mockSymbols: [String]
+    /// Ticks per second for each mock symbol.
+    public var mockRate: Double
+    /// Seed of the default mock symbols' walks.
+    public var mockSeed: UInt64
+    /// Most symbols the producer keeps; loads past it are refused.
+    public var maxSymbols: Int
+
+    public static let defaultMockSymbols = ["AAPL", "MSFT", "NVDA", "EURUSD", "BTCUSD"]
+
+    public init(
+        runDirectory: RunDirectory,
+        snapshotEndpoint: String? = nil,
+        controlEndpoint: String? = nil,
+        interval: Double = 2,
+        windowSeconds: Double = 300,
+        mockSymbols: [String] = Self.defaultMockSymbols,
+        mockRate: Double = 2,
+        mockSeed: UInt64 = 1,
+        maxSymbols: Int = 1_000
+    ) {
+        self.runDirectory = runDirectory
+        self.snapshotEndpoint = snapshotEndpoint ?? runDirectory.snapshotEndpoint
+        self.controlEndpoint = controlEndpoint ?? runDirectory.controlEndpoint
+        self.interval = interval
+        self.windowSeconds = windowSeconds
+        self.mockSymbols = mockSymbols
+        self.mockRate = mockRate
+        self.mockSeed = mockSeed
+        self.maxSymbols = maxSymbols
+    }
+
+    var intervalMilliseconds: Int64 { Int64((interval * 1000).rounded()) }
+}

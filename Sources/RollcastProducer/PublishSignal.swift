@@ -1,0 +1,42 @@
+import Foundation
+
+/// Wakes the publisher's thread early: to publish now, or to stop.
+///
+/// The publisher sleeps on this between snapshots; a control command that changed the
+/// data asks for a snapshot at once, so its effect is visible without waiting an interval.
+final class PublishSignal: @unchecked Sendable {
+    // Safe to share: every access to `requested` and `stopped` holds `condition`.
+    private let condition = NSCondition()
+    private var requested = false
+    private var stopped = false
+
+    enum Wake { case deadline, requested, stopped }
+
+    /// Asks for a snapshot as soon as possible.
+    func requestPublish() {
+        condition.withLock {
+            requested = true
+            condition.signal()
+        }
+    }
+
+    /// Ends the publisher's loop; lasts for good.
+    func stop() {
+        condition.withLock {
+            stopped = true
+            condition.signal()
+        }
+    }
+
+    /// Blocks until `deadline`, a request or a stop, whichever comes first.
+    func wait(until deadline: Date) -> Wake {
+        condition.withLock {
+            while !stopped && !requested {
+                if !condition.wait(until: deadline) { return .deadline }
+            }
+            if stopped { return .stopped }
+            requested = false
+            return .requested
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import RollcastCore
+import RollcastGateway
+
+@main
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollcast-gateway",
+        abstract: "Relays the producer's snapshots to every WebSocket client; serves the dashboard and the HTTP API.",
+        discussion: "Every option can also be set by the environment variable named in its help; a flag wins over the environment."
+    )
+
+    @Option(help: "Address to listen on. (ROLLCAST_HOST; default 127.0.0.1)")
+    var host: String?
+
+    @Option(help: "Port to listen on; 0 picks a free one. (ROLLCAST_PORT; default 8000)")
+    var port: Int?
+
+    @Option(help: "Folder holding the producer's Unix sockets. (ROLLCAST_RUN_DIR; default $XDG_RUNTIME_DIR/rollcast or /tmp/rollcast-<uid>)")
+    var runDir: String?
+
+    @Option(help: "The producer's snapshot endpoint. (ROLLCAST_SNAPSHOT_ENDPOINT; default ipc://<run dir>/snapshots.sock)")
+    var snapshotEndpoint: String?
+
+    @Option(help: "The producer's control endpoint. (ROLLCAST_CONTROL_ENDPOINT; default ipc://<run dir>/control.sock)")
+    var controlEndpoint: String?
+
+    @Option(help: "Folder of the dashboard served at /. (ROLLCAST_WEB_ROOT; default web)")
+    var webRoot: String?
+
+    @Option(help: "Write the port actually bound to this file once listening. (ROLLCAST_PORT_FILE)")
+    var portFile: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (ROLLCAST_LOG_LEVEL; default info)")
+    var logLevel: String?
+
+    func run() async throws {
+        ProcessSignals.unblockAll()
+        let settings = SettingResolver()
+        let runDirectory = RunDirectory(path: try settings.resolve(runDir, env: "ROLLCAST_RUN_DIR", default: RunDirectory.defaultPath()))
+        let port = try settings.resolve(port, env: "ROLLCAST_PORT", default: 8000)
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        let webRoot = try settings.resolve(webRoot, env: "ROLLCAST_WEB_ROOT", default: "web")
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: webRoot, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("--web-root: no folder at \(webRoot)")
+        }
+        let logger = try LoggerSetup.make(label: "rollcast.gateway", level: settings.resolve(logLevel, env: "ROLLCAST_LOG_LEVEL", default: "info"))
+        let configuration = GatewayConfiguration(
+            host: try settings.resolve(host, env: "ROLLCAST_HOST", default: "127.0.0.1"),
+            port: port,
+            snapshotEndpoint: try settings.resolve(snapshotEndpoint, env: "ROLLCAST_SNAPSHOT_ENDPOINT", default: runDirectory.snapshotEndpoint),
+            controlEndpoint: try settings.resolve(controlEndpoint, env: "ROLLCAST_CONTROL_ENDPOINT", default: runDirectory.controlEndpoint),
+            webRoot: webRoot,
+            portFile: settings.resolve(portFile, env: "ROLLCAST_PORT_FILE", default: nil)
+        )
+        try await Gateway(configuration: configuration, logger: logger).run()
+    }
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RollcastCore
+import RollcastProducer
+
+@main
+struct ProducerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollcast-producer",
+        abstract: "Keeps a rolling window per symbol and publishes one full snapshot per interval over ZeroMQ.",
+        discussion: "Every option can also be set by the environment variable named in its help; a flag wins over the environment."
+    )
+
+    @Option(help: "Folder for the Unix sockets, created private if missing. (ROLLCAST_RUN_DIR; default $XDG_RUNTIME_DIR/rollcast or /tmp/rollcast-<uid>)")
+    var runDir: String?
+
+    @Option(help: "ZeroMQ endpoint to publish snapshots on, ipc:// or tcp://. (ROLLCAST_SNAPSHOT_ENDPOINT; default ipc://<run dir>/snapshots.sock)")
+    var snapshotEndpoint: String?
+
+    @Option(help: "ZeroMQ endpoint for control commands. (ROLLCAST_CONTROL_ENDPOINT; default ipc://<run dir>/control.sock)")
+    var controlEndpoint: String?
+
+    @Option(help: "Seconds between snapshots, at least 0.1. (ROLLCAST_INTERVAL; default 2)")
+    var interval: Double?
+
+    @Option(help: "Rolling window length in seconds. (ROLLCAST_WINDOW; default 300)")
+    var window: Double?
+
+    @Flag(inversion: .prefixedNo, help: "Tick the default mock symbols from the start. (ROLLCAST_MOCK_FEED=0 turns it off)")
+    var mockFeed: Bool?
+
+    @Option(help: "Comma-separated symbols of the default mock feed. (ROLLCAST_MOCK_SYMBOLS; default \(ProducerConfiguration.defaultMockSymbols.joined(separator: ",")))")
+    var mockSymbols: String?
+
+    @Option(help: "Ticks per second for each mock symbol, 0.1 to 1000. (ROLLCAST_MOCK_RATE; default 2)")
+    var mockRate: Double?
+
+    @Option(help: "Most symbols kept; loads past it are refused. (ROLLCAST_MAX_SYMBOLS; default 1000)")
+    var maxSymbols: Int?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (ROLLCAST_LOG_LEVEL; default info)")
+    var logLevel: String?
+
+    func run() async throws {
+        ProcessSignals.unblockAll()
+        let settings = SettingResolver()
+        let runDirectory = RunDirectory(path: try settings.resolve(runDir, env: "ROLLCAST_RUN_DIR", default: RunDirectory.defaultPath()))
+        let interval = try settings.resolve(interval, env: "ROLLCAST_INTERVAL", default: 2.0)
+        let window = try settings.resolve(window, env: "ROLLCAST_WINDOW", default: 300.0)
+        let mockRate = try settings.resolve(mockRate, env: "ROLLCAST_MOCK_RATE", default: 2.0)
+        let maxSymbols = try settings.resolve(maxSymbols, env: "ROLLCAST_MAX_SYMBOLS", default: 1_000)
+        let feedOn = try settings.resolve(mockFeed, env: "ROLLCAST_MOCK_FEED", default: true)
+        let symbolList = try settings.resolve(mockSymbols, env: "ROLLCAST_MOCK_SYMBOLS", default: ProducerConfiguration.defaultMockSymbols.joined(separator: ","))
+        guard interval >= 0.1, interval <= 3600 else { throw ValidationError("--interval must be between 0.1 and 3600 seconds") }
+        guard window > 0, window <= 86_400 else { throw ValidationError("--window must be between 0 and 86400 seconds") }
+        guard mockRate >= 0.1, mockRate <= 1000 else { throw ValidationError("--mock-rate must be between 0.1 and 1000") }
+        guard maxSymbols >= 1 else { throw ValidationError("--max-symbols must be at least 1") }
+        var symbols: [String] = []
+        if feedOn {
+            do {
+                symbols = try symbolList.split(separator: ",").map { try Symbol.validated(String($0)) }
+            } catch {
+                throw ValidationError("--mock-symbols: \(error)")
+            }
+        }
+        let logger = try LoggerSetup.make(label: "rollcast.producer", level: settings.resolve(logLevel, env: "ROLLCAST_LOG_LEVEL", default: "info"))
+        let configuration = ProducerConfiguration(
+            runDirectory: runDirectory,
+            snapshotEndpoint: try settings.resolve(snapshotEndpoint, env: "ROLLCAST_SNAPSHOT_ENDPOINT", default: runDirectory.snapshotEndpoint),
+            controlEndpoint: try settings.resolve(controlEndpoint, env: "ROLLCAST_CONTROL_ENDPOINT", default: runDirectory.controlEndpoint),
+            interval: interval,
+            windowSeconds: window,
+            mockSymbols: symbols,
+            mockRate: mockRate,
+            maxSymbols: maxSymbols
+        )
+        try await Producer(configuration: configuration, logger: logger).run()
+    }
+}

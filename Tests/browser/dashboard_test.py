@@ -1,0 +1,176 @@
+"""The dashboard in headless Chromium against the real producer and gateway.
+
+Run by `./run.sh test`. Each step waits on a condition with a deadline; the whole run
+is bounded by an alarm. A screenshot of the live dashboard is saved under .build/.
+"""
+
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+from harness import ROOT, Stack, wait_for
+
+SYMBOLS = ["ALPHA", "BRAVO", "CHARLIE"]
+SCREENSHOT = ROOT / ".build" / "screenshots" / "dashboard.png"
+RUN_LIMIT_S = 240
+
+
+def make_browser():
+    options = webdriver.ChromeOptions()
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000"):
+        options.add_argument(argument)
+    options.binary_location = os.environ.get("ROLLCAST_CHROMIUM", "/usr/bin/chromium")
+    service = Service(executable_path=os.environ.get("ROLLCAST_CHROMEDRIVER", "/usr/bin/chromedriver"))
+    browser = webdriver.Chrome(options=options, service=service)
+    browser.set_script_timeout(10)
+    return browser
+
+
+def chart_symbols(browser):
+    return browser.execute_script("return [...document.querySelectorAll('#charts .chart')].map(e => e.dataset.symbol)")
+
+
+def uplot_roots(browser):
+    return len(browser.find_elements(By.CSS_SELECTOR, "#charts .chart .uplot"))
+
+
+def chart_state(browser, symbol):
+    """The last x value and point count uPlot holds for `symbol`, and the header's last price."""
+    return browser.execute_script(
+        """
+        const card = window.rollcast.board.cards.get(arguments[0]);
+        if (!card || !card.plot) return null;
+        const xs = card.plot.data[0];
+        return { lastT: xs[xs.length - 1], points: xs.length, header: card.last.textContent };
+        """,
+        symbol,
+    )
+
+
+def last_message_price(browser, symbol):
+    return browser.execute_script(
+        "const c = (window.rollcast.lastMessage || []).find(c => c.symbol === arguments[0]);"
+        "return c ? c.price[c.price.length - 1] : null;",
+        symbol,
+    )
+
+
+def header_number(text):
+    return float(text.replace(",", "").replace("\u202f", "").replace("\u00a0", ""))
+
+
+class DashboardTests:
+    def __init__(self):
+        self.stack = Stack(producer_args=["--window", "60", "--mock-symbols", ",".join(SYMBOLS), "--mock-rate", "4"])
+        self.browser = None
+
+    def setup(self):
+        self.stack.start_producer()
+        self.stack.start_gateway()
+        self.stack.wait_ready()
+        self.browser = make_browser()
+        self.browser.get(self.stack.url + "/")
+
+    def teardown(self):
+        if self.browser:
+            self.browser.quit()
+        self.stack.close()
+
+    def test_button_opens_one_chart_per_symbol(self):
+        b = self.browser
+        assert b.find_element(By.ID, "connection-state").text == "not connected"
+        b.find_element(By.ID, "load-realtime").click()
+        wait_for(lambda: chart_symbols(b) == SYMBOLS, 10, f"charts for {SYMBOLS}")
+        assert uplot_roots(b) == len(SYMBOLS), f"expected {len(SYMBOLS)} uPlot roots, saw {uplot_roots(b)}"
+        wait_for(lambda: b.find_element(By.ID, "connection-state").text == "live", 5, "state 'live'")
+
+    def test_charts_move_and_headers_match_the_latest_message(self):
+        b = self.browser
+        before = {s: chart_state(b, s) for s in SYMBOLS}
+        # Three intervals of 0.5 s; every chart must get newer data.
+        wait_for(
+            lambda: all(chart_state(b, s)["lastT"] > before[s]["lastT"] for s in SYMBOLS),
+            5, "every chart to receive newer points",
+        )
+        for symbol in SYMBOLS:
+            def matches():
+                state = chart_state(b, symbol)
+                price = last_message_price(b, symbol)
+                return price is not None and abs(header_number(state["header"]) - price) < 1e-9
+            wait_for(matches, 3, f"{symbol}'s header to show the last price of the latest message")
+
+    def test_new_symbols_get_charts_without_recreating_others(self):
+        b = self.browser
+        b.execute_script("for (const c of window.rollcast.board.cards.values()) { c.element.dataset.mark = 'kept'; c.plot.__mark = 'kept'; }")
+        status, body = self.stack.request("POST", "/api/test/load_mock_data", {"symbols": ["DELTA", "ECHO"], "points": 50, "seed": 7})
+        assert status == 200, f"load_mock_data answered {status}: {body!r}"
+        expected = sorted(SYMBOLS + ["DELTA", "ECHO"])
+        wait_for(lambda: chart_symbols(b) == expected, 5, f"charts for {expected}, in order")
+        kept = b.execute_script(
+            "return [...window.rollcast.board.cards.values()].filter(c => c.element.dataset.mark === 'kept' && c.plot.__mark === 'kept').map(c => c.symbol)"
+        )
+        assert sorted(kept) == SYMBOLS, f"existing charts were re-created: kept {kept}"
+        assert uplot_roots(b) == len(expected)
+
+    def test_screenshot_of_the_live_dashboard(self):
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        assert self.browser.save_screenshot(str(SCREENSHOT)), "screenshot failed"
+        print(f"    screenshot: {SCREENSHOT}")
+
+    def test_gateway_restart_shows_reconnecting_then_resumes(self):
+        b = self.browser
+        port = self.stack.port
+        Stack.stop(self.stack.gateway)
+        wait_for(lambda: b.find_element(By.ID, "connection-state").text == "reconnecting…", 5, "state 'reconnecting…'")
+        count = len(chart_symbols(b))
+        messages = b.execute_script("return window.rollcast.messages")
+        self.stack.start_gateway(port=port)
+        wait_for(lambda: b.execute_script("return window.rollcast.messages") > messages + 1, 15, "updates after the restart")
+        assert b.find_element(By.ID, "connection-state").text == "live"
+        assert len(chart_symbols(b)) == count, "charts were duplicated after reconnecting"
+        assert uplot_roots(b) == count
+
+
+def main():
+    signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(TimeoutError(f"browser tests ran over {RUN_LIMIT_S}s")))
+    signal.alarm(RUN_LIMIT_S)
+    suite = DashboardTests()
+    tests = [name for name in DashboardTests.__dict__ if name.startswith("test_")]
+    passed = failed = 0
+    try:
+        suite.setup()
+        for name in tests:
+            started = time.monotonic()
+            try:
+                getattr(suite, name)()
+                passed += 1
+                print(f"  ok    {name} ({time.monotonic() - started:.1f}s)")
+            except Exception:
+                failed += 1
+                print(f"  FAIL  {name}")
+                traceback.print_exc()
+    except Exception:
+        traceback.print_exc()
+        failed += len(tests) - passed - failed
+    finally:
+        try:
+            if failed:
+                for log in sorted(suite.stack.logs.glob("*.log")):
+                    print(f"--- {log.name} (last lines)")
+                    print("\n".join(log.read_text(errors="replace").splitlines()[-20:]))
+            suite.teardown()
+        finally:
+            signal.alarm(0)
+    print(f"browser: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

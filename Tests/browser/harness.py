@@ -1,0 +1,106 @@
+"""Starts the real producer and gateway for browser tests and stops them on every path."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def bin_dir() -> Path:
+    configured = os.environ.get("ROLLCAST_BIN_DIR")
+    if configured:
+        return Path(configured)
+    out = subprocess.run(["swift", "build", "--show-bin-path"], cwd=ROOT, check=True, capture_output=True, text=True)
+    return Path(out.stdout.strip())
+
+
+def wait_for(condition, timeout: float, what: str, interval: float = 0.05):
+    """Polls `condition` until it returns a truthy value; raises after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+            if value:
+                return value
+        except Exception as error:  # the condition may fail until the thing is up
+            last_error = error
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}" + (f" (last error: {last_error})" if last_error else ""))
+
+
+class Stack:
+    """A producer and a gateway on a free port and a private run directory."""
+
+    def __init__(self, producer_args=(), interval=0.5):
+        self.bin = bin_dir()
+        self.run_dir = Path(tempfile.mkdtemp(prefix="rcb-", dir="/tmp"))
+        self.interval = interval
+        self.producer_args = list(producer_args)
+        self.producer = None
+        self.gateway = None
+        self.port = None
+        self.logs = self.run_dir / "logs"
+        self.logs.mkdir()
+
+    def start_producer(self):
+        args = [str(self.bin / "rollcast-producer"), "--run-dir", str(self.run_dir), "--interval", str(self.interval)]
+        self.producer = self._spawn(args + self.producer_args, "producer")
+
+    def start_gateway(self, port=0):
+        port_file = self.run_dir / "port"
+        port_file.unlink(missing_ok=True)
+        args = [
+            str(self.bin / "rollcast-gateway"),
+            "--run-dir", str(self.run_dir),
+            "--port", str(port),
+            "--port-file", str(port_file),
+            "--web-root", str(ROOT / "web"),
+        ]
+        self.gateway = self._spawn(args, "gateway")
+        self.port = int(wait_for(lambda: port_file.exists() and port_file.read_text().strip(), 20, "the gateway's port file"))
+
+    def _spawn(self, args, name):
+        log = open(self.logs / f"{name}.log", "ab")
+        return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def request(self, method, path, body=None, timeout=5):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    def wait_ready(self, timeout=20):
+        wait_for(lambda: self.request("GET", "/readyz")[0] == 200, timeout, "the gateway to be ready")
+
+    @staticmethod
+    def stop(process, timeout=5):
+        """SIGTERM, then SIGKILL after `timeout`; returns the exit code."""
+        if process is None or process.poll() is not None:
+            return None if process is None else process.returncode
+        process.send_signal(signal.SIGTERM)
+        try:
+            return process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return process.wait(5)
+
+    def close(self):
+        self.stop(self.gateway)
+        self.stop(self.producer)
+        shutil.rmtree(self.run_dir, ignore_errors=True)

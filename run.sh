@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Rollcast: set up, build and run.
+#   ./run.sh                 set up, build (release), start producer + gateway with the mock feed
+#   ./run.sh producer ARGS   run only the producer (release build)
+#   ./run.sh gateway ARGS    run only the gateway (release build)
+#   ./run.sh test            set up, build (debug) and run every test: unit, integration, browser
+#   ./run.sh setup           install what is missing, nothing else
+set -euo pipefail
+cd "$(dirname "$0")"
+
+UPLOT_PACKAGE="uplot-python==1.1.1"
+
+say() { printf '[run.sh] %s\n' "$*" >&2; }
+
+apt_install() {
+    say "installing $* with apt-get"
+    export DEBIAN_FRONTEND=noninteractive
+    if [ -z "${ROLLCAST_APT_UPDATED:-}" ]; then
+        apt-get update -qq
+        ROLLCAST_APT_UPDATED=1
+    fi
+    apt-get install -y -qq "$@" >/dev/null
+}
+
+# libzmq (headers and pkg-config file) for the CZMQ module, and uPlot for the dashboard.
+setup_runtime() {
+    if ! pkg-config --exists libzmq 2>/dev/null; then
+        command -v pkg-config >/dev/null || apt_install pkg-config
+        apt_install libzmq3-dev
+    fi
+    if [ ! -f web/vendor/uPlot.iife.js ] || [ ! -f web/vendor/uPlot.min.css ]; then
+        say "fetching uPlot ($UPLOT_PACKAGE)"
+        local tmp
+        tmp=$(mktemp -d)
+        python3 -m pip download --quiet --no-deps --disable-pip-version-check --root-user-action=ignore "$UPLOT_PACKAGE" -d "$tmp"
+        mkdir -p web/vendor
+        python3 - "$tmp" web/vendor <<'PY'
+import glob, sys, zipfile
+wheel = glob.glob(sys.argv[1] + "/*.whl")[0]
+with zipfile.ZipFile(wheel) as archive:
+    for name in ("uPlot.iife.js", "uPlot.min.css"):
+        with open(f"{sys.argv[2]}/{name}", "wb") as out:
+            out.write(archive.read(f"uplot/static/{name}"))
+PY
+        rm -rf "$tmp"
+    fi
+}
+
+# Headless Chromium, its driver and Selenium for the browser tests.
+setup_browser() {
+    local missing=()
+    command -v chromium >/dev/null || missing+=(chromium)
+    command -v chromedriver >/dev/null || missing+=(chromium-driver)
+    [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+    python3 -c "import selenium" 2>/dev/null ||
+        python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "selenium>=4.20,<5"
+}
+
+build_release() {
+    say "building (release)"
+    swift build -c release
+    BIN_DIR=$(swift build -c release --show-bin-path)
+}
+
+start_both() {
+    local pids=()
+    stop() {
+        trap - INT TERM
+        say "stopping"
+        kill -TERM "${pids[@]}" 2>/dev/null || true
+        wait "${pids[@]}" 2>/dev/null || true
+    }
+    trap stop INT TERM
+    "$BIN_DIR/rollcast-producer" & pids+=($!)
+    "$BIN_DIR/rollcast-gateway" "$@" & pids+=($!)
+    local url="http://${ROLLCAST_HOST:-127.0.0.1}:${ROLLCAST_PORT:-8000}"
+    say "dashboard: $url  (Ctrl-C stops both)"
+    echo "$url"
+    # Either process ending ends the other.
+    wait -n "${pids[@]}" || true
+    stop
+}
+
+run_tests() {
+    setup_runtime
+    setup_browser
+    say "building (debug, with tests)"
+    swift build --build-tests
+    export ROLLCAST_BIN_DIR
+    ROLLCAST_BIN_DIR=$(swift build --show-bin-path)
+    say "unit and integration tests"
+    swift test --skip-build
+    say "browser tests"
+    python3 Tests/browser/dashboard_test.py
+}
+
+case "${1:-}" in
+    "") setup_runtime; build_release; start_both ;;
+    producer) shift; setup_runtime; build_release; exec "$BIN_DIR/rollcast-producer" "$@" ;;
+    gateway) shift; setup_runtime; build_release; exec "$BIN_DIR/rollcast-gateway" "$@" ;;
+    test) run_tests ;;
+    setup) setup_runtime; setup_browser ;;
+    -h|--help|help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' ;;
+    *) say "unknown command '$1'; see ./run.sh --help"; exit 2 ;;
+esac
