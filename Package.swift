@@ -73,12 +73,16 @@ let package = Package(
         ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "RollcastCoreTests", dependencies: ["RollcastCore"]),
+        .testTarget(name: "RollcastProducerTests", dependencies: ["RollcastProducer", "RollcastCore"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "RollcastCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
     ]

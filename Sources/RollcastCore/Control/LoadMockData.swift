@@ -35,8 +35,8 @@ public struct LoadMockData: Codable, Equatable, Sendable {
         }
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.symbols = try container.decodeIfPresent([String].self, forKey: .symbols) ?? Self.defaultSymbols
-        self.points = try container.decodeIfPresent(Int.self, forKey: .points) ?? Self.defaultPoints
-        self.seed = try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? Self.defaultSeed
+        self.points = try container.decodeWholeNumber(Int.self, forKey: .points, range: "0 to \(Self.maxPoints)") ?? Self.defaultPoints
+        self.seed = try container.decodeWholeNumber(UInt64.self, forKey: .seed, range: "0 to 2^64-1") ?? Self.defaultSeed
     }
 
     /// Checks the values, returning the request with symbols trimmed.
@@ -89,6 +89,19 @@ public enum RequestError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .invalid(let reason): reason
         }
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// Decodes a whole number, naming the field when the JSON holds a fraction or a number out of range.
+    ///
+    /// Foundation's decoder reports such numbers as "not valid JSON" without a field name;
+    /// a user deserves to know which field to fix.
+    func decodeWholeNumber<N: FixedWidthInteger & Decodable>(_ type: N.Type, forKey key: Key, range: String) throws -> N? {
+        guard contains(key), try !decodeNil(forKey: key) else { return nil }
+        if let value = try? decode(N.self, forKey: key) { return value }
+        _ = try decode(Double.self, forKey: key)  // a non-number fails here with a type mismatch
+        throw RequestError.invalid("\(key.stringValue) must be a whole number from \(range)")
     }
 }
 

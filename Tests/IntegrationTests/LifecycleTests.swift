@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+
+@Suite("Process lifecycle", .serialized, .timeLimit(.minutes(1)))
+struct LifecycleTests {
+    @Test("SIGTERM stops both processes with exit 0 within 2 s; the producer removes its socket files")
+    func cleanShutdown() async throws {
+        try await RollcastStack.with { stack in
+            try await stack.waitUntilReady()
+            for file in ["snapshots.sock", "control.sock"] {
+                #expect(FileManager.default.fileExists(atPath: "\(stack.runDirectory)/\(file)"))
+            }
+            let gateway = try #require(stack.gateway)
+            let producer = try #require(stack.producer)
+            #expect(await gateway.stop(deadline: .seconds(2)) == 0)
+            #expect(await producer.stop(signal: SIGINT, deadline: .seconds(2)) == 0)
+            for file in ["snapshots.sock", "control.sock"] {
+                #expect(!FileManager.default.fileExists(atPath: "\(stack.runDirectory)/\(file)"), "\(file) removed")
+            }
+        }
+    }
+
+    @Test("the gateway survives a producer SIGKILL and relays the next producer's snapshots")
+    func producerRestart() async throws {
+        try await RollcastStack.with(producerArguments: ["--mock-symbols", "R1", "--interval", "0.3"]) { stack in
+            try await stack.waitUntilReady()
+            let before = try RealtimeChartsTests.checkSnapshot(try await WebSocketProbe.messages(1, from: stack.webSocketURL, within: .seconds(5))[0])
+            await stack.producer?.stop(signal: SIGKILL)
+            _ = try await poll("readyz to turn 503", within: .seconds(5)) {
+                try? await stack.request(.GET, "/readyz").status == .serviceUnavailable ? true : nil
+            }
+            try stack.startProducer()  // binds over the socket files the killed one left
+            try await stack.waitUntilReady()
+            let after = try RealtimeChartsTests.checkSnapshot(try await WebSocketProbe.messages(1, from: stack.webSocketURL, within: .seconds(5))[0])
+            #expect(after[0].runID != before[0].runID, "snapshots now come from the new run")
+        }
+    }
+
+    @Test("a second producer on the same run directory is refused; the first keeps running")
+    func secondProducerRefused() async throws {
+        try await RollcastStack.with { stack in
+            try await stack.waitUntilReady()
+            let second = try RollcastProcess(
+                executable: "rollcast-producer",
+                arguments: ["--run-dir", stack.runDirectory, "--no-mock-feed"],
+                logPath: "\(stack.runDirectory)/second.log"
+            )
+            #expect(await second.waitForExit(within: .seconds(10)))
+            #expect(second.process.terminationStatus != 0)
+            #expect(second.log.contains("in use by another running process"), "\(second.log)")
+            #expect(stack.producer?.isRunning == true)
+            try await stack.waitUntilReady()
+        }
+    }
+
+    @Test("a bad flag exits non-zero with a one-line message", arguments: [
+        ("rollcast-producer", ["--interval", "0"], "--interval must be between 0.1 and 3600 seconds"),
+        ("rollcast-producer", ["--bogus"], "Unknown option '--bogus'"),
+        ("rollcast-gateway", ["--port", "70000"], "--port must be between 0 and 65535"),
+        ("rollcast-gateway", ["--port", "eighty"], "The value 'eighty' is invalid for '--port"),
+    ])
+    func badFlag(executable: String, arguments: [String], message: String) async throws {
+        let directory = "/tmp/rcf-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let process = try RollcastProcess(executable: executable, arguments: ["--run-dir", directory] + arguments, logPath: "\(directory)/log")
+        #expect(await process.waitForExit(within: .seconds(10)))
+        #expect(process.process.terminationStatus != 0)
+        #expect(process.log.contains(message), "\(process.log)")
+    }
+}

@@ -1,0 +1,134 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// A producer and a gateway on a free port and a private run directory, stopped on every path.
+final class RollcastStack: @unchecked Sendable {
+    // Safe to share: each test drives its stack from one task at a time.
+    let runDirectory: String
+    var producer: RollcastProcess?
+    var gateway: RollcastProcess?
+    var port: Int = 0
+    var producerArguments: [String]
+
+    init(producerArguments: [String] = ["--no-mock-feed", "--interval", "0.5"]) throws {
+        // Short: Unix socket paths are limited to about 107 bytes.
+        runDirectory = "/tmp/rci-\(UUID().uuidString.prefix(8).lowercased())"
+        try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: false)
+        self.producerArguments = producerArguments
+    }
+
+    /// Runs `body` with a stack, then stops both processes and removes the run directory.
+    /// On failure, the processes' logs are printed to help whoever reads the CI output.
+    static func with<T>(
+        producerArguments: [String] = ["--no-mock-feed", "--interval", "0.5"],
+        startProducer: Bool = true,
+        _ body: (RollcastStack) async throws -> T
+    ) async throws -> T {
+        let stack = try RollcastStack(producerArguments: producerArguments)
+        do {
+            if startProducer { try stack.startProducer() }
+            try await stack.startGateway()
+            let result = try await body(stack)
+            await stack.tearDown()
+            return result
+        } catch {
+            for process in [stack.producer, stack.gateway].compactMap({ $0 }) {
+                FileHandle.standardError.write(Data("--- \(process.name) log\n\(process.log.suffix(4000))\n".utf8))
+            }
+            await stack.tearDown()
+            throw error
+        }
+    }
+
+    func tearDown() async {
+        await gateway?.stop()
+        await producer?.stop()
+        try? FileManager.default.removeItem(atPath: runDirectory)
+    }
+
+    func startProducer(extra: [String] = []) throws {
+        producer = try RollcastProcess(
+            executable: "rollcast-producer",
+            arguments: ["--run-dir", runDirectory] + producerArguments + extra,
+            logPath: "\(runDirectory)/producer.log"
+        )
+    }
+
+    func startGateway(port requested: Int = 0) async throws {
+        let portFile = "\(runDirectory)/port"
+        try? FileManager.default.removeItem(atPath: portFile)
+        gateway = try RollcastProcess(
+            executable: "rollcast-gateway",
+            arguments: [
+                "--run-dir", runDirectory, "--port", "\(requested)", "--port-file", portFile,
+                "--web-root", "\(TestEnvironment.repositoryRoot)/web",
+            ],
+            logPath: "\(runDirectory)/gateway.log"
+        )
+        port = try await poll("the gateway's port file", within: .seconds(20)) {
+            (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+    }
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+    var webSocketURL: String { "ws://127.0.0.1:\(port)/ws/realtime_charts" }
+
+    func waitUntilReady(within limit: Duration = .seconds(15)) async throws {
+        _ = try await poll("the gateway to report ready", within: limit) {
+            try? await self.request(.GET, "/readyz").status == .ok ? true : nil
+        }
+    }
+
+    struct HTTPAnswer {
+        let status: HTTPResponseStatus
+        let headers: HTTPHeaders
+        let body: String
+
+        /// The `error` field of a JSON error answer.
+        var errorReason: String? {
+            (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["error"] as? String
+        }
+    }
+
+    func request(_ method: HTTPMethod, _ path: String, body: String? = nil, timeout: Duration = .seconds(10)) async throws -> HTTPAnswer {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .init(timeout))
+        let bytes = try await response.body.collect(upTo: 64 << 20)
+        return HTTPAnswer(status: response.status, headers: response.headers, body: String(buffer: bytes))
+    }
+}
+
+struct TimeoutError: Error, CustomStringConvertible {
+    let what: String
+    var description: String { "timed out waiting for \(what)" }
+}
+
+/// Calls `condition` every 20 ms until it returns a value; throws ``TimeoutError`` after `limit`.
+func poll<T>(_ what: String, within limit: Duration, _ condition: () async throws -> T?) async throws -> T {
+    let deadline = ContinuousClock.now.advanced(by: limit)
+    while ContinuousClock.now < deadline {
+        if let value = try await condition() { return value }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    throw TimeoutError(what: what)
+}
+
+/// Runs `body`, failing with ``TimeoutError`` if it takes longer than `limit`.
+func withTimeout<T: Sendable>(_ limit: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            throw TimeoutError(what: what)
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
+    }
+}

@@ -1,0 +1,49 @@
+import RollcastCore
+import Testing
+
+@testable import RollcastProducer
+
+@Suite("Window store")
+struct WindowStoreTests {
+    @Test("snapshots list symbols alphabetically, evict by the clock and raise seq by one")
+    func snapshots() throws {
+        let store = WindowStore(windowSeconds: 10, maxSymbols: 10, runID: "run")
+        _ = try store.replace([("B", [Tick(time: 95, price: 1), Tick(time: 99, price: 2)]), ("A", [Tick(time: 100, price: 3)])])
+        let first = store.takeSnapshot(now: 106)
+        #expect(first.seq == 1)
+        #expect(first.series.map(\.symbol) == ["A", "B"])
+        #expect(first.series[1].ticks.map(\.time) == [99])
+        #expect(store.takeSnapshot(now: 106).seq == 2)
+    }
+
+    @Test("a write is visible from the seq it returns")
+    func visibleFrom() throws {
+        let store = WindowStore(windowSeconds: 10, maxSymbols: 10)
+        _ = store.takeSnapshot(now: 0)
+        let visible = try store.replace([("A", [Tick(time: 1, price: 1)])])
+        let next = store.takeSnapshot(now: 2)
+        #expect(next.seq == visible)
+        #expect(next.series.map(\.symbol) == ["A"])
+    }
+
+    @Test("ticks for unknown symbols are ignored; many symbols stay separate")
+    func manySymbols() throws {
+        let store = WindowStore(windowSeconds: 60, maxSymbols: 1_000)
+        let symbols = (0..<1_000).map { "S\($0)" }
+        _ = try store.replace(symbols.map { ($0, []) })
+        for (index, symbol) in symbols.enumerated() { store.append(Tick(time: 1, price: Double(index)), to: symbol) }
+        store.append(Tick(time: 1, price: 1), to: "UNKNOWN")
+        let snapshot = store.takeSnapshot(now: 2)
+        #expect(snapshot.series.count == 1_000)
+        #expect(snapshot.series.allSatisfy { $0.ticks.count == 1 && $0.ticks[0].price == Double(symbols.firstIndex(of: $0.symbol)!) })
+    }
+
+    @Test("loads past the symbol limit are refused and change nothing")
+    func symbolLimit() throws {
+        let store = WindowStore(windowSeconds: 60, maxSymbols: 2)
+        _ = try store.replace([("A", []), ("B", [])])
+        #expect(throws: RequestError.self) { try store.replace([("C", [])]) }
+        _ = try store.replace([("A", [Tick(time: 1, price: 1)])])  // replacing a held symbol is fine
+        #expect(store.summary().symbols == ["A", "B"])
+    }
+}
