@@ -9,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 UPLOT_PACKAGE="uplot-python==1.1.1"
+export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
 
 say() { printf '[run.sh] %s\n' "$*" >&2; }
 
@@ -32,7 +33,7 @@ setup_runtime() {
         say "fetching uPlot ($UPLOT_PACKAGE)"
         local tmp
         tmp=$(mktemp -d)
-        python3 -m pip download --quiet --no-deps --disable-pip-version-check --root-user-action=ignore "$UPLOT_PACKAGE" -d "$tmp"
+        python3 -m pip download --quiet --no-deps "$UPLOT_PACKAGE" -d "$tmp"
         mkdir -p web/vendor
         python3 - "$tmp" web/vendor <<'PY'
 import glob, sys, zipfile
@@ -53,7 +54,7 @@ setup_browser() {
     command -v chromedriver >/dev/null || missing+=(chromium-driver)
     [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
     python3 -c "import selenium" 2>/dev/null ||
-        python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "selenium>=4.20,<5"
+        python3 -m pip install --quiet "selenium>=4.20,<5"
 }
 
 build_release() {
