@@ -8,7 +8,7 @@ public struct RandomWalk: Sendable {
     /// Relative standard deviation of one step.
     private let volatility: Double
 
-    public init(symbol: String, seed: UInt64, volatility: Double = 0.002) {
+    public init(symbol: String, seed: UInt64, volatility: Double = 0.0007) {
         // Mixing the symbol in gives each symbol its own path under one seed.
         var generator = SplitMix64(seed: seed ^ Self.fnv1a(symbol))
         self.price = Self.rounded(Double(UInt64.random(in: 20...500, using: &generator)))
