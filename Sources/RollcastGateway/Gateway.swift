@@ -16,27 +16,49 @@ public struct Gateway: Sendable {
         self.logger = logger
     }
 
-    /// Runs until SIGINT or SIGTERM.
+    /// Runs until SIGINT or SIGTERM, then closes every client with 1001 and stops.
     public func run() async throws {
-        try await buildApplication().runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        let broadcaster = SnapshotBroadcaster()
+        let counters = ClientCounters()
+        // Graceful shutdown runs in reverse order: clients are told first, the
+        // subscription to the producer ends last.
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: SnapshotSubscriber(endpoint: configuration.snapshotEndpoint, broadcaster: broadcaster, logger: logger)),
+                    .init(service: try buildApplication(broadcaster: broadcaster, counters: counters)),
+                    .init(service: ClientShutdown(broadcaster: broadcaster, counters: counters, logger: logger)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
         logger.info("gateway stopped")
     }
 
-    /// The HTTP/WebSocket application with the snapshot subscription as a service beside it.
-    public func buildApplication() throws -> some ApplicationProtocol {
-        let broadcaster = SnapshotBroadcaster()
-        let subscriber = SnapshotSubscriber(endpoint: configuration.snapshotEndpoint, broadcaster: broadcaster, logger: logger)
+    /// The HTTP/WebSocket application, relaying what `broadcaster` receives.
+    func buildApplication(broadcaster: SnapshotBroadcaster, counters: ClientCounters) throws -> some ApplicationProtocol {
         let control = try ControlClient(endpoint: configuration.controlEndpoint)
 
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ErrorMiddleware(routes: APIRoutes.table))
         router.add(middleware: FileMiddleware(configuration.webRoot, searchForIndexHtml: true, logger: logger))
-        APIRoutes(broadcaster: broadcaster, control: control, configuration: configuration).register(on: router)
+        APIRoutes(broadcaster: broadcaster, control: control, counters: counters, configuration: configuration).register(on: router)
 
-        let socket = RealtimeChartsSocket(broadcaster: broadcaster, logger: logger)
-        let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
-        webSocketRouter.ws("/ws/realtime_charts") { inbound, outbound, _ in
-            try await socket.handle(inbound: inbound, outbound: outbound)
+        let socket = RealtimeChartsSocket(
+            broadcaster: broadcaster,
+            slowClientLimit: configuration.slowClientLimit,
+            counters: counters,
+            logger: logger
+        )
+        let maxClients = configuration.maxClients
+        let webSocketRouter = Router(context: WebSocketClientContext.self)
+        webSocketRouter.ws("/ws/realtime_charts") { _, _ in
+            // Refused upgrades fall through to the HTTP route, which answers 503.
+            counters.connected.value < maxClients ? .upgrade([:]) : .dontUpgrade
+        } onUpgrade: { inbound, outbound, context in
+            try await socket.handle(inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
         }
 
         let configuration = self.configuration
@@ -47,15 +69,14 @@ public struct Gateway: Sendable {
                 webSocketRouter: webSocketRouter,
                 configuration: .init(
                     ws: .init(
-                        // Clients send nothing of use; a small limit keeps floods cheap.
-                        maxFrameSize: 4096,
-                        autoPing: .enabled(timePeriod: .seconds(25)),
+                        // Clients send nothing of use; a small frame limit keeps floods cheap.
+                        maxFrameSize: RealtimeChartsSocket.maxClientMessageBytes,
+                        autoPing: .enabled(timePeriod: configuration.pingInterval),
                         closeTimeout: .seconds(1)
                     )
                 )
             ),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "rollcast-gateway"),
-            services: [subscriber],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 logger.info("gateway listening", metadata: ["url": "http://\(configuration.host):\(port)", "port": "\(port)"])

@@ -17,6 +17,12 @@ public struct GatewayConfiguration: Sendable {
     public var maxBodyBytes: Int
     /// How long an HTTP request waits for the producer before answering 503.
     public var controlTimeout: Duration
+    /// Most WebSocket clients at once; upgrades past it get 503.
+    public var maxClients: Int
+    /// How long a client's socket may stay unwritable before the client is closed.
+    public var slowClientLimit: Duration
+    /// Time between pings to each client; one that has not answered by the next ping is closed.
+    public var pingInterval: Duration
 
     public init(
         host: String = "127.0.0.1",
@@ -26,7 +32,10 @@ public struct GatewayConfiguration: Sendable {
         webRoot: String = "web",
         portFile: String? = nil,
         maxBodyBytes: Int = 64 * 1024,
-        controlTimeout: Duration = .seconds(2)
+        controlTimeout: Duration = .seconds(2),
+        maxClients: Int = 10_000,
+        slowClientLimit: Duration = .seconds(30),
+        pingInterval: Duration = .seconds(25)
     ) {
         self.host = host
         self.port = port
@@ -36,5 +45,8 @@ public struct GatewayConfiguration: Sendable {
         self.portFile = portFile
         self.maxBodyBytes = maxBodyBytes
         self.controlTimeout = controlTimeout
+        self.maxClients = maxClients
+        self.slowClientLimit = slowClientLimit
+        self.pingInterval = pingInterval
     }
 }

@@ -32,6 +32,15 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Write the port actually bound to this file once listening. (ROLLCAST_PORT_FILE)")
     var portFile: String?
 
+    @Option(help: "Most WebSocket clients at once; upgrades past it get HTTP 503. (ROLLCAST_MAX_CLIENTS; default 10000)")
+    var maxClients: Int?
+
+    @Option(help: "Seconds a client's socket may stay unwritable before the client is closed. (ROLLCAST_SLOW_CLIENT_TIMEOUT; default 30)")
+    var slowClientTimeout: Double?
+
+    @Option(help: "Seconds between pings to each client; a client that has not answered by the next ping is closed. (ROLLCAST_PING_INTERVAL; default 25)")
+    var pingInterval: Double?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (ROLLCAST_LOG_LEVEL; default info)")
     var logLevel: String?
 
@@ -46,6 +55,12 @@ struct GatewayCommand: AsyncParsableCommand {
         guard FileManager.default.fileExists(atPath: webRoot, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("--web-root: no folder at \(webRoot)")
         }
+        let maxClients = try settings.resolve(maxClients, env: "ROLLCAST_MAX_CLIENTS", default: 10_000)
+        guard maxClients >= 1 else { throw ValidationError("--max-clients must be at least 1") }
+        let slowClientTimeout = try settings.resolve(slowClientTimeout, env: "ROLLCAST_SLOW_CLIENT_TIMEOUT", default: 30.0)
+        guard slowClientTimeout >= 0.1 else { throw ValidationError("--slow-client-timeout must be at least 0.1 seconds") }
+        let pingInterval = try settings.resolve(pingInterval, env: "ROLLCAST_PING_INTERVAL", default: 25.0)
+        guard pingInterval >= 0.1 else { throw ValidationError("--ping-interval must be at least 0.1 seconds") }
         let logger = try LoggerSetup.make(label: "rollcast.gateway", level: settings.resolve(logLevel, env: "ROLLCAST_LOG_LEVEL", default: "info"))
         let configuration = GatewayConfiguration(
             host: try settings.resolve(host, env: "ROLLCAST_HOST", default: "127.0.0.1"),
@@ -53,7 +68,10 @@ struct GatewayCommand: AsyncParsableCommand {
             snapshotEndpoint: try settings.resolve(snapshotEndpoint, env: "ROLLCAST_SNAPSHOT_ENDPOINT", default: runDirectory.snapshotEndpoint),
             controlEndpoint: try settings.resolve(controlEndpoint, env: "ROLLCAST_CONTROL_ENDPOINT", default: runDirectory.controlEndpoint),
             webRoot: webRoot,
-            portFile: settings.resolve(portFile, env: "ROLLCAST_PORT_FILE", default: nil)
+            portFile: settings.resolve(portFile, env: "ROLLCAST_PORT_FILE", default: nil),
+            maxClients: maxClients,
+            slowClientLimit: .milliseconds(Int64(slowClientTimeout * 1000)),
+            pingInterval: .milliseconds(Int64(pingInterval * 1000))
         )
         try await Gateway(configuration: configuration, logger: logger).run()
     }

@@ -4,13 +4,20 @@ import Synchronization
 ///
 /// Each subscriber's stream keeps only the newest undelivered snapshot: a client that
 /// reads slowly skips snapshots instead of queueing them, so one stuck browser can
-/// neither delay the others nor grow the gateway's memory.
+/// neither delay the others nor grow the gateway's memory. Skips are counted.
 final class SnapshotBroadcaster: Sendable {
+    private struct Subscriber {
+        let continuation: AsyncStream<RelayedSnapshot>.Continuation
+        /// Snapshots replaced before this subscriber took them.
+        var skipped: Int = 0
+    }
+
     private struct State {
         var latest: RelayedSnapshot?
-        var subscribers: [UInt64: AsyncStream<RelayedSnapshot>.Continuation] = [:]
+        var subscribers: [UInt64: Subscriber] = [:]
         var nextID: UInt64 = 0
         var finished = false
+        var skippedTotal = 0
     }
 
     private let state = Mutex(State())
@@ -26,12 +33,21 @@ final class SnapshotBroadcaster: Sendable {
     /// Number of subscribed clients.
     var subscriberCount: Int { state.withLock { $0.subscribers.count } }
 
+    /// Snapshots replaced in a subscriber's buffer before it took them, over all subscribers.
+    var skippedTotal: Int { state.withLock { $0.skippedTotal } }
+
+    /// Whether ``finishAll()`` has ended the broadcast (the gateway is shutting down).
+    var isFinished: Bool { state.withLock { $0.finished } }
+
     /// Stores `snapshot` as the latest and offers it to every subscriber.
     func publish(_ snapshot: RelayedSnapshot) {
         state.withLock { state in
             state.latest = snapshot
-            for continuation in state.subscribers.values {
-                continuation.yield(snapshot)
+            for (id, subscriber) in state.subscribers {
+                if case .dropped = subscriber.continuation.yield(snapshot) {
+                    state.subscribers[id]!.skipped += 1
+                    state.skippedTotal += 1
+                }
             }
         }
     }
@@ -49,25 +65,29 @@ final class SnapshotBroadcaster: Sendable {
             }
             // The latest goes in under the same lock as registration: no snapshot is missed.
             if let latest = state.latest { continuation.yield(latest) }
-            state.subscribers[id] = continuation
+            state.subscribers[id] = Subscriber(continuation: continuation)
             return id
         }
         return Subscription(id: id, snapshots: stream)
     }
 
-    func unsubscribe(_ id: UInt64) {
-        let continuation = state.withLock { $0.subscribers.removeValue(forKey: id) }
-        continuation?.finish()
+    /// Ends a subscription.
+    /// - Returns: how many snapshots it skipped.
+    @discardableResult
+    func unsubscribe(_ id: UInt64) -> Int {
+        let subscriber = state.withLock { $0.subscribers.removeValue(forKey: id) }
+        subscriber?.continuation.finish()
+        return subscriber?.skipped ?? 0
     }
 
     /// Ends every subscriber's stream, now and for later subscribers (at shutdown).
     func finishAll() {
-        let continuations = state.withLock { state in
+        let subscribers = state.withLock { state in
             state.finished = true
             defer { state.subscribers.removeAll() }
             return Array(state.subscribers.values)
         }
-        for continuation in continuations { continuation.finish() }
+        for subscriber in subscribers { subscriber.continuation.finish() }
     }
 
     /// Waits until a snapshot of producer run `runID` with `seq` at least `seq` has arrived.

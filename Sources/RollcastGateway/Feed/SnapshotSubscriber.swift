@@ -33,7 +33,6 @@ final class SnapshotSubscriber: Service, Sendable {
         } onGracefulShutdown: {
             context.shutdown()
         }
-        broadcaster.finishAll()
     }
 
     private func receiveLoop(context: ZMQContext) throws {

@@ -7,6 +7,7 @@ import RollcastCore
 struct APIRoutes: Sendable {
     let broadcaster: SnapshotBroadcaster
     let control: ControlClient
+    let counters: ClientCounters
     let configuration: GatewayConfiguration
 
     /// Allowed methods by path, for telling 405 from 404.
@@ -25,7 +26,12 @@ struct APIRoutes: Sendable {
         router.get("/api/status") { _, _ in status() }
         router.get("/healthz") { _, _ in JSONBody.response(["status": "ok"]) }
         router.get("/readyz") { _, _ in readiness() }
-        router.get("/ws/realtime_charts") { _, _ -> Response in
+        router.get("/ws/realtime_charts") { request, _ -> Response in
+            // Upgrade requests land here only when the WebSocket router refused them.
+            if request.headers[.upgrade]?.lowercased() == "websocket" {
+                counters.refused.increment()
+                throw APIError(.serviceUnavailable, "the gateway has its maximum of \(configuration.maxClients) clients; try again later", headers: [.retryAfter: "5"])
+            }
             throw APIError(.upgradeRequired, "this endpoint speaks WebSocket only", headers: [.upgrade: "websocket"])
         }
     }
@@ -149,6 +155,9 @@ struct APIRoutes: Sendable {
 
     struct Status: Encodable {
         let clients: Int
+        let clientsRefused: Int
+        let slowClientsClosed: Int
+        let snapshotsSkipped: Int
         let seq: UInt64?
         let runID: String?
         let charts: Int?
@@ -159,6 +168,9 @@ struct APIRoutes: Sendable {
 
         enum CodingKeys: String, CodingKey {
             case clients, seq, charts
+            case clientsRefused = "clients_refused"
+            case slowClientsClosed = "slow_clients_closed"
+            case snapshotsSkipped = "snapshots_skipped"
             case runID = "run_id"
             case snapshotBytes = "snapshot_bytes"
             case lastSnapshotAgeMilliseconds = "last_snapshot_age_ms"
@@ -171,7 +183,10 @@ struct APIRoutes: Sendable {
         let snapshot = broadcaster.latest
         return JSONBody.response(
             Status(
-                clients: broadcaster.subscriberCount,
+                clients: counters.connected.value,
+                clientsRefused: counters.refused.value,
+                slowClientsClosed: counters.slowClosed.value,
+                snapshotsSkipped: broadcaster.skippedTotal,
                 seq: snapshot?.header.seq,
                 runID: snapshot?.header.runID,
                 charts: snapshot?.header.charts,

@@ -1,32 +1,50 @@
+import Foundation
 import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOWebSocket
+import Synchronization
 
 /// `/ws/realtime_charts`: sends each client the latest snapshot at once, then every new one.
 ///
-/// The endpoint only speaks to the client; what the client sends is read (so pings and
-/// close frames work) and otherwise ignored. Every client gets the same payload buffer.
+/// The endpoint only speaks to the client. What the client sends is read (so pings and
+/// close frames work) and dropped; a message over ``maxClientMessageBytes`` closes the
+/// connection with 1009. Every client gets the same payload buffer.
 struct RealtimeChartsSocket: Sendable {
+    /// Clients have nothing to say here; anything longer is abuse.
+    static let maxClientMessageBytes = 4096
+
     let broadcaster: SnapshotBroadcaster
+    let slowClientLimit: Duration
+    let counters: ClientCounters
     let logger: Logger
 
-    func handle(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+    func handle(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
         let subscription = broadcaster.subscribe()
-        defer { broadcaster.unsubscribe(subscription.id) }
         var logger = logger
         logger[metadataKey: "client.id"] = "\(subscription.id)"
+        try await guardAgainstStalls(channel, logger: logger)
         logger.info("client connected")
-        defer { logger.info("client disconnected") }
+        counters.connected.increment()
+        let sent = AtomicCounter()
+        defer {
+            counters.connected.decrement()
+            let skipped = broadcaster.unsubscribe(subscription.id)
+            logger.info("client disconnected", metadata: ["snapshots.sent": "\(sent.value)", "snapshots.skipped": "\(skipped)"])
+        }
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                // Ends when the client closes; data frames from the client carry no meaning here.
-                for try await _ in inbound {}
+                // Ends when the client closes; a too-long message throws, closing with 1009.
+                for try await _ in inbound.messages(maxSize: Self.maxClientMessageBytes) {}
             }
             group.addTask {
                 for await snapshot in subscription.snapshots {
                     try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: snapshot.payload)))
+                    sent.increment()
+                }
+                if broadcaster.isFinished {
+                    try await outbound.close(.goingAway, reason: "server shutting down")
                 }
             }
             // Whichever side ends first ends the connection.
@@ -34,4 +52,34 @@ struct RealtimeChartsSocket: Sendable {
             group.cancelAll()
         }
     }
+
+    private func guardAgainstStalls(_ channel: any Channel, logger: Logger) async throws {
+        let limit = TimeAmount.nanoseconds(Int64(slowClientLimit.components.seconds) * 1_000_000_000 + slowClientLimit.components.attoseconds / 1_000_000_000)
+        let counters = counters
+        try await channel.eventLoop.submit {
+            let guardHandler = SlowClientGuard(limit: limit) {
+                counters.slowClosed.increment()
+                logger.warning("slow client closed", metadata: ["unwritable_s": "\(limit.nanoseconds / 1_000_000_000)"])
+            }
+            try channel.pipeline.syncOperations.addHandler(guardHandler, position: .first)
+        }.get()
+    }
+}
+
+/// Counts of what happened to clients, for logs and `/api/status`.
+final class ClientCounters: Sendable {
+    /// WebSocket clients connected now.
+    let connected = AtomicCounter()
+    /// Clients closed because their socket stayed unwritable too long.
+    let slowClosed = AtomicCounter()
+    /// Upgrades refused because the gateway had `--max-clients` clients.
+    let refused = AtomicCounter()
+}
+
+/// A counter that any thread may bump.
+final class AtomicCounter: Sendable {
+    private let atomic = Atomic<Int>(0)
+    func increment() { atomic.add(1, ordering: .relaxed) }
+    func decrement() { atomic.subtract(1, ordering: .relaxed) }
+    var value: Int { atomic.load(ordering: .relaxed) }
 }

@@ -1,0 +1,27 @@
+import Logging
+import ServiceLifecycle
+
+/// At shutdown, closes every WebSocket client with 1001 (going away) before the server stops.
+///
+/// It runs last in the gateway's service group, so it is the first to hear of a graceful
+/// shutdown: it ends every client's stream, each connection sends its close frame, and
+/// only then does the HTTP server stop. Without it the server's own shutdown would close
+/// clients with 1000, which tells a dashboard nothing about coming back.
+struct ClientShutdown: Service {
+    let broadcaster: SnapshotBroadcaster
+    let counters: ClientCounters
+    let logger: Logger
+    /// How long to wait for clients to finish their close handshakes.
+    var drainLimit: Duration = .seconds(1)
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        let clients = counters.connected.value
+        broadcaster.finishAll()
+        logger.info("closing clients", metadata: ["clients": "\(clients)"])
+        let deadline = ContinuousClock.now.advanced(by: drainLimit)
+        while counters.connected.value > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}
