@@ -49,24 +49,16 @@ public struct Gateway: Sendable {
         let socket = RealtimeChartsSocket(
             broadcaster: broadcaster,
             slowClientLimit: configuration.slowClientLimit,
+            maxClients: configuration.maxClients,
             counters: counters,
             logger: logger
         )
-        let maxClients = configuration.maxClients
-        let webSocketRouter = Router(context: WebSocketClientContext.self)
-        webSocketRouter.ws("/ws/realtime_charts") { _, _ in
-            // Refused upgrades fall through to the HTTP route, which answers 503.
-            counters.connected.value < maxClients ? .upgrade([:]) : .dontUpgrade
-        } onUpgrade: { inbound, outbound, context in
-            try await socket.handle(inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
-        }
 
         let configuration = self.configuration
         let logger = self.logger
         return Application(
             router: router,
             server: .http1WebSocketUpgrade(
-                webSocketRouter: webSocketRouter,
                 configuration: .init(
                     ws: .init(
                         // Clients send nothing of use; a small frame limit keeps floods cheap.
@@ -74,7 +66,15 @@ public struct Gateway: Sendable {
                         autoPing: .enabled(timePeriod: configuration.pingInterval),
                         closeTimeout: .seconds(1)
                     )
-                )
+                ),
+                // Not the WebSocket router: it stores each request context inside itself,
+                // a cycle that kept ~1.5 KB of every closed connection (see docs/reliability.md).
+                shouldUpgrade: { request, channel, _ in
+                    guard request.path?.split(separator: "?").first == "/ws/realtime_charts" else { return .dontUpgrade }
+                    return .upgrade([:]) { [weak channel] inbound, outbound, _ in
+                        try await socket.handle(inbound: inbound, outbound: outbound, channel: channel)
+                    }
+                }
             ),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "rollcast-gateway"),
             onServerRunning: { channel in

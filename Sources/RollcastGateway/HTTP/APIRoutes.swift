@@ -26,12 +26,7 @@ struct APIRoutes: Sendable {
         router.get("/api/status") { _, _ in status() }
         router.get("/healthz") { _, _ in JSONBody.response(["status": "ok"]) }
         router.get("/readyz") { _, _ in readiness() }
-        router.get("/ws/realtime_charts") { request, _ -> Response in
-            // Upgrade requests land here only when the WebSocket router refused them.
-            if request.headers[.upgrade]?.lowercased() == "websocket" {
-                counters.refused.increment()
-                throw APIError(.serviceUnavailable, "the gateway has its maximum of \(configuration.maxClients) clients; try again later", headers: [.retryAfter: "5"])
-            }
+        router.get("/ws/realtime_charts") { _, _ -> Response in
             throw APIError(.upgradeRequired, "this endpoint speaks WebSocket only", headers: [.upgrade: "websocket"])
         }
     }

@@ -14,21 +14,32 @@ struct RealtimeChartsSocket: Sendable {
     /// Clients have nothing to say here; anything longer is abuse.
     static let maxClientMessageBytes = 4096
 
+    /// Close code 1013, "try again later", for clients past the connection cap.
+    static let tryAgainLater = WebSocketErrorCode.unknown(1013)
+
     let broadcaster: SnapshotBroadcaster
     let slowClientLimit: Duration
+    let maxClients: Int
     let counters: ClientCounters
     let logger: Logger
 
-    func handle(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
+    func handle(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: (any Channel)?) async throws {
+        // The HTTP layer turns a refused upgrade into an empty 400, which tells a browser
+        // nothing; so a client past the cap is upgraded and at once closed with 1013.
+        guard counters.connected.increment(below: maxClients) else {
+            counters.refused.increment()
+            logger.warning("client refused", metadata: ["max_clients": "\(maxClients)"])
+            try await outbound.close(Self.tryAgainLater, reason: "the gateway has its maximum of \(maxClients) clients; try again later")
+            return
+        }
+        defer { counters.connected.decrement() }
         let subscription = broadcaster.subscribe()
         var logger = logger
         logger[metadataKey: "client.id"] = "\(subscription.id)"
         try await guardAgainstStalls(channel, logger: logger)
         logger.info("client connected")
-        counters.connected.increment()
         let sent = AtomicCounter()
         defer {
-            counters.connected.decrement()
             let skipped = broadcaster.unsubscribe(subscription.id)
             logger.info("client disconnected", metadata: ["snapshots.sent": "\(sent.value)", "snapshots.skipped": "\(skipped)"])
         }
@@ -53,7 +64,8 @@ struct RealtimeChartsSocket: Sendable {
         }
     }
 
-    private func guardAgainstStalls(_ channel: any Channel, logger: Logger) async throws {
+    private func guardAgainstStalls(_ channel: (any Channel)?, logger: Logger) async throws {
+        guard let channel else { return }
         let limit = TimeAmount.nanoseconds(Int64(slowClientLimit.components.seconds) * 1_000_000_000 + slowClientLimit.components.attoseconds / 1_000_000_000)
         let counters = counters
         try await channel.eventLoop.submit {
@@ -72,7 +84,7 @@ final class ClientCounters: Sendable {
     let connected = AtomicCounter()
     /// Clients closed because their socket stayed unwritable too long.
     let slowClosed = AtomicCounter()
-    /// Upgrades refused because the gateway had `--max-clients` clients.
+    /// Clients closed at once because the gateway had `--max-clients` clients.
     let refused = AtomicCounter()
 }
 
@@ -81,5 +93,16 @@ final class AtomicCounter: Sendable {
     private let atomic = Atomic<Int>(0)
     func increment() { atomic.add(1, ordering: .relaxed) }
     func decrement() { atomic.subtract(1, ordering: .relaxed) }
+
+    /// Adds one unless the count has reached `limit`; returns whether it did.
+    func increment(below limit: Int) -> Bool {
+        var current = atomic.load(ordering: .relaxed)
+        while current < limit {
+            let (exchanged, original) = atomic.compareExchange(expected: current, desired: current + 1, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
+        }
+        return false
+    }
     var value: Int { atomic.load(ordering: .relaxed) }
 }

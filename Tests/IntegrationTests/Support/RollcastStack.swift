@@ -23,13 +23,14 @@ final class RollcastStack: @unchecked Sendable {
     /// On failure, the processes' logs are printed to help whoever reads the CI output.
     static func with<T>(
         producerArguments: [String] = ["--no-mock-feed", "--interval", "0.5"],
+        gatewayArguments: [String] = [],
         startProducer: Bool = true,
         _ body: (RollcastStack) async throws -> T
     ) async throws -> T {
         let stack = try RollcastStack(producerArguments: producerArguments)
         do {
             if startProducer { try stack.startProducer() }
-            try await stack.startGateway()
+            try await stack.startGateway(extra: gatewayArguments)
             let result = try await body(stack)
             await stack.tearDown()
             return result
@@ -56,7 +57,7 @@ final class RollcastStack: @unchecked Sendable {
         )
     }
 
-    func startGateway(port requested: Int = 0) async throws {
+    func startGateway(port requested: Int = 0, extra: [String] = []) async throws {
         let portFile = "\(runDirectory)/port"
         try? FileManager.default.removeItem(atPath: portFile)
         gateway = try RollcastProcess(
@@ -64,7 +65,7 @@ final class RollcastStack: @unchecked Sendable {
             arguments: [
                 "--run-dir", runDirectory, "--port", "\(requested)", "--port-file", portFile,
                 "--web-root", "\(TestEnvironment.repositoryRoot)/web",
-            ],
+            ] + extra,
             logPath: "\(runDirectory)/gateway.log"
         )
         port = try await poll("the gateway's port file", within: .seconds(20)) {

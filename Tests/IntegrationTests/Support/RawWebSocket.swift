@@ -1,0 +1,109 @@
+import Foundation
+
+/// A WebSocket client over a plain blocking socket, for sending what no well-behaved
+/// client library would: oversized, fragmented, unmasked or invalid frames; or for
+/// connecting and then never reading.
+final class RawWebSocket {
+    let fd: Int32
+
+    /// Connects and completes the upgrade handshake.
+    /// - Parameter receiveBuffer: a small value makes a client that stalls fill up fast.
+    init(port: Int, path: String = "/ws/realtime_charts", receiveBuffer: Int32? = nil, timeout: TimeInterval = 5) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw RawError("socket failed") }
+        if var size = receiveBuffer {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
+        var time = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - timeout.rounded(.down)) * 1_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close(fd)
+            throw RawError("connect failed")
+        }
+        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        try send(Array(request.utf8))
+        var head: [UInt8] = []
+        while !head.suffix(4).elementsEqual([13, 10, 13, 10]) {
+            head.append(try readExactly(1)[0])
+        }
+        status = Int(String(decoding: head, as: UTF8.self).split(separator: " ")[1]) ?? 0
+    }
+
+    /// The HTTP status of the handshake answer (101 when upgraded).
+    private(set) var status = 0
+
+    deinit { close(fd) }
+
+    func send(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard written > 0 else { throw RawError("send failed: errno \(errno)") }
+            offset += written
+        }
+    }
+
+    /// Sends one frame; client frames are masked unless `masked` is false.
+    func sendFrame(opcode: UInt8, payload: [UInt8], fin: Bool = true, masked: Bool = true) throws {
+        var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
+        let maskBit: UInt8 = masked ? 0x80 : 0
+        switch payload.count {
+        case ..<126: frame.append(maskBit | UInt8(payload.count))
+        case ..<65536: frame += [maskBit | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        default: frame += [maskBit | 127] + (0..<8).reversed().map { UInt8((payload.count >> ($0 * 8)) & 0xFF) }
+        }
+        if masked {
+            let key: [UInt8] = [0x12, 0x34, 0x56, 0x78]
+            frame += key
+            frame += payload.enumerated().map { $0.element ^ key[$0.offset % 4] }
+        } else {
+            frame += payload
+        }
+        try send(frame)
+    }
+
+    func readExactly(_ count: Int) throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: count)
+        var offset = 0
+        while offset < count {
+            let got = buffer[offset...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard got > 0 else { throw RawError(got == 0 ? "connection closed" : "receive failed: errno \(errno)") }
+            offset += got
+        }
+        return buffer
+    }
+
+    /// Reads frames until a close frame, skipping data frames.
+    /// - Returns: the close code, or `nil` if the connection ended without a close frame.
+    func closeCode() throws -> UInt16? {
+        while true {
+            let head: [UInt8]
+            do { head = try readExactly(2) } catch { return nil }
+            var length = Int(head[1] & 0x7F)
+            if length == 126 {
+                let bytes = try readExactly(2)
+                length = Int(bytes[0]) << 8 | Int(bytes[1])
+            } else if length == 127 {
+                length = try readExactly(8).reduce(0) { $0 << 8 | Int($1) }
+            }
+            let payload = try readExactly(length)
+            if head[0] & 0x0F == 0x8 {
+                return payload.count >= 2 ? UInt16(payload[0]) << 8 | UInt16(payload[1]) : 1005
+            }
+        }
+    }
+}
+
+struct RawError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
