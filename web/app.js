@@ -34,6 +34,8 @@ function refreshStatus() {
   const now = Date.now();
   const anyStale = board.markStale(now);
   showState(connection === "live" && anyStale ? "stale" : connection);
+  const close = socket.lastClose;
+  stateLabel.title = connection === "reconnecting" && close ? `closed ${close.code}${close.reason ? `: ${close.reason}` : ""}` : "";
   if (lastSnapshot) {
     const seconds = Math.max(0, (now - lastSnapshot.generated_at) / 1000);
     ageLabel.textContent = `data ${seconds.toFixed(1)} s old · seq ${lastSnapshot.seq}`;

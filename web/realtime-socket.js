@@ -16,6 +16,7 @@ export class RealtimeSocket {
     this.socket = null;
     this.attempt = 0;
     this.retryTimer = null;
+    this.lastClose = null;
   }
 
   get isOpen() {
@@ -42,8 +43,10 @@ export class RealtimeSocket {
       }
       if (Array.isArray(charts)) this.onSnapshot(charts);
     };
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       this.socket = null;
+      // 1013: the gateway is full; 1001: it is going away. Either way, come back later.
+      this.lastClose = { code: event.code, reason: event.reason };
       this.scheduleRetry();
     };
   }

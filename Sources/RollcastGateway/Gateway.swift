@@ -48,7 +48,11 @@ public struct Gateway: Sendable {
 
         let socket = RealtimeChartsSocket(
             broadcaster: broadcaster,
-            slowClientLimit: configuration.slowClientLimit,
+            limits: ConnectionGuard.Limits(
+                pingInterval: .init(configuration.pingInterval),
+                pongTimeout: .init(configuration.pongTimeout),
+                stallLimit: .init(configuration.slowClientLimit)
+            ),
             maxClients: configuration.maxClients,
             counters: counters,
             logger: logger
@@ -63,7 +67,9 @@ public struct Gateway: Sendable {
                     ws: .init(
                         // Clients send nothing of use; a small frame limit keeps floods cheap.
                         maxFrameSize: RealtimeChartsSocket.maxClientMessageBytes,
-                        autoPing: .enabled(timePeriod: configuration.pingInterval),
+                        // ConnectionGuard pings on event-loop timers instead: the built-in
+                        // pinger's sleeping task outlives each closed connection by a period.
+                        autoPing: .disabled,
                         closeTimeout: .seconds(1)
                     )
                 ),

@@ -21,8 +21,10 @@ public struct GatewayConfiguration: Sendable {
     public var maxClients: Int
     /// How long a client's socket may stay unwritable before the client is closed.
     public var slowClientLimit: Duration
-    /// Time between pings to each client; one that has not answered by the next ping is closed.
+    /// Time between pings to each client.
     public var pingInterval: Duration
+    /// How long a client may take to answer a ping before it is closed.
+    public var pongTimeout: Duration
 
     public init(
         host: String = "127.0.0.1",
@@ -35,7 +37,8 @@ public struct GatewayConfiguration: Sendable {
         controlTimeout: Duration = .seconds(2),
         maxClients: Int = 10_000,
         slowClientLimit: Duration = .seconds(30),
-        pingInterval: Duration = .seconds(25)
+        pingInterval: Duration = .seconds(25),
+        pongTimeout: Duration = .seconds(10)
     ) {
         self.host = host
         self.port = port
@@ -48,5 +51,6 @@ public struct GatewayConfiguration: Sendable {
         self.maxClients = maxClients
         self.slowClientLimit = slowClientLimit
         self.pingInterval = pingInterval
+        self.pongTimeout = pongTimeout
     }
 }

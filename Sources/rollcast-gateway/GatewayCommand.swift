@@ -38,8 +38,11 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Seconds a client's socket may stay unwritable before the client is closed. (ROLLCAST_SLOW_CLIENT_TIMEOUT; default 30)")
     var slowClientTimeout: Double?
 
-    @Option(help: "Seconds between pings to each client; a client that has not answered by the next ping is closed. (ROLLCAST_PING_INTERVAL; default 25)")
+    @Option(help: "Seconds between pings to each client. (ROLLCAST_PING_INTERVAL; default 25)")
     var pingInterval: Double?
+
+    @Option(help: "Seconds a client may take to answer a ping before it is closed. (ROLLCAST_PONG_TIMEOUT; default 10)")
+    var pongTimeout: Double?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (ROLLCAST_LOG_LEVEL; default info)")
     var logLevel: String?
@@ -61,6 +64,8 @@ struct GatewayCommand: AsyncParsableCommand {
         guard slowClientTimeout >= 0.1 else { throw ValidationError("--slow-client-timeout must be at least 0.1 seconds") }
         let pingInterval = try settings.resolve(pingInterval, env: "ROLLCAST_PING_INTERVAL", default: 25.0)
         guard pingInterval >= 0.1 else { throw ValidationError("--ping-interval must be at least 0.1 seconds") }
+        let pongTimeout = try settings.resolve(pongTimeout, env: "ROLLCAST_PONG_TIMEOUT", default: 10.0)
+        guard pongTimeout >= 0.1 else { throw ValidationError("--pong-timeout must be at least 0.1 seconds") }
         let logger = try LoggerSetup.make(label: "rollcast.gateway", level: settings.resolve(logLevel, env: "ROLLCAST_LOG_LEVEL", default: "info"))
         let configuration = GatewayConfiguration(
             host: try settings.resolve(host, env: "ROLLCAST_HOST", default: "127.0.0.1"),
@@ -71,7 +76,8 @@ struct GatewayCommand: AsyncParsableCommand {
             portFile: settings.resolve(portFile, env: "ROLLCAST_PORT_FILE", default: nil),
             maxClients: maxClients,
             slowClientLimit: .milliseconds(Int64(slowClientTimeout * 1000)),
-            pingInterval: .milliseconds(Int64(pingInterval * 1000))
+            pingInterval: .milliseconds(Int64(pingInterval * 1000)),
+            pongTimeout: .milliseconds(Int64(pongTimeout * 1000))
         )
         try await Gateway(configuration: configuration, logger: logger).run()
     }

@@ -124,6 +124,17 @@ class DashboardTests:
         assert self.browser.save_screenshot(str(SCREENSHOT)), "screenshot failed"
         print(f"    screenshot: {SCREENSHOT}")
 
+    def test_stale_data_is_marked_and_cleared(self):
+        b = self.browser
+        Stack.stop(self.stack.producer)
+        # 3 intervals of 0.5 s without data, plus the page's 1 s refresh.
+        wait_for(lambda: b.find_element(By.ID, "connection-state").text == "stale", 5, "state 'stale'")
+        stale = b.execute_script("return document.querySelectorAll('#charts .chart.stale').length")
+        assert stale == len(chart_symbols(b)), f"{stale} of {len(chart_symbols(b))} charts marked stale"
+        self.stack.start_producer()
+        wait_for(lambda: b.find_element(By.ID, "connection-state").text == "live", 10, "state 'live' again")
+        wait_for(lambda: b.execute_script("return document.querySelectorAll('#charts .chart.stale').length") == 0, 5, "stale marks cleared")
+
     def test_gateway_restart_shows_reconnecting_then_resumes(self):
         b = self.browser
         port = self.stack.port

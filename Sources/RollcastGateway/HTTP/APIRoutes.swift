@@ -152,6 +152,7 @@ struct APIRoutes: Sendable {
         let clients: Int
         let clientsRefused: Int
         let slowClientsClosed: Int
+        let pingTimeouts: Int
         let snapshotsSkipped: Int
         let seq: UInt64?
         let runID: String?
@@ -165,6 +166,7 @@ struct APIRoutes: Sendable {
             case clients, seq, charts
             case clientsRefused = "clients_refused"
             case slowClientsClosed = "slow_clients_closed"
+            case pingTimeouts = "ping_timeouts"
             case snapshotsSkipped = "snapshots_skipped"
             case runID = "run_id"
             case snapshotBytes = "snapshot_bytes"
@@ -181,6 +183,7 @@ struct APIRoutes: Sendable {
                 clients: counters.connected.value,
                 clientsRefused: counters.refused.value,
                 slowClientsClosed: counters.slowClosed.value,
+                pingTimeouts: counters.pingTimeouts.value,
                 snapshotsSkipped: broadcaster.skippedTotal,
                 seq: snapshot?.header.seq,
                 runID: snapshot?.header.runID,

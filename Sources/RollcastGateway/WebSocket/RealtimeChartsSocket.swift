@@ -18,7 +18,7 @@ struct RealtimeChartsSocket: Sendable {
     static let tryAgainLater = WebSocketErrorCode.unknown(1013)
 
     let broadcaster: SnapshotBroadcaster
-    let slowClientLimit: Duration
+    let limits: ConnectionGuard.Limits
     let maxClients: Int
     let counters: ClientCounters
     let logger: Logger
@@ -64,16 +64,24 @@ struct RealtimeChartsSocket: Sendable {
         }
     }
 
+    /// Puts a ``ConnectionGuard`` right after the frame decoder, where it sees pongs.
     private func guardAgainstStalls(_ channel: (any Channel)?, logger: Logger) async throws {
         guard let channel else { return }
-        let limit = TimeAmount.nanoseconds(Int64(slowClientLimit.components.seconds) * 1_000_000_000 + slowClientLimit.components.attoseconds / 1_000_000_000)
+        let limits = limits
         let counters = counters
         try await channel.eventLoop.submit {
-            let guardHandler = SlowClientGuard(limit: limit) {
-                counters.slowClosed.increment()
-                logger.warning("slow client closed", metadata: ["unwritable_s": "\(limit.nanoseconds / 1_000_000_000)"])
+            let connectionGuard = ConnectionGuard(limits: limits) { closure in
+                switch closure {
+                case .tooSlow:
+                    counters.slowClosed.increment()
+                    logger.warning("slow client closed", metadata: ["unwritable_s": "\(limits.stallLimit.nanoseconds / 1_000_000_000)"])
+                case .pingTimeout:
+                    counters.pingTimeouts.increment()
+                    logger.warning("unresponsive client closed", metadata: ["pong_timeout_s": "\(limits.pongTimeout.nanoseconds / 1_000_000_000)"])
+                }
             }
-            try channel.pipeline.syncOperations.addHandler(guardHandler, position: .first)
+            let decoder = try channel.pipeline.syncOperations.context(handlerType: ByteToMessageHandler<WebSocketFrameDecoder>.self)
+            try channel.pipeline.syncOperations.addHandler(connectionGuard, position: .after(decoder.handler))
         }.get()
     }
 }
@@ -84,6 +92,8 @@ final class ClientCounters: Sendable {
     let connected = AtomicCounter()
     /// Clients closed because their socket stayed unwritable too long.
     let slowClosed = AtomicCounter()
+    /// Clients closed because they did not answer a ping in time.
+    let pingTimeouts = AtomicCounter()
     /// Clients closed at once because the gateway had `--max-clients` clients.
     let refused = AtomicCounter()
 }
