@@ -1,4 +1,5 @@
-// Wires the page: the button opens the socket, each snapshot updates the board.
+// Wires the page: the button opens the socket, each snapshot updates the board, the
+// filter and pause controls decide what is drawn.
 
 import { ChartBoard } from "./chart-board.js";
 import { RealtimeSocket, realtimeURL } from "./realtime-socket.js";
@@ -7,9 +8,8 @@ const board = new ChartBoard(document.getElementById("charts"));
 const stateLabel = document.getElementById("connection-state");
 const ageLabel = document.getElementById("data-age");
 const emptyNote = document.getElementById("empty");
-
-let connection = "idle";
-let lastSnapshot = null;
+const filterInput = document.getElementById("filter");
+const pauseButton = document.getElementById("pause");
 
 const labels = {
   idle: "not connected",
@@ -19,15 +19,16 @@ const labels = {
   stale: "stale",
 };
 
+let connection = "idle";
+let paused = false;
+// The newest snapshot received, drawn or not (pause holds it back).
+let latest = null;
+let held = 0;
+
 function showState(state) {
   stateLabel.textContent = labels[state];
   stateLabel.className = `state state-${state}`;
   document.body.dataset.state = state;
-}
-
-function setConnection(state) {
-  connection = state;
-  refreshStatus();
 }
 
 function refreshStatus() {
@@ -36,21 +37,45 @@ function refreshStatus() {
   showState(connection === "live" && anyStale ? "stale" : connection);
   const close = socket.lastClose;
   stateLabel.title = connection === "reconnecting" && close ? `closed ${close.code}${close.reason ? `: ${close.reason}` : ""}` : "";
-  if (lastSnapshot) {
-    const seconds = Math.max(0, (now - lastSnapshot.generated_at) / 1000);
-    ageLabel.textContent = `data ${seconds.toFixed(1)} s old · seq ${lastSnapshot.seq}`;
+  const newest = latest?.[0];
+  if (newest) {
+    const seconds = Math.max(0, (now - newest.generated_at) / 1000);
+    ageLabel.textContent = `data ${seconds.toFixed(1)} s old · seq ${newest.seq}` + (paused ? ` · paused, ${held} held` : "");
   }
 }
 
+function refreshEmptyNote() {
+  if (board.cards.size === 0) {
+    emptyNote.textContent = latest ? "No symbols in the window yet." : "Press “Load Real-time Window” to see the live charts.";
+  } else if (board.visibleCount === 0) {
+    emptyNote.textContent = `No symbol matches “${filterInput.value.trim()}”.`;
+  }
+  emptyNote.hidden = board.visibleCount > 0;
+}
+
+function render(charts) {
+  const started = performance.now();
+  board.apply(charts);
+  window.rollcast.lastApplyMs = performance.now() - started;
+  refreshEmptyNote();
+  refreshStatus();
+}
+
 const socket = new RealtimeSocket(realtimeURL(window.location), {
-  onState: setConnection,
+  onState(state) {
+    connection = state;
+    refreshStatus();
+  },
   onSnapshot(charts) {
-    board.apply(charts);
-    lastSnapshot = charts[0] ?? lastSnapshot;
-    emptyNote.hidden = board.cards.size > 0;
+    latest = charts;
     window.rollcast.messages += 1;
     window.rollcast.lastMessage = charts;
-    refreshStatus();
+    if (paused) {
+      held += 1;
+      refreshStatus();
+    } else {
+      render(charts);
+    }
   },
 });
 
@@ -59,8 +84,23 @@ export function connectWebSocket() {
   socket.connect();
 }
 
+function setPaused(value) {
+  paused = value;
+  pauseButton.setAttribute("aria-pressed", String(paused));
+  pauseButton.textContent = paused ? "Resume" : "Pause";
+  // Resuming shows the newest state at once, not the next message.
+  if (!paused && held > 0 && latest) render(latest);
+  held = 0;
+  refreshStatus();
+}
+
 document.getElementById("load-realtime").addEventListener("click", connectWebSocket);
+pauseButton.addEventListener("click", () => setPaused(!paused));
+filterInput.addEventListener("input", () => {
+  board.setFilter(filterInput.value);
+  refreshEmptyNote();
+});
 setInterval(refreshStatus, 1000);
 
 // For tests and the console: the charts by symbol and what the socket last delivered.
-window.rollcast = { board, socket, connectWebSocket, messages: 0, lastMessage: null };
+window.rollcast = { board, socket, connectWebSocket, setPaused, messages: 0, lastMessage: null, lastApplyMs: 0 };

@@ -1,7 +1,9 @@
 // The grid of charts: one uPlot per symbol, created once, updated with setData().
 
-const numberFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 6 });
+const priceFormat = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 6 });
+const changeFormat = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2, signDisplay: "always" });
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const PLOT_HEIGHT = 200;
 
 function cssColor(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || "#2563eb";
@@ -33,19 +35,27 @@ class ChartCard {
     this.plot = null;
     this.generatedAt = 0;
     this.intervalMs = 2000;
+    // The newest chart object not yet drawn (while the card is filtered out).
+    this.pending = null;
+  }
+
+  get visible() {
+    return !this.element.hidden;
   }
 
   /** Creates the uPlot instance once the card is in the page and has a width. */
   mount(data) {
-    const width = Math.max(200, this.plotElement.clientWidth);
     this.plot = new uPlot(
       {
-        width,
-        height: 200,
-        cursor: { sync: { key: "rollcast" } },
-        legend: { show: false },
+        width: this.plotWidth(),
+        height: PLOT_HEIGHT,
+        cursor: { sync: { key: "rollcast", setSeries: false } },
+        legend: { show: true, live: true },
         scales: { x: { time: true } },
-        series: [{}, { label: this.symbol, stroke: cssColor("--line"), width: 1.5 }],
+        series: [
+          { label: "time", value: (u, v) => (v == null ? "–" : timeFormat.format(new Date(v * 1000))) },
+          { label: "price", stroke: cssColor("--line"), width: 1.5, value: (u, v) => (v == null ? "–" : priceFormat.format(v)) },
+        ],
         axes: [
           { stroke: cssColor("--muted"), grid: { stroke: cssColor("--border") } },
           { stroke: cssColor("--muted"), grid: { stroke: cssColor("--border") }, size: 60 },
@@ -56,12 +66,22 @@ class ChartCard {
     );
   }
 
+  plotWidth() {
+    return Math.max(200, this.plotElement.clientWidth);
+  }
+
+  /** Shows `chart`: at once if the card is visible, else when it next becomes visible. */
   update(chart) {
+    this.generatedAt = chart.generated_at;
+    this.intervalMs = chart.interval_ms || this.intervalMs;
+    if (!this.visible) {
+      this.pending = chart;
+      return;
+    }
+    this.pending = null;
     const data = [chart.t, chart.price];
     if (this.plot === null) this.mount(data);
     else this.plot.setData(data);
-    this.generatedAt = chart.generated_at;
-    this.intervalMs = chart.interval_ms || this.intervalMs;
     this.renderHeader(chart);
   }
 
@@ -84,15 +104,24 @@ class ChartCard {
       if (p < min) min = p;
       if (p > max) max = p;
     }
-    this.last.textContent = numberFormat.format(last);
-    this.change.textContent = `${delta >= 0 ? "+" : ""}${numberFormat.format(delta)} (${percent >= 0 ? "+" : ""}${percent.toFixed(2)}%)`;
+    this.last.textContent = priceFormat.format(last);
+    this.change.textContent = `${changeFormat.format(delta)} (${changeFormat.format(percent)}%)`;
     this.change.className = `change ${delta > 0 ? "up" : delta < 0 ? "down" : ""}`;
-    this.range.textContent = `min ${numberFormat.format(min)} · max ${numberFormat.format(max)}`;
+    this.range.textContent = `min ${priceFormat.format(min)} · max ${priceFormat.format(max)}`;
     this.time.textContent = timeFormat.format(new Date(chart.t[chart.t.length - 1] * 1000));
   }
 
+  setVisible(visible) {
+    if (visible === this.visible) return;
+    this.element.hidden = !visible;
+    if (visible) {
+      this.resize();
+      if (this.pending) this.update(this.pending);
+    }
+  }
+
   resize() {
-    if (this.plot) this.plot.setSize({ width: Math.max(200, this.plotElement.clientWidth), height: 200 });
+    if (this.plot && this.visible) this.plot.setSize({ width: this.plotWidth(), height: PLOT_HEIGHT });
   }
 
   destroy() {
@@ -109,6 +138,7 @@ export class ChartBoard {
   constructor(container) {
     this.container = container;
     this.cards = new Map();
+    this.filter = "";
     this.resizeObserver = new ResizeObserver(() => {
       for (const card of this.cards.values()) card.resize();
     });
@@ -123,6 +153,7 @@ export class ChartBoard {
       let card = this.cards.get(chart.symbol);
       if (!card) {
         card = new ChartCard(chart.symbol);
+        card.element.hidden = !this.matches(chart.symbol);
         this.insertInOrder(card);
         this.cards.set(chart.symbol, card);
       }
@@ -137,8 +168,33 @@ export class ChartBoard {
   }
 
   insertInOrder(card) {
-    const next = [...this.cards.keys()].filter((symbol) => symbol > card.symbol).sort()[0];
+    let next = null;
+    for (const symbol of this.cards.keys()) {
+      if (symbol > card.symbol && (next === null || symbol < next)) next = symbol;
+    }
     this.container.insertBefore(card.element, next ? this.cards.get(next).element : null);
+  }
+
+  matches(symbol) {
+    return symbol.toLowerCase().includes(this.filter);
+  }
+
+  /** Shows only symbols containing `text` (case-insensitive); returns how many match. */
+  setFilter(text) {
+    this.filter = text.trim().toLowerCase();
+    let shown = 0;
+    for (const card of this.cards.values()) {
+      const visible = this.matches(card.symbol);
+      card.setVisible(visible);
+      if (visible) shown += 1;
+    }
+    return shown;
+  }
+
+  get visibleCount() {
+    let shown = 0;
+    for (const card of this.cards.values()) if (card.visible) shown += 1;
+    return shown;
   }
 
   /** Marks each card stale when its data is older than 3 intervals; returns whether any is. */

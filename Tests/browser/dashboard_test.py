@@ -62,6 +62,16 @@ def last_message_price(browser, symbol):
     )
 
 
+def visible_symbols(browser):
+    return browser.execute_script("return [...document.querySelectorAll('#charts .chart:not([hidden])')].map(e => e.dataset.symbol)")
+
+
+def headers_match(browser, symbol):
+    state = chart_state(browser, symbol)
+    price = last_message_price(browser, symbol)
+    return state is not None and price is not None and abs(header_number(state["header"]) - price) < 1e-9
+
+
 def header_number(text):
     return float(text.replace(",", "").replace("\u202f", "").replace("\u00a0", ""))
 
@@ -100,11 +110,7 @@ class DashboardTests:
             5, "every chart to receive newer points",
         )
         for symbol in SYMBOLS:
-            def matches():
-                state = chart_state(b, symbol)
-                price = last_message_price(b, symbol)
-                return price is not None and abs(header_number(state["header"]) - price) < 1e-9
-            wait_for(matches, 3, f"{symbol}'s header to show the last price of the latest message")
+            wait_for(lambda: headers_match(b, symbol), 3, f"{symbol}'s header to show the last price of the latest message")
 
     def test_new_symbols_get_charts_without_recreating_others(self):
         b = self.browser
@@ -118,6 +124,34 @@ class DashboardTests:
         )
         assert sorted(kept) == SYMBOLS, f"existing charts were re-created: kept {kept}"
         assert uplot_roots(b) == len(expected)
+
+    def test_filter_shows_only_matching_symbols(self):
+        b = self.browser
+        box = b.find_element(By.ID, "filter")
+        box.send_keys("ha")  # ALPHA and CHARLIE, case-insensitive
+        wait_for(lambda: visible_symbols(b) == ["ALPHA", "CHARLIE"], 3, "only ALPHA and CHARLIE visible")
+        box.send_keys("zzz")
+        wait_for(lambda: visible_symbols(b) == [] and b.find_element(By.ID, "empty").is_displayed(), 3, "the no-match note")
+        box.clear()
+        box.send_keys(" ")  # clear() fires no input event; a blank filter shows everything
+        wait_for(lambda: visible_symbols(b) == chart_symbols(b), 3, "every chart visible again")
+        # A chart hidden while data moved on shows the newest data when it comes back.
+        wait_for(lambda: all(headers_match(b, s) for s in chart_symbols(b)), 3, "headers up to date after unfiltering")
+
+    def test_pause_holds_updates_and_resume_shows_the_newest(self):
+        b = self.browser
+        pause = b.find_element(By.ID, "pause")
+        pause.click()
+        assert pause.get_attribute("aria-pressed") == "true"
+        drawn = chart_state(b, "ALPHA")["lastT"]
+        seen = b.execute_script("return window.rollcast.messages")
+        wait_for(lambda: b.execute_script("return window.rollcast.messages") >= seen + 2, 5, "two messages while paused")
+        assert chart_state(b, "ALPHA")["lastT"] == drawn, "a paused chart was redrawn"
+        assert b.execute_script("return window.rollcast.socket.isOpen"), "pausing closed the socket"
+        pause.click()
+        newest = b.execute_script("const c = window.rollcast.lastMessage.find(c => c.symbol === 'ALPHA'); return c.t[c.t.length - 1]")
+        assert chart_state(b, "ALPHA")["lastT"] >= newest, "resume did not show the newest state at once"
+        assert pause.get_attribute("aria-pressed") == "false"
 
     def test_screenshot_of_the_live_dashboard(self):
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
