@@ -4,6 +4,7 @@
 #   ./run.sh producer ARGS   run only the producer (release build)
 #   ./run.sh gateway ARGS    run only the gateway (release build)
 #   ./run.sh test            set up, build (debug) and run every test: unit, integration, browser
+#   ./run.sh bench           build (release) and run the benchmarks in docs/performance.md
 #   ./run.sh setup           install what is missing, nothing else
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -95,12 +96,22 @@ run_tests() {
     python3 Tests/browser/dashboard_test.py
 }
 
+run_benchmarks() {
+    setup_runtime
+    setup_browser
+    build_release
+    export ROLLCAST_BIN_DIR="$BIN_DIR"
+    say "dashboard update cost (headless Chromium)"
+    python3 Tests/browser/dashboard_benchmark.py
+}
+
 case "${1:-}" in
     "") setup_runtime; build_release; start_both ;;
     producer) shift; setup_runtime; build_release; exec "$BIN_DIR/rollcast-producer" "$@" ;;
     gateway) shift; setup_runtime; build_release; exec "$BIN_DIR/rollcast-gateway" "$@" ;;
     test) run_tests ;;
     setup) setup_runtime; setup_browser ;;
-    -h|--help|help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' ;;
+    bench) shift; run_benchmarks "$@" ;;
+    -h|--help|help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' ;;
     *) say "unknown command '$1'; see ./run.sh --help"; exit 2 ;;
 esac

@@ -35,12 +35,18 @@ class ChartCard {
     this.plot = null;
     this.generatedAt = 0;
     this.intervalMs = 2000;
-    // The newest chart object not yet drawn (while the card is filtered out).
+    // The newest chart object not yet drawn (while the card is filtered out or off screen).
     this.pending = null;
+    // Set by the board's IntersectionObserver; charts off screen are drawn when they scroll in.
+    this.onScreen = false;
   }
 
   get visible() {
     return !this.element.hidden;
+  }
+
+  get drawable() {
+    return this.visible && this.onScreen;
   }
 
   /** Creates the uPlot instance once the card is in the page and has a width. */
@@ -70,11 +76,11 @@ class ChartCard {
     return Math.max(200, this.plotElement.clientWidth);
   }
 
-  /** Shows `chart`: at once if the card is visible, else when it next becomes visible. */
+  /** Shows `chart`: at once if the card can be seen, else when it next can. */
   update(chart) {
     this.generatedAt = chart.generated_at;
     this.intervalMs = chart.interval_ms || this.intervalMs;
-    if (!this.visible) {
+    if (!this.drawable) {
       this.pending = chart;
       return;
     }
@@ -114,10 +120,18 @@ class ChartCard {
   setVisible(visible) {
     if (visible === this.visible) return;
     this.element.hidden = !visible;
-    if (visible) {
-      this.resize();
-      if (this.pending) this.update(this.pending);
-    }
+    this.drawPending();
+  }
+
+  setOnScreen(onScreen) {
+    this.onScreen = onScreen;
+    this.drawPending();
+  }
+
+  drawPending() {
+    if (!this.drawable) return;
+    this.resize();
+    if (this.pending) this.update(this.pending);
   }
 
   resize() {
@@ -143,6 +157,10 @@ export class ChartBoard {
       for (const card of this.cards.values()) card.resize();
     });
     this.resizeObserver.observe(container);
+    // Drawing is most of an update's cost: charts scrolled out of view wait until they return.
+    this.intersectionObserver = new IntersectionObserver((entries) => {
+      for (const entry of entries) this.cards.get(entry.target.dataset.symbol)?.setOnScreen(entry.isIntersecting);
+    });
   }
 
   apply(charts) {
@@ -156,11 +174,13 @@ export class ChartBoard {
         card.element.hidden = !this.matches(chart.symbol);
         this.insertInOrder(card);
         this.cards.set(chart.symbol, card);
+        this.intersectionObserver.observe(card.element);
       }
       card.update(chart);
     }
     for (const [symbol, card] of this.cards) {
       if (!seen.has(symbol)) {
+        this.intersectionObserver.unobserve(card.element);
         card.destroy();
         this.cards.delete(symbol);
       }

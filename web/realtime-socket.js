@@ -33,22 +33,25 @@ export class RealtimeSocket {
       this.attempt = 0;
       this.onState("live");
     };
-    socket.onmessage = (event) => {
-      let charts;
-      try {
-        charts = JSON.parse(event.data);
-      } catch (error) {
-        console.warn("rollcast: message is not JSON", error);
-        return;
-      }
-      if (Array.isArray(charts)) this.onSnapshot(charts);
-    };
+    socket.onmessage = (event) => this.handleMessage(event.data);
     socket.onclose = (event) => {
       this.socket = null;
       // 1013: the gateway is full; 1001: it is going away. Either way, come back later.
       this.lastClose = { code: event.code, reason: event.reason };
       this.scheduleRetry();
     };
+  }
+
+  /** Parses one message and hands the charts on; what is not a JSON array is dropped. */
+  handleMessage(text) {
+    let charts;
+    try {
+      charts = JSON.parse(text);
+    } catch (error) {
+      console.warn("rollcast: message is not JSON", error);
+      return;
+    }
+    if (Array.isArray(charts)) this.onSnapshot(charts);
   }
 
   scheduleRetry() {

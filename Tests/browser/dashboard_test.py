@@ -22,9 +22,9 @@ SCREENSHOT = ROOT / ".build" / "screenshots" / "dashboard.png"
 RUN_LIMIT_S = 240
 
 
-def make_browser():
+def make_browser(extra_arguments=()):
     options = webdriver.ChromeOptions()
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000"):
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000", *extra_arguments):
         options.add_argument(argument)
     options.binary_location = os.environ.get("ROLLCAST_CHROMIUM", "/usr/bin/chromium")
     service = Service(executable_path=os.environ.get("ROLLCAST_CHROMEDRIVER", "/usr/bin/chromedriver"))
