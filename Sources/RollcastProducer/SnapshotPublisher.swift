@@ -57,7 +57,7 @@ final class SnapshotPublisher: Service, Sendable {
                 intervalMilliseconds: intervalMilliseconds,
                 charts: series.count
             )
-            let payload = try encoder.encode(series, header: header, windowSeconds: store.windowSeconds)
+            let payload = encoder.encode(series, header: header, windowSeconds: store.windowSeconds)
             // PUB never blocks: at the high-water mark a slow subscriber misses a snapshot,
             // and the next full one replaces it.
             try socket.send(parts: [Array(SnapshotHeader.topic.utf8), Array(try headerEncoder.encode(header)), payload])

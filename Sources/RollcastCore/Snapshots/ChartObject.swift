@@ -14,6 +14,8 @@ public struct ChartObject: Codable, Equatable, Sendable {
     public var windowSeconds: Double
     /// Milliseconds between snapshots.
     public var intervalMilliseconds: Int64
+    /// Points in the window before downsampling; more than `t.count` when it was reduced.
+    public var rawPoints: Int
     /// Unix seconds, strictly ascending.
     public var t: [Double]
     public var price: [Double]
@@ -21,7 +23,7 @@ public struct ChartObject: Codable, Equatable, Sendable {
 
     public init(
         symbol: String, seq: UInt64, runID: String, generatedAt: Int64, windowSeconds: Double,
-        intervalMilliseconds: Int64, t: [Double], price: [Double], volume: [Double]
+        intervalMilliseconds: Int64, rawPoints: Int, t: [Double], price: [Double], volume: [Double]
     ) {
         self.symbol = symbol
         self.seq = seq
@@ -29,6 +31,7 @@ public struct ChartObject: Codable, Equatable, Sendable {
         self.generatedAt = generatedAt
         self.windowSeconds = windowSeconds
         self.intervalMilliseconds = intervalMilliseconds
+        self.rawPoints = rawPoints
         self.t = t
         self.price = price
         self.volume = volume
@@ -40,6 +43,7 @@ public struct ChartObject: Codable, Equatable, Sendable {
         case generatedAt = "generated_at"
         case windowSeconds = "window_s"
         case intervalMilliseconds = "interval_ms"
+        case rawPoints = "raw_points"
         case t, price, volume
     }
 }

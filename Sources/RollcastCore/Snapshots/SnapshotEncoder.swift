@@ -4,37 +4,105 @@ import Foundation
 public struct SeriesSnapshot: Sendable {
     public var symbol: String
     public var ticks: [Tick]
+    /// Ticks in the window before downsampling; equals `ticks.count` when none was done.
+    public var rawCount: Int
 
-    public init(symbol: String, ticks: [Tick]) {
+    public init(symbol: String, ticks: [Tick], rawCount: Int? = nil) {
         self.symbol = symbol
         self.ticks = ticks
+        self.rawCount = rawCount ?? ticks.count
     }
 }
 
 /// Turns the windows of one moment into the JSON array that every browser receives.
 ///
-/// The producer calls this once per snapshot; the bytes are relayed unchanged.
+/// The producer calls this once per snapshot and the bytes are relayed unchanged, so it
+/// writes UTF-8 directly: no intermediate objects, numbers formatted without allocating
+/// where possible (``JSONNumberWriter``). `docs/performance.md` compares it with
+/// Foundation's `JSONEncoder` (``encodeWithFoundation(_:header:windowSeconds:)``).
 public struct SnapshotEncoder: Sendable {
     public init() {}
 
     /// Encodes `series` (in the order given) as a JSON array of ``ChartObject``s.
-    public func encode(_ series: [SeriesSnapshot], header: SnapshotHeader, windowSeconds: Double) throws -> [UInt8] {
+    public func encode(_ series: [SeriesSnapshot], header: SnapshotHeader, windowSeconds: Double) -> [UInt8] {
+        var out: [UInt8] = []
+        // About 30 bytes per point (time, price, volume and separators) plus the fields.
+        out.reserveCapacity(series.reduce(2) { $0 + 200 + $1.ticks.count * 32 })
+        // Fields every chart shares, written once.
+        var shared: [UInt8] = []
+        append(#","seq":"#, to: &shared)
+        append(String(header.seq), to: &shared)
+        append(#","run_id":"#, to: &shared)
+        writeString(header.runID, to: &shared)
+        append(#","generated_at":"#, to: &shared)
+        append(String(header.generatedAt), to: &shared)
+        append(#","window_s":"#, to: &shared)
+        JSONNumberWriter.write(windowSeconds, to: &shared)
+        append(#","interval_ms":"#, to: &shared)
+        append(String(header.intervalMilliseconds), to: &shared)
+
+        out.append(UInt8(ascii: "["))
+        for (index, series) in series.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            append(#"{"symbol":"#, to: &out)
+            writeString(series.symbol, to: &out)
+            out.append(contentsOf: shared)
+            append(#","raw_points":"#, to: &out)
+            append(String(series.rawCount), to: &out)
+            append(#","t":["#, to: &out)
+            writeNumbers(series.ticks, \.time, to: &out)
+            append(#"],"price":["#, to: &out)
+            writeNumbers(series.ticks, \.price, to: &out)
+            append(#"],"volume":["#, to: &out)
+            writeNumbers(series.ticks, \.volume, to: &out)
+            append("]}", to: &out)
+        }
+        out.append(UInt8(ascii: "]"))
+        return out
+    }
+
+    /// The same snapshot through `Codable` and `JSONEncoder`: the reference for tests and benchmarks.
+    public func encodeWithFoundation(_ series: [SeriesSnapshot], header: SnapshotHeader, windowSeconds: Double) throws -> [UInt8] {
         let charts = series.map { series in
             ChartObject(
-                symbol: series.symbol,
-                seq: header.seq,
-                runID: header.runID,
-                generatedAt: header.generatedAt,
-                windowSeconds: windowSeconds,
-                intervalMilliseconds: header.intervalMilliseconds,
-                t: series.ticks.map(\.time),
-                price: series.ticks.map(\.price),
-                volume: series.ticks.map(\.volume)
+                symbol: series.symbol, seq: header.seq, runID: header.runID, generatedAt: header.generatedAt,
+                windowSeconds: windowSeconds, intervalMilliseconds: header.intervalMilliseconds, rawPoints: series.rawCount,
+                t: series.ticks.map(\.time), price: series.ticks.map(\.price), volume: series.ticks.map(\.volume)
             )
         }
         let encoder = JSONEncoder()
-        // Sorted keys keep the bytes the same for the same data, which tests and caches like.
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = [.withoutEscapingSlashes]
         return Array(try encoder.encode(charts))
+    }
+
+    /// Exposes the number writer to tests.
+    public static func writeNumberForTesting(_ value: Double, to out: inout [UInt8]) {
+        JSONNumberWriter.write(value, to: &out)
+    }
+
+    private func writeNumbers(_ ticks: [Tick], _ field: KeyPath<Tick, Double>, to out: inout [UInt8]) {
+        for index in ticks.indices {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            JSONNumberWriter.write(ticks[index][keyPath: field], to: &out)
+        }
+    }
+
+    private func append(_ literal: String, to out: inout [UInt8]) {
+        out.append(contentsOf: literal.utf8)
+    }
+
+    private func writeString(_ string: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in string.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
+            case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
     }
 }
