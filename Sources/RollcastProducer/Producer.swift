@@ -15,7 +15,11 @@ public struct Producer: Sendable {
     /// Runs until SIGINT or SIGTERM, then stops publishing and removes its socket files.
     public func run() async throws {
         try configuration.runDirectory.prepare()
-        let store = WindowStore(windowSeconds: configuration.windowSeconds, maxSymbols: configuration.maxSymbols)
+        let store = WindowStore(
+            windowSeconds: configuration.windowSeconds,
+            maxSymbols: configuration.maxSymbols,
+            maxPoints: configuration.maxPoints
+        )
         let feed = try MockFeed(
             store: store,
             symbols: configuration.mockSymbols,

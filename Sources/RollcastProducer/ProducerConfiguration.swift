@@ -20,6 +20,8 @@ public struct ProducerConfiguration: Sendable {
     public var mockSeed: UInt64
     /// Most symbols the producer keeps; loads past it are refused.
     public var maxSymbols: Int
+    /// Most points per chart in a snapshot, reduced with min/max buckets; 0 sends every point.
+    public var maxPoints: Int
 
     public static let defaultMockSymbols = ["AAPL", "MSFT", "NVDA", "EURUSD", "BTCUSD"]
 
@@ -32,7 +34,8 @@ public struct ProducerConfiguration: Sendable {
         mockSymbols: [String] = Self.defaultMockSymbols,
         mockRate: Double = 2,
         mockSeed: UInt64 = 1,
-        maxSymbols: Int = 1_000
+        maxSymbols: Int = 1_000,
+        maxPoints: Int = 1_000
     ) {
         self.runDirectory = runDirectory
         self.snapshotEndpoint = snapshotEndpoint ?? runDirectory.snapshotEndpoint
@@ -43,6 +46,7 @@ public struct ProducerConfiguration: Sendable {
         self.mockRate = mockRate
         self.mockSeed = mockSeed
         self.maxSymbols = maxSymbols
+        self.maxPoints = maxPoints
     }
 
     var intervalMilliseconds: Int64 { Int64((interval * 1000).rounded()) }

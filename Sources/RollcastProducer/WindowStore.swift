@@ -17,11 +17,14 @@ final class WindowStore: Sendable {
     let runID: String
     let windowSeconds: Double
     let maxSymbols: Int
+    /// Most points per series in a snapshot (0 = all); see ``Downsampler``.
+    let maxPoints: Int
     private let state = Mutex(State())
 
-    init(windowSeconds: Double, maxSymbols: Int, runID: String = WindowStore.makeRunID()) {
+    init(windowSeconds: Double, maxSymbols: Int, maxPoints: Int = 0, runID: String = WindowStore.makeRunID()) {
         self.windowSeconds = windowSeconds
         self.maxSymbols = maxSymbols
+        self.maxPoints = maxPoints
         self.runID = runID
     }
 
@@ -50,7 +53,8 @@ final class WindowStore: Sendable {
         }
     }
 
-    /// Evicts what is older than the window at `now` and copies every series, by symbol name.
+    /// Evicts what is older than the window at `now` and copies every series, by symbol name,
+    /// reduced to ``maxPoints``: the one copy a snapshot makes of each window.
     func takeSnapshot(now: Double) -> (seq: UInt64, series: [SeriesSnapshot]) {
         state.withLock { state in
             state.seq += 1
@@ -59,7 +63,8 @@ final class WindowStore: Sendable {
             series.reserveCapacity(state.windows.count)
             for symbol in state.windows.keys.sorted() {
                 state.windows[symbol]!.evict(olderThan: cutoff)
-                series.append(SeriesSnapshot(symbol: symbol, ticks: Array(state.windows[symbol]!.ticks)))
+                let ticks = state.windows[symbol]!.ticks
+                series.append(SeriesSnapshot(symbol: symbol, ticks: Downsampler.minMax(ticks, maxPoints: maxPoints), rawCount: ticks.count))
             }
             return (state.seq, series)
         }

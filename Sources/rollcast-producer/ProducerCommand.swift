@@ -39,6 +39,9 @@ struct ProducerCommand: AsyncParsableCommand {
     @Option(help: "Most symbols kept; loads past it are refused. (ROLLCAST_MAX_SYMBOLS; default 1000)")
     var maxSymbols: Int?
 
+    @Option(help: "Most points per chart in a snapshot, reduced keeping each bucket's min and max; 0 sends every point. (ROLLCAST_MAX_POINTS; default 1000)")
+    var maxPoints: Int?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (ROLLCAST_LOG_LEVEL; default info)")
     var logLevel: String?
 
@@ -56,6 +59,10 @@ struct ProducerCommand: AsyncParsableCommand {
         guard window > 0, window <= 86_400 else { throw ValidationError("--window must be between 0 and 86400 seconds") }
         guard mockRate >= 0.1, mockRate <= 1000 else { throw ValidationError("--mock-rate must be between 0.1 and 1000") }
         guard maxSymbols >= 1 else { throw ValidationError("--max-symbols must be at least 1") }
+        let maxPoints = try settings.resolve(maxPoints, env: "ROLLCAST_MAX_POINTS", default: 1_000)
+        guard maxPoints == 0 || maxPoints >= Downsampler.minimumPoints else {
+            throw ValidationError("--max-points must be 0 (off) or at least \(Downsampler.minimumPoints)")
+        }
         var symbols: [String] = []
         if feedOn {
             do {
@@ -73,7 +80,8 @@ struct ProducerCommand: AsyncParsableCommand {
             windowSeconds: window,
             mockSymbols: symbols,
             mockRate: mockRate,
-            maxSymbols: maxSymbols
+            maxSymbols: maxSymbols,
+            maxPoints: maxPoints
         )
         try await Producer(configuration: configuration, logger: logger).run()
     }

@@ -46,4 +46,14 @@ struct WindowStoreTests {
         _ = try store.replace([("A", [Tick(time: 1, price: 1)])])  // replacing a held symbol is fine
         #expect(store.summary().symbols == ["A", "B"])
     }
+
+    @Test("snapshots are reduced to maxPoints and report the window's raw count")
+    func downsampled() throws {
+        let store = WindowStore(windowSeconds: 10_000, maxSymbols: 10, maxPoints: 100)
+        _ = try store.replace([("D", (0..<5_000).map { Tick(time: Double($0), price: Double($0 % 97)) })])
+        let series = store.takeSnapshot(now: 5_000).series[0]
+        #expect(series.ticks.count <= 100)
+        #expect(series.rawCount == 5_000)
+        #expect(store.summary().points == 5_000, "the window itself keeps every tick")
+    }
 }
