@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "rollcast-producer", targets: ["rollcast-producer"]),
         .executable(name: "rollcast-gateway", targets: ["rollcast-gateway"]),
+        .executable(name: "rollcast-bench", targets: ["rollcast-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
@@ -69,6 +70,19 @@ let package = Package(
             dependencies: [
                 "RollcastGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Benchmarks behind docs/performance.md: windows and encoding, the ZeroMQ hop, fan-out.
+        .executableTarget(
+            name: "rollcast-bench",
+            dependencies: [
+                "RollcastCore",
+                "ZeroMQ",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),

@@ -6,7 +6,7 @@ import Testing
 struct ReliabilityTests {
     /// 20 symbols × 2,400 points: snapshots of about 1.4 MB.
     static let bigSnapshots = [
-        "--mock-symbols", (1...20).map { "S\($0)" }.joined(separator: ","), "--mock-rate", "8", "--window", "300", "--interval", "1",
+        "--mock-symbols", (1...20).map { "S\($0)" }.joined(separator: ","), "--mock-rate", "8", "--window", "300", "--interval", "1", "--max-points", "0",
     ]
 
     @Test("a client that never reads delays no one: 20 others get every ~1.4 MB snapshot, RSS stays bounded, the stuck one is closed")

@@ -1,3 +1,5 @@
+import DequeModule
+
 /// Reduces a series to at most `maxPoints` while keeping its peaks and troughs.
 ///
 /// A chart a few hundred pixels wide cannot show 10,000 points, but it must still show the
@@ -9,10 +11,17 @@ public enum Downsampler {
     /// The smallest useful `maxPoints`: the two ends and one bucket.
     public static let minimumPoints = 4
 
+    /// Reduces an array of ticks; see ``minMax(_:maxPoints:)-(Deque<Tick>,_)``.
+    public static func minMax(_ ticks: [Tick], maxPoints: Int) -> [Tick] {
+        minMax(Deque(ticks), maxPoints: maxPoints)
+    }
+
     /// - Parameters:
-    ///   - ticks: in strictly ascending time.
+    ///   - ticks: in strictly ascending time, as a window holds them.
     ///   - maxPoints: 0 keeps everything; otherwise at least ``minimumPoints``.
-    public static func minMax<Ticks: RandomAccessCollection<Tick>>(_ ticks: Ticks, maxPoints: Int) -> [Tick] {
+    /// - Returns: a copy; the window is read once. Not generic on purpose: a generic
+    ///   function called from another module runs unspecialised, about ten times slower.
+    public static func minMax(_ ticks: Deque<Tick>, maxPoints: Int) -> [Tick] {
         guard maxPoints > 0, ticks.count > maxPoints else { return Array(ticks) }
         precondition(maxPoints >= minimumPoints, "maxPoints must be 0 or at least \(minimumPoints)")
         let first = ticks.first!
@@ -38,7 +47,8 @@ public enum Downsampler {
                 output.append(low)
             }
         }
-        for tick in ticks.dropFirst().dropLast() {
+        for position in 1..<(ticks.count - 1) {
+            let tick = ticks[position]
             let index = min(buckets - 1, Int((tick.time - first.time) / width))
             if index != bucket {
                 flush()

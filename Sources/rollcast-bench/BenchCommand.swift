@@ -1,0 +1,31 @@
+import ArgumentParser
+import RollcastCore
+
+@main
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollcast-bench",
+        abstract: "Benchmarks behind docs/performance.md. Build with -c release before trusting a figure.",
+        subcommands: [WindowsBenchmark.self, ZeroMQHopBenchmark.self, FanoutBenchmark.self]
+    )
+}
+
+/// Wall-clock time of `body`, in seconds.
+func measure(_ body: () throws -> Void) rethrows -> Double {
+    let clock = ContinuousClock()
+    let elapsed = try clock.measure(body)
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+}
+
+/// The median of `runs` timings of `body`, in seconds.
+func median(runs: Int, _ body: () throws -> Void) rethrows -> Double {
+    var times: [Double] = []
+    for _ in 0..<runs { times.append(try measure(body)) }
+    return times.sorted()[runs / 2]
+}
+
+func format(_ value: Double, _ digits: Int = 1) -> String {
+    String(format: "%.\(digits)f", value)
+}
+
+import Foundation

@@ -1,0 +1,147 @@
+import ArgumentParser
+import Foundation
+import NIOPosix
+
+/// Starts a producer and a gateway, connects N WebSocket clients and measures what they get.
+struct FanoutBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fanout",
+        abstract: "N clients on a real gateway: delivered fraction, latency from generated_at, gateway CPU and memory."
+    )
+
+    @Option(help: "Clients, comma-separated for several runs.")
+    var clients = "100,1000"
+    @Option(help: "Symbols per snapshot.")
+    var symbols = 20
+    @Option(help: "Points per symbol.")
+    var points = 300
+    @Option(help: "Seconds between snapshots.")
+    var interval = 1.0
+    @Option(help: "Seconds of measurement once every client is connected.")
+    var duration = 10.0
+    @Option(help: "Folder holding rollcast-producer and rollcast-gateway (default: beside this program).")
+    var binDir: String?
+
+    func run() async throws {
+        let bin = binDir ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+        print("| clients | connected | snapshots | delivered | p50 ms | p99 ms | max ms | gateway CPU s/s | RSS idle → with clients | per client | peak RSS |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        for count in clients.split(separator: ",").compactMap({ Int($0) }) {
+            try await runOnce(clients: count, bin: bin)
+        }
+    }
+
+    func runOnce(clients count: Int, bin: String) async throws {
+        let stack = try BenchStack(bin: bin, symbols: symbols, points: points, interval: interval, maxClients: count + 100)
+        defer { stack.stop() }
+        try await stack.waitUntilReady()
+        let gateway = ProcessStats(pid: stack.gateway.processIdentifier)
+        let idle = gateway.memoryKiB.resident
+
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let recorder = FanoutRecorder()
+        await connectClients(count: count, port: stack.port, group: group, recorder: recorder)
+        // Let every client take the cached snapshot and one fresh one before measuring.
+        try await Task.sleep(for: .seconds(interval * 2))
+        let withClients = gateway.memoryKiB.resident
+        let before = recorder.snapshot()
+        let firstSeq = (before.map(\.seq).max() ?? 0) + 1
+        let cpuStart = gateway.cpuSeconds
+        let started = ContinuousClock.now
+        try await Task.sleep(for: .seconds(duration))
+        let cpu = gateway.cpuSeconds - cpuStart
+        let elapsed = started.duration(to: .now)
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        // The last snapshot may still be on its way: count up to the one before it.
+        let arrivals = recorder.snapshot()
+        let lastSeq = (arrivals.map(\.seq).max() ?? 1) - 1
+        try await group.shutdownGracefully()
+
+        let measured = arrivals.filter { $0.seq >= firstSeq && $0.seq <= lastSeq }
+        let snapshots = lastSeq >= firstSeq ? Int(lastSeq - firstSeq + 1) : 0
+        let expected = recorder.upgraded * snapshots
+        let delivered = expected > 0 ? Double(measured.count) / Double(expected) : 0
+        let latencies = measured.map(\.latencyMilliseconds).sorted()
+        func percentile(_ p: Double) -> Double {
+            latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(p / 100 * Double(latencies.count - 1)))]
+        }
+        let memory = gateway.memoryKiB
+        let perClient = count > 0 ? Double(withClients - idle) / Double(count) : 0
+        print(
+            "| \(count) | \(recorder.upgraded) (\(recorder.failed + recorder.errors) failed) | \(snapshots) | \(format(delivered * 100, 2)) % "
+                + "| \(format(percentile(50))) | \(format(percentile(99))) | \(format(latencies.last ?? 0)) "
+                + "| \(format(cpu / seconds, 2)) | \(idle / 1024) → \(withClients / 1024) MiB | \(format(perClient, 1)) KiB | \(memory.peak / 1024) MiB |"
+        )
+    }
+}
+
+/// A producer and a gateway for one benchmark run, on a free port and a private run directory.
+final class BenchStack {
+    let directory: String
+    let producer = Process()
+    let gateway = Process()
+    private(set) var port = 0
+
+    init(bin: String, symbols: Int, points: Int, interval: Double, maxClients: Int) throws {
+        directory = "/tmp/rcb-\(UUID().uuidString.prefix(8).lowercased())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        let log = FileHandle(forWritingAtPath: "/dev/null")
+        // One tick per second per symbol over a window of `points` seconds: `points` per chart.
+        producer.executableURL = URL(fileURLWithPath: "\(bin)/rollcast-producer")
+        producer.arguments = [
+            "--run-dir", directory, "--interval", "\(interval)", "--window", "\(points)", "--mock-rate", "1", "--max-points", "0",
+            "--mock-symbols", (1...symbols).map { "S\($0)" }.joined(separator: ","), "--log-level", "warning",
+        ]
+        gateway.executableURL = URL(fileURLWithPath: "\(bin)/rollcast-gateway")
+        gateway.arguments = [
+            "--run-dir", directory, "--port", "0", "--port-file", "\(directory)/port", "--max-clients", "\(maxClients)",
+            "--log-level", "warning",
+        ]
+        for process in [producer, gateway] {
+            process.standardOutput = log
+            process.standardError = FileHandle.standardError
+        }
+        try producer.run()
+        try gateway.run()
+    }
+
+    func waitUntilReady() async throws {
+        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+        while ContinuousClock.now < deadline {
+            if let text = try? String(contentsOfFile: "\(directory)/port", encoding: .utf8), let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                self.port = port
+                if Self.isReady(port: port) { return }
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw ValidationError("the gateway did not become ready within 30 s")
+    }
+
+    /// `GET /readyz` over a plain socket.
+    static func isReady(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return false }
+        let request = Array("GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let got = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        return got > 12 && String(decoding: buffer[9..<12], as: UTF8.self) == "200"
+    }
+
+    func stop() {
+        for process in [gateway, producer] where process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
