@@ -77,6 +77,7 @@ struct ZeroMQTests {
     @Test("shutting down the context ends a blocked receive on another thread")
     func shutdownUnblocksReceive() async throws {
         let context = try ZMQContext()
+        let (ready, readyContinuation) = AsyncStream.makeStream(of: Void.self)
         let result = try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
                 try await DedicatedThread.run(name: "test-receiver", onCancel: context.shutdown) {
@@ -84,6 +85,8 @@ struct ZeroMQTests {
                     defer { socket.close() }
                     try socket.subscribe("")
                     try socket.connect("tcp://127.0.0.1:1")
+                    // Whether the shutdown lands before or during the receive, it must end it.
+                    readyContinuation.yield()
                     do {
                         _ = try socket.receive()
                         return false
@@ -92,7 +95,7 @@ struct ZeroMQTests {
                     }
                 }
             }
-            try await Task.sleep(for: .milliseconds(50))
+            for await _ in ready { break }
             context.shutdown()
             return try await group.next()!
         }

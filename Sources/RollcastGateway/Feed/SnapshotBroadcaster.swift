@@ -1,26 +1,30 @@
+import NIOCore
 import Synchronization
 
-/// Holds the latest snapshot and hands every new one to every subscribed client.
+/// Holds the latest snapshot and hands every new one to every connected client.
 ///
-/// Each subscriber's stream keeps only the newest undelivered snapshot: a client that
-/// reads slowly skips snapshots instead of queueing them, so one stuck browser can
-/// neither delay the others nor grow the gateway's memory. Skips are counted.
+/// Clients are grouped by event loop: a snapshot costs one hop per event loop, where each
+/// client's ``SnapshotWriter`` writes the shared buffer. A writer whose socket is full keeps
+/// only the newest snapshot, so one stuck browser can neither delay the others nor grow the
+/// gateway's memory. In-process waiters (such as `load_mock_data`) use ``subscribe()``.
 final class SnapshotBroadcaster: Sendable {
-    private struct Subscriber {
-        let continuation: AsyncStream<RelayedSnapshot>.Continuation
-        /// Snapshots replaced before this subscriber took them.
-        var skipped: Int = 0
+    private struct Loop {
+        let eventLoop: any EventLoop
+        var writers: [UInt64: NIOLoopBound<SnapshotWriter>] = [:]
     }
 
     private struct State {
         var latest: RelayedSnapshot?
-        var subscribers: [UInt64: Subscriber] = [:]
+        var loops: [ObjectIdentifier: Loop] = [:]
+        var loopOfWriter: [UInt64: ObjectIdentifier] = [:]
+        var watchers: [UInt64: AsyncStream<RelayedSnapshot>.Continuation] = [:]
+        var shutdownWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var nextID: UInt64 = 0
         var finished = false
-        var skippedTotal = 0
     }
 
     private let state = Mutex(State())
+    private let skipped = Atomic<Int>(0)
 
     struct Subscription: Sendable {
         let id: UInt64
@@ -30,64 +34,78 @@ final class SnapshotBroadcaster: Sendable {
     /// The newest snapshot received, if any.
     var latest: RelayedSnapshot? { state.withLock { $0.latest } }
 
-    /// Number of subscribed clients.
-    var subscriberCount: Int { state.withLock { $0.subscribers.count } }
+    /// Snapshots replaced before a slow client took them, over all clients.
+    var skippedTotal: Int { skipped.load(ordering: .relaxed) }
 
-    /// Snapshots replaced in a subscriber's buffer before it took them, over all subscribers.
-    var skippedTotal: Int { state.withLock { $0.skippedTotal } }
+    func countSkipped() { skipped.add(1, ordering: .relaxed) }
 
     /// Whether ``finishAll()`` has ended the broadcast (the gateway is shutting down).
     var isFinished: Bool { state.withLock { $0.finished } }
 
-    /// Stores `snapshot` as the latest and offers it to every subscriber.
-    func publish(_ snapshot: RelayedSnapshot) {
+    /// A fresh id for a client or a watcher.
+    func makeID() -> UInt64 {
         state.withLock { state in
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
+    }
+
+    /// Stores `snapshot` as the latest and offers it to every client and watcher.
+    func publish(_ snapshot: RelayedSnapshot) {
+        let loops = state.withLock { state in
             state.latest = snapshot
-            for (id, subscriber) in state.subscribers {
-                if case .dropped = subscriber.continuation.yield(snapshot) {
-                    state.subscribers[id]!.skipped += 1
-                    state.skippedTotal += 1
-                }
+            for continuation in state.watchers.values { continuation.yield(snapshot) }
+            return Array(state.loops.values)
+        }
+        for loop in loops {
+            let writers = loop.writers.values
+            loop.eventLoop.execute {
+                for writer in writers { writer.value.offer(snapshot) }
             }
         }
     }
+
+    // MARK: Clients
+
+    /// Adds a client's writer and offers it the latest snapshot. Call on `eventLoop`.
+    func register(_ writer: NIOLoopBound<SnapshotWriter>, id: UInt64, on eventLoop: any EventLoop) {
+        let latest = state.withLock { state -> RelayedSnapshot? in
+            let key = ObjectIdentifier(eventLoop)
+            state.loops[key, default: Loop(eventLoop: eventLoop)].writers[id] = writer
+            state.loopOfWriter[id] = key
+            return state.latest
+        }
+        if let latest { writer.value.offer(latest) }
+    }
+
+    func unregister(id: UInt64) {
+        state.withLock { state in
+            guard let key = state.loopOfWriter.removeValue(forKey: id) else { return }
+            state.loops[key]?.writers.removeValue(forKey: id)
+        }
+    }
+
+    // MARK: Watchers
 
     /// A stream that starts with the latest snapshot (if any) and then yields each new one.
     /// - Important: call ``unsubscribe(_:)`` with the id when done (in a `defer`).
     func subscribe() -> Subscription {
         let (stream, continuation) = AsyncStream.makeStream(of: RelayedSnapshot.self, bufferingPolicy: .bufferingNewest(1))
-        let id = state.withLock { state in
-            let id = state.nextID
-            state.nextID += 1
+        let id = makeID()
+        state.withLock { state in
             if state.finished {
                 continuation.finish()
-                return id
+                return
             }
-            // The latest goes in under the same lock as registration: no snapshot is missed.
             if let latest = state.latest { continuation.yield(latest) }
-            state.subscribers[id] = Subscriber(continuation: continuation)
-            return id
+            state.watchers[id] = continuation
         }
         return Subscription(id: id, snapshots: stream)
     }
 
-    /// Ends a subscription.
-    /// - Returns: how many snapshots it skipped.
-    @discardableResult
-    func unsubscribe(_ id: UInt64) -> Int {
-        let subscriber = state.withLock { $0.subscribers.removeValue(forKey: id) }
-        subscriber?.continuation.finish()
-        return subscriber?.skipped ?? 0
-    }
-
-    /// Ends every subscriber's stream, now and for later subscribers (at shutdown).
-    func finishAll() {
-        let subscribers = state.withLock { state in
-            state.finished = true
-            defer { state.subscribers.removeAll() }
-            return Array(state.subscribers.values)
-        }
-        for subscriber in subscribers { subscriber.continuation.finish() }
+    func unsubscribe(_ id: UInt64) {
+        let continuation = state.withLock { $0.watchers.removeValue(forKey: id) }
+        continuation?.finish()
     }
 
     /// Waits until a snapshot of producer run `runID` with `seq` at least `seq` has arrived.
@@ -109,6 +127,39 @@ final class SnapshotBroadcaster: Sendable {
             let result = await group.next() ?? false
             group.cancelAll()
             return result
+        }
+    }
+
+    // MARK: Shutdown
+
+    /// Ends the broadcast: waiters of ``waitForShutdown()`` and watchers are released.
+    func finishAll() {
+        let (watchers, waiters) = state.withLock { state in
+            state.finished = true
+            defer {
+                state.watchers.removeAll()
+                state.shutdownWaiters.removeAll()
+            }
+            return (Array(state.watchers.values), Array(state.shutdownWaiters.values))
+        }
+        for watcher in watchers { watcher.finish() }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns once ``finishAll()`` has been called, or when the task is cancelled.
+    func waitForShutdown() async {
+        let id = makeID()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let resumeNow = state.withLock { state in
+                    if state.finished || Task.isCancelled { return true }
+                    state.shutdownWaiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.shutdownWaiters.removeValue(forKey: id) }?.resume()
         }
     }
 }

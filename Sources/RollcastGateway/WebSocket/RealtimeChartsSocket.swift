@@ -7,13 +7,12 @@ import Synchronization
 
 /// `/ws/realtime_charts`: sends each client the latest snapshot at once, then every new one.
 ///
-/// The endpoint only speaks to the client. What the client sends is read (so pings and
-/// close frames work) and dropped; a message over ``maxClientMessageBytes`` closes the
-/// connection with 1009. Every client gets the same payload buffer.
+/// Snapshots go out through a ``SnapshotWriter`` on the connection's event loop; this task
+/// only reads what the client sends (so pings and close frames work; a message over
+/// ``maxClientMessageBytes`` closes with 1009) and, at shutdown, closes with 1001.
 struct RealtimeChartsSocket: Sendable {
     /// Clients have nothing to say here; anything longer is abuse.
     static let maxClientMessageBytes = 4096
-
     /// Close code 1013, "try again later", for clients past the connection cap.
     static let tryAgainLater = WebSocketErrorCode.unknown(1013)
 
@@ -33,16 +32,12 @@ struct RealtimeChartsSocket: Sendable {
             return
         }
         defer { counters.connected.decrement() }
-        let subscription = broadcaster.subscribe()
+        guard let channel else { return }
+        let id = broadcaster.makeID()
         var logger = logger
-        logger[metadataKey: "client.id"] = "\(subscription.id)"
-        try await guardAgainstStalls(channel, logger: logger)
+        logger[metadataKey: "client.id"] = "\(id)"
+        try await attachHandlers(to: channel, id: id, logger: logger)
         logger.info("client connected")
-        let sent = AtomicCounter()
-        defer {
-            let skipped = broadcaster.unsubscribe(subscription.id)
-            logger.info("client disconnected", metadata: ["snapshots.sent": "\(sent.value)", "snapshots.skipped": "\(skipped)"])
-        }
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -50,10 +45,7 @@ struct RealtimeChartsSocket: Sendable {
                 for try await _ in inbound.messages(maxSize: Self.maxClientMessageBytes) {}
             }
             group.addTask {
-                for await snapshot in subscription.snapshots {
-                    try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: snapshot.payload)))
-                    sent.increment()
-                }
+                await broadcaster.waitForShutdown()
                 if broadcaster.isFinished {
                     try await outbound.close(.goingAway, reason: "server shutting down")
                 }
@@ -64,11 +56,12 @@ struct RealtimeChartsSocket: Sendable {
         }
     }
 
-    /// Puts a ``ConnectionGuard`` right after the frame decoder, where it sees pongs.
-    private func guardAgainstStalls(_ channel: (any Channel)?, logger: Logger) async throws {
-        guard let channel else { return }
+    /// Puts the ``ConnectionGuard`` and the ``SnapshotWriter`` right after the frame decoder,
+    /// where they see pongs and close frames and can write frames themselves.
+    private func attachHandlers(to channel: any Channel, id: UInt64, logger: Logger) async throws {
         let limits = limits
         let counters = counters
+        let broadcaster = broadcaster
         try await channel.eventLoop.submit {
             let connectionGuard = ConnectionGuard(limits: limits) { closure in
                 switch closure {
@@ -82,6 +75,10 @@ struct RealtimeChartsSocket: Sendable {
             }
             let decoder = try channel.pipeline.syncOperations.context(handlerType: ByteToMessageHandler<WebSocketFrameDecoder>.self)
             try channel.pipeline.syncOperations.addHandler(connectionGuard, position: .after(decoder.handler))
+            try channel.pipeline.syncOperations.addHandler(
+                SnapshotWriter(id: id, broadcaster: broadcaster, logger: logger),
+                position: .after(connectionGuard)
+            )
         }.get()
     }
 }
@@ -103,6 +100,7 @@ final class AtomicCounter: Sendable {
     private let atomic = Atomic<Int>(0)
     func increment() { atomic.add(1, ordering: .relaxed) }
     func decrement() { atomic.subtract(1, ordering: .relaxed) }
+    var value: Int { atomic.load(ordering: .relaxed) }
 
     /// Adds one unless the count has reached `limit`; returns whether it did.
     func increment(below limit: Int) -> Bool {
@@ -114,5 +112,4 @@ final class AtomicCounter: Sendable {
         }
         return false
     }
-    var value: Int { atomic.load(ordering: .relaxed) }
 }

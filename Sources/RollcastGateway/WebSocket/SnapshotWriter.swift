@@ -1,0 +1,93 @@
+import Logging
+import NIOCore
+import NIOWebSocket
+
+/// Writes snapshots to one WebSocket connection, on the connection's own event loop.
+///
+/// The broadcaster hands each snapshot to every writer of an event loop in one hop
+/// (``SnapshotBroadcaster/publish(_:)``); the writer frames the shared payload buffer and
+/// writes it, so fan-out needs no task per client and copies no payload. While the socket
+/// is not writable the writer holds only the newest snapshot (latest wins) and sends it
+/// when the socket drains; replaced snapshots are counted.
+final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias InboundOut = WebSocketFrame
+    typealias OutboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    let id: UInt64
+    private let broadcaster: SnapshotBroadcaster
+    private let logger: Logger
+    private var context: ChannelHandlerContext?
+    private var pending: RelayedSnapshot?
+    /// Set once a close frame went out: no data frame may follow it.
+    private var closing = false
+    private(set) var sent = 0
+    private(set) var skipped = 0
+
+    init(id: UInt64, broadcaster: SnapshotBroadcaster, logger: Logger) {
+        self.id = id
+        self.broadcaster = broadcaster
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        // Registering hands over the latest snapshot at once.
+        broadcaster.register(NIOLoopBound(self, eventLoop: context.eventLoop), id: id, on: context.eventLoop)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        detach()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        detach()
+        context.fireChannelInactive()
+    }
+
+    private func detach() {
+        guard context != nil else { return }
+        context = nil
+        pending = nil
+        broadcaster.unregister(id: id)
+        logger.info("client disconnected", metadata: ["snapshots.sent": "\(sent)", "snapshots.skipped": "\(skipped)"])
+    }
+
+    /// Sends `snapshot` now if the socket can take it, else keeps it as the one pending.
+    /// - Important: call on the channel's event loop.
+    func offer(_ snapshot: RelayedSnapshot) {
+        guard let context, !closing else { return }
+        if context.channel.isWritable {
+            write(snapshot, context: context)
+        } else {
+            if pending != nil {
+                skipped += 1
+                broadcaster.countSkipped()
+            }
+            pending = snapshot
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, let snapshot = pending {
+            pending = nil
+            write(snapshot, context: context)
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if unwrapOutboundIn(data).opcode == .connectionClose {
+            closing = true
+            pending = nil
+        }
+        context.write(data, promise: promise)
+    }
+
+    private func write(_ snapshot: RelayedSnapshot, context: ChannelHandlerContext) {
+        let frame = WebSocketFrame(fin: true, opcode: .text, data: snapshot.payload)
+        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        sent += 1
+    }
+}
