@@ -25,7 +25,14 @@ public struct Gateway: Sendable {
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: SnapshotSubscriber(endpoint: configuration.snapshotEndpoint, broadcaster: broadcaster, logger: logger)),
+                    .init(
+                        service: SnapshotSubscriber(
+                            endpoint: configuration.snapshotEndpoint,
+                            broadcaster: broadcaster,
+                            compress: configuration.permessageDeflate,
+                            logger: logger
+                        )
+                    ),
                     .init(service: try buildApplication(broadcaster: broadcaster, counters: counters)),
                     .init(service: ClientShutdown(broadcaster: broadcaster, counters: counters, logger: logger)),
                 ],
@@ -77,8 +84,10 @@ public struct Gateway: Sendable {
                 // a cycle that kept ~1.5 KB of every closed connection (see docs/reliability.md).
                 shouldUpgrade: { request, channel, _ in
                     guard request.path?.split(separator: "?").first == "/ws/realtime_charts" else { return .dontUpgrade }
-                    return .upgrade([:]) { [weak channel] inbound, outbound, _ in
-                        try await socket.handle(inbound: inbound, outbound: outbound, channel: channel)
+                    let deflate = configuration.permessageDeflate && DeflateNegotiation.accepts(request.headerFields[.secWebSocketExtensions])
+                    let headers: HTTPFields = deflate ? [.secWebSocketExtensions: DeflateNegotiation.response] : [:]
+                    return .upgrade(headers) { [weak channel] inbound, outbound, _ in
+                        try await socket.handle(inbound: inbound, outbound: outbound, channel: channel, deflate: deflate)
                     }
                 }
             ),

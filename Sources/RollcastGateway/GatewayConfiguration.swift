@@ -25,6 +25,8 @@ public struct GatewayConfiguration: Sendable {
     public var pingInterval: Duration
     /// How long a client may take to answer a ping before it is closed.
     public var pongTimeout: Duration
+    /// Offer `permessage-deflate`: each snapshot is compressed once and shared.
+    public var permessageDeflate: Bool
 
     public init(
         host: String = "127.0.0.1",
@@ -38,7 +40,8 @@ public struct GatewayConfiguration: Sendable {
         maxClients: Int = 10_000,
         slowClientLimit: Duration = .seconds(30),
         pingInterval: Duration = .seconds(25),
-        pongTimeout: Duration = .seconds(10)
+        pongTimeout: Duration = .seconds(10),
+        permessageDeflate: Bool = false
     ) {
         self.host = host
         self.port = port
@@ -52,5 +55,6 @@ public struct GatewayConfiguration: Sendable {
         self.slowClientLimit = slowClientLimit
         self.pingInterval = pingInterval
         self.pongTimeout = pongTimeout
+        self.permessageDeflate = permessageDeflate
     }
 }

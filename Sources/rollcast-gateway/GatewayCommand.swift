@@ -44,6 +44,9 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Seconds a client may take to answer a ping before it is closed. (ROLLCAST_PONG_TIMEOUT; default 10)")
     var pongTimeout: Double?
 
+    @Flag(inversion: .prefixedNo, help: "Offer permessage-deflate to clients; each snapshot is compressed once and shared. (ROLLCAST_PERMESSAGE_DEFLATE=1; default off)")
+    var permessageDeflate: Bool?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (ROLLCAST_LOG_LEVEL; default info)")
     var logLevel: String?
 
@@ -77,7 +80,8 @@ struct GatewayCommand: AsyncParsableCommand {
             maxClients: maxClients,
             slowClientLimit: .milliseconds(Int64(slowClientTimeout * 1000)),
             pingInterval: .milliseconds(Int64(pingInterval * 1000)),
-            pongTimeout: .milliseconds(Int64(pongTimeout * 1000))
+            pongTimeout: .milliseconds(Int64(pongTimeout * 1000)),
+            permessageDeflate: try settings.resolve(permessageDeflate, env: "ROLLCAST_PERMESSAGE_DEFLATE", default: false)
         )
         try await Gateway(configuration: configuration, logger: logger).run()
     }

@@ -100,6 +100,8 @@ class DashboardTests:
         wait_for(lambda: chart_symbols(b) == SYMBOLS, 10, f"charts for {SYMBOLS}")
         assert uplot_roots(b) == len(SYMBOLS), f"expected {len(SYMBOLS)} uPlot roots, saw {uplot_roots(b)}"
         wait_for(lambda: b.find_element(By.ID, "connection-state").text == "live", 5, "state 'live'")
+        extensions = b.execute_script("return window.rollcast.socket.socket.extensions")
+        assert "permessage-deflate" in extensions, f"Chromium did not negotiate permessage-deflate: {extensions!r}"
 
     def test_charts_move_and_headers_match_the_latest_message(self):
         b = self.browser

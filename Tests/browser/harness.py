@@ -64,6 +64,8 @@ class Stack:
             "--port", str(port),
             "--port-file", str(port_file),
             "--web-root", str(ROOT / "web"),
+            # Chromium offers permessage-deflate: the browser tests read the shared compressed frames.
+            "--permessage-deflate",
         ]
         self.gateway = self._spawn(args, "gateway")
         self.port = int(wait_for(lambda: port_file.exists() and port_file.read_text().strip(), 20, "the gateway's port file"))

@@ -8,5 +8,7 @@ import RollcastCore
 struct RelayedSnapshot: Sendable {
     let header: SnapshotHeader
     let payload: ByteBuffer
+    /// The payload compressed once for `permessage-deflate` clients, when that is on.
+    var deflated: ByteBuffer? = nil
     let receivedAt: ContinuousClock.Instant
 }

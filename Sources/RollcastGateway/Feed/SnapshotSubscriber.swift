@@ -16,11 +16,13 @@ final class SnapshotSubscriber: Service, Sendable {
 
     private let endpoint: String
     private let broadcaster: SnapshotBroadcaster
+    private let compress: Bool
     private let logger: Logger
 
-    init(endpoint: String, broadcaster: SnapshotBroadcaster, logger: Logger) {
+    init(endpoint: String, broadcaster: SnapshotBroadcaster, compress: Bool, logger: Logger) {
         self.endpoint = endpoint
         self.broadcaster = broadcaster
+        self.compress = compress
         self.logger = logger
     }
 
@@ -45,6 +47,7 @@ final class SnapshotSubscriber: Service, Sendable {
         try socket.connect(endpoint)
         logger.info("subscribed to snapshots", metadata: ["endpoint": "\(endpoint)"])
         let decoder = JSONDecoder()
+        let deflater = compress ? try SnapshotDeflater() : nil
         var lastRun: String?
         while true {
             let parts: [ZMQMessage]
@@ -65,7 +68,7 @@ final class SnapshotSubscriber: Service, Sendable {
             }
             // The one copy on the way through: out of libzmq's message into a shared buffer.
             let payload = parts[2].withUnsafeBytes { ByteBuffer(bytes: $0) }
-            broadcaster.publish(RelayedSnapshot(header: header, payload: payload, receivedAt: .now))
+            broadcaster.publish(RelayedSnapshot(header: header, payload: payload, deflated: deflater?.deflate(payload), receivedAt: .now))
         }
     }
 }

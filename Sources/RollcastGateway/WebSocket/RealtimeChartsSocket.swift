@@ -22,7 +22,7 @@ struct RealtimeChartsSocket: Sendable {
     let counters: ClientCounters
     let logger: Logger
 
-    func handle(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: (any Channel)?) async throws {
+    func handle(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: (any Channel)?, deflate: Bool) async throws {
         // The HTTP layer turns a refused upgrade into an empty 400, which tells a browser
         // nothing; so a client past the cap is upgraded and at once closed with 1013.
         guard counters.connected.increment(below: maxClients) else {
@@ -36,8 +36,8 @@ struct RealtimeChartsSocket: Sendable {
         let id = broadcaster.makeID()
         var logger = logger
         logger[metadataKey: "client.id"] = "\(id)"
-        try await attachHandlers(to: channel, id: id, logger: logger)
-        logger.info("client connected")
+        try await attachHandlers(to: channel, id: id, deflate: deflate, logger: logger)
+        logger.info("client connected", metadata: ["permessage_deflate": "\(deflate)"])
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -58,7 +58,7 @@ struct RealtimeChartsSocket: Sendable {
 
     /// Puts the ``ConnectionGuard`` and the ``SnapshotWriter`` right after the frame decoder,
     /// where they see pongs and close frames and can write frames themselves.
-    private func attachHandlers(to channel: any Channel, id: UInt64, logger: Logger) async throws {
+    private func attachHandlers(to channel: any Channel, id: UInt64, deflate: Bool, logger: Logger) async throws {
         let limits = limits
         let counters = counters
         let broadcaster = broadcaster
@@ -76,7 +76,7 @@ struct RealtimeChartsSocket: Sendable {
             let decoder = try channel.pipeline.syncOperations.context(handlerType: ByteToMessageHandler<WebSocketFrameDecoder>.self)
             try channel.pipeline.syncOperations.addHandler(connectionGuard, position: .after(decoder.handler))
             try channel.pipeline.syncOperations.addHandler(
-                SnapshotWriter(id: id, broadcaster: broadcaster, logger: logger),
+                SnapshotWriter(id: id, deflate: deflate, broadcaster: broadcaster, logger: logger),
                 position: .after(connectionGuard)
             )
         }.get()

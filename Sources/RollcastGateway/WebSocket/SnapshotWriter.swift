@@ -16,6 +16,8 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = WebSocketFrame
 
     let id: UInt64
+    /// The client negotiated `permessage-deflate`: send the shared compressed payload.
+    private let deflate: Bool
     private let broadcaster: SnapshotBroadcaster
     private let logger: Logger
     private var context: ChannelHandlerContext?
@@ -25,8 +27,9 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
     private(set) var sent = 0
     private(set) var skipped = 0
 
-    init(id: UInt64, broadcaster: SnapshotBroadcaster, logger: Logger) {
+    init(id: UInt64, deflate: Bool, broadcaster: SnapshotBroadcaster, logger: Logger) {
         self.id = id
+        self.deflate = deflate
         self.broadcaster = broadcaster
         self.logger = logger
     }
@@ -86,7 +89,13 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func write(_ snapshot: RelayedSnapshot, context: ChannelHandlerContext) {
-        let frame = WebSocketFrame(fin: true, opcode: .text, data: snapshot.payload)
+        let frame: WebSocketFrame
+        if deflate, let deflated = snapshot.deflated {
+            frame = WebSocketFrame(fin: true, rsv1: true, opcode: .text, data: deflated)
+        } else {
+            // Also valid on a deflate connection: a message without RSV1 is not compressed.
+            frame = WebSocketFrame(fin: true, opcode: .text, data: snapshot.payload)
+        }
         context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
         sent += 1
     }

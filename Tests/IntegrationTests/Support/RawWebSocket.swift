@@ -8,7 +8,7 @@ final class RawWebSocket {
 
     /// Connects and completes the upgrade handshake.
     /// - Parameter receiveBuffer: a small value makes a client that stalls fill up fast.
-    init(port: Int, path: String = "/ws/realtime_charts", receiveBuffer: Int32? = nil, timeout: TimeInterval = 5) throws {
+    init(port: Int, path: String = "/ws/realtime_charts", receiveBuffer: Int32? = nil, timeout: TimeInterval = 5, extensions: String? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RawError("socket failed") }
         if var size = receiveBuffer {
@@ -29,7 +29,8 @@ final class RawWebSocket {
             throw RawError("connect failed")
         }
         let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+            + (extensions.map { "Sec-WebSocket-Extensions: \($0)\r\n" } ?? "") + "\r\n"
         try send(Array(request.utf8))
         var head: [UInt8] = []
         while !head.suffix(4).elementsEqual([13, 10, 13, 10]) {
@@ -80,6 +81,26 @@ final class RawWebSocket {
             offset += got
         }
         return buffer
+    }
+
+    /// Reads until the first text or binary frame; returns its RSV1 bit and payload size.
+    func firstDataFrame() throws -> (rsv1: Bool, bytes: Int) {
+        while true {
+            let (head, payload) = try readFrame()
+            if head & 0x0F == 0x1 || head & 0x0F == 0x2 { return (head & 0x40 != 0, payload.count) }
+        }
+    }
+
+    private func readFrame() throws -> (UInt8, [UInt8]) {
+        let head = try readExactly(2)
+        var length = Int(head[1] & 0x7F)
+        if length == 126 {
+            let bytes = try readExactly(2)
+            length = Int(bytes[0]) << 8 | Int(bytes[1])
+        } else if length == 127 {
+            length = try readExactly(8).reduce(0) { $0 << 8 | Int($1) }
+        }
+        return (head[0], try readExactly(length))
     }
 
     /// Reads frames until a close frame, skipping data frames.
