@@ -19,6 +19,7 @@ public struct Gateway: Sendable {
     /// Runs until SIGINT or SIGTERM, then closes every client with 1001 and stops.
     public func run() async throws {
         let broadcaster = SnapshotBroadcaster()
+        let registry = ClientRegistry()
         let counters = ClientCounters()
         // Graceful shutdown runs in reverse order: clients are told first, the
         // subscription to the producer ends last.
@@ -33,8 +34,8 @@ public struct Gateway: Sendable {
                             logger: logger
                         )
                     ),
-                    .init(service: try buildApplication(broadcaster: broadcaster, counters: counters)),
-                    .init(service: ClientShutdown(broadcaster: broadcaster, counters: counters, logger: logger)),
+                    .init(service: try buildApplication(broadcaster: broadcaster, registry: registry, counters: counters)),
+                    .init(service: ClientShutdown(broadcaster: broadcaster, registry: registry, counters: counters, logger: logger)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
@@ -45,7 +46,7 @@ public struct Gateway: Sendable {
     }
 
     /// The HTTP/WebSocket application, relaying what `broadcaster` receives.
-    func buildApplication(broadcaster: SnapshotBroadcaster, counters: ClientCounters) throws -> some ApplicationProtocol {
+    func buildApplication(broadcaster: SnapshotBroadcaster, registry: ClientRegistry, counters: ClientCounters) throws -> some ApplicationProtocol {
         let control = try ControlClient(endpoint: configuration.controlEndpoint)
 
         let router = Router(context: BasicRequestContext.self)
@@ -55,6 +56,7 @@ public struct Gateway: Sendable {
 
         let socket = RealtimeChartsSocket(
             broadcaster: broadcaster,
+            registry: registry,
             limits: ConnectionGuard.Limits(
                 pingInterval: .init(configuration.pingInterval),
                 pongTimeout: .init(configuration.pongTimeout),

@@ -19,11 +19,14 @@ struct FanoutBenchmark: AsyncParsableCommand {
     var interval = 1.0
     @Option(help: "Seconds of measurement once every client is connected.")
     var duration = 10.0
+    @Flag(help: "Run the gateway with --permessage-deflate and have every client offer it.")
+    var deflate = false
     @Option(help: "Folder holding rollcast-producer and rollcast-gateway (default: beside this program).")
     var binDir: String?
 
     func run() async throws {
         let bin = binDir ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+        print("permessage-deflate: \(deflate ? "on" : "off")")
         print("| clients | connected | snapshots | delivered | p50 ms | p99 ms | max ms | gateway CPU s/s | RSS idle → with clients | per client | peak RSS |")
         print("|---|---|---|---|---|---|---|---|---|---|---|")
         for count in clients.split(separator: ",").compactMap({ Int($0) }) {
@@ -32,7 +35,7 @@ struct FanoutBenchmark: AsyncParsableCommand {
     }
 
     func runOnce(clients count: Int, bin: String) async throws {
-        let stack = try BenchStack(bin: bin, symbols: symbols, points: points, interval: interval, maxClients: count + 100)
+        let stack = try BenchStack(bin: bin, symbols: symbols, points: points, interval: interval, maxClients: count + 100, deflate: deflate)
         defer { stack.stop() }
         try await stack.waitUntilReady()
         let gateway = ProcessStats(pid: stack.gateway.processIdentifier)
@@ -40,7 +43,7 @@ struct FanoutBenchmark: AsyncParsableCommand {
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let recorder = FanoutRecorder()
-        await connectClients(count: count, port: stack.port, group: group, recorder: recorder)
+        await connectClients(count: count, port: stack.port, group: group, recorder: recorder, deflate: deflate)
         // Let every client take the cached snapshot and one fresh one before measuring.
         try await Task.sleep(for: .seconds(interval * 2))
         let withClients = gateway.memoryKiB.resident
@@ -82,7 +85,7 @@ final class BenchStack {
     let gateway = Process()
     private(set) var port = 0
 
-    init(bin: String, symbols: Int, points: Int, interval: Double, maxClients: Int) throws {
+    init(bin: String, symbols: Int, points: Int, interval: Double, maxClients: Int, deflate: Bool) throws {
         directory = "/tmp/rcb-\(UUID().uuidString.prefix(8).lowercased())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
         let log = FileHandle(forWritingAtPath: "/dev/null")
@@ -96,7 +99,7 @@ final class BenchStack {
         gateway.arguments = [
             "--run-dir", directory, "--port", "0", "--port-file", "\(directory)/port", "--max-clients", "\(maxClients)",
             "--log-level", "warning",
-        ]
+        ] + (deflate ? ["--permessage-deflate"] : [])
         for process in [producer, gateway] {
             process.standardOutput = log
             process.standardError = FileHandle.standardError

@@ -1,3 +1,4 @@
+import CompressNIO
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -33,6 +34,36 @@ final class FanoutRecorder: Sendable {
     func snapshot() -> [Arrival] { arrivals.withLock { $0 } }
 }
 
+/// Inflates just the start of a `permessage-deflate` message: enough to read `seq` and
+/// `generated_at` without paying for the whole snapshot. One per event loop, reused.
+final class HeadInflater {
+    private let decompressor: ZlibDecompressor
+
+    init() throws {
+        decompressor = try ZlibDecompressor(algorithm: .deflate)
+    }
+
+    func head(of compressed: ByteBuffer, bytes: Int = 300) -> String? {
+        var input = compressed
+        var output = ByteBufferAllocator().buffer(capacity: bytes)
+        // A full output buffer throws; what was inflated up to then is what we want.
+        try? decompressor.inflate(from: &input, to: &output)
+        try? decompressor.reset()
+        return output.readString(length: output.readableBytes)
+    }
+}
+
+extension HeadInflater {
+    /// The inflater of the calling event-loop thread (every message stands alone, so one
+    /// inflater serves all of a loop's connections).
+    static func forCurrentThread() throws -> HeadInflater {
+        if let existing = Thread.current.threadDictionary["rollcast.inflater"] as? HeadInflater { return existing }
+        let inflater = try HeadInflater()
+        Thread.current.threadDictionary["rollcast.inflater"] = inflater
+        return inflater
+    }
+}
+
 /// Reads snapshot frames on one benchmark connection and answers pings; all on the event loop.
 final class SnapshotReceiver: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame
@@ -40,10 +71,12 @@ final class SnapshotReceiver: ChannelInboundHandler {
 
     let client: Int
     let recorder: FanoutRecorder
+    let inflater: HeadInflater?
 
-    init(client: Int, recorder: FanoutRecorder) {
+    init(client: Int, recorder: FanoutRecorder, inflater: HeadInflater?) {
         self.client = client
         self.recorder = recorder
+        self.inflater = inflater
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -52,7 +85,13 @@ final class SnapshotReceiver: ChannelInboundHandler {
         case .text:
             let now = Date().timeIntervalSince1970 * 1000
             // The fields come first in every chart object; 300 bytes hold them.
-            let head = frame.unmaskedData.getString(at: frame.unmaskedData.readerIndex, length: min(300, frame.unmaskedData.readableBytes)) ?? ""
+            let data = frame.unmaskedData
+            let head: String
+            if frame.rsv1, let inflater {
+                head = inflater.head(of: data) ?? ""
+            } else {
+                head = data.getString(at: data.readerIndex, length: min(300, data.readableBytes)) ?? ""
+            }
             if let seq = Self.number(after: #""seq":"#, in: head), let generated = Self.number(after: #""generated_at":"#, in: head) {
                 recorder.record(client: client, seq: UInt64(seq), latencyMilliseconds: now - generated)
             }
@@ -79,31 +118,33 @@ final class SnapshotReceiver: ChannelInboundHandler {
 
 /// Opens `count` WebSocket connections to `/ws/realtime_charts`, at most `inFlight` at a time.
 /// The connections live until `group` shuts down.
-func connectClients(count: Int, port: Int, group: any EventLoopGroup, recorder: FanoutRecorder, inFlight: Int = 256) async {
+func connectClients(count: Int, port: Int, group: any EventLoopGroup, recorder: FanoutRecorder, deflate: Bool, inFlight: Int = 256) async {
     await withTaskGroup(of: Void.self) { tasks in
         var next = 0
         func startOne() {
             let client = next
             next += 1
-            tasks.addTask { await connectClient(client, port: port, group: group, recorder: recorder) }
+            tasks.addTask { await connectClient(client, port: port, group: group, recorder: recorder, deflate: deflate) }
         }
         while next < min(count, inFlight) { startOne() }
         for await _ in tasks where next < count { startOne() }
     }
 }
 
-private func connectClient(_ client: Int, port: Int, group: any EventLoopGroup, recorder: FanoutRecorder) async {
+private func connectClient(_ client: Int, port: Int, group: any EventLoopGroup, recorder: FanoutRecorder, deflate: Bool) async {
     do {
         let upgraded: EventLoopFuture<Bool> = try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: port) { channel in
             channel.eventLoop.makeCompletedFuture {
                 let upgrader = NIOTypedWebSocketClientUpgrader<Bool>(maxFrameSize: 1 << 26) { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(SnapshotReceiver(client: client, recorder: recorder))
+                        let inflater = deflate ? try HeadInflater.forCurrentThread() : nil
+                        try channel.pipeline.syncOperations.addHandler(SnapshotReceiver(client: client, recorder: recorder, inflater: inflater))
                         return true
                     }
                 }
                 var headers = HTTPHeaders()
                 headers.add(name: "Host", value: "127.0.0.1:\(port)")
+                if deflate { headers.add(name: "Sec-WebSocket-Extensions", value: "permessage-deflate") }
                 let configuration = NIOTypedHTTPClientUpgradeConfiguration(
                     upgradeRequestHead: HTTPRequestHead(version: .http1_1, method: .GET, uri: "/ws/realtime_charts", headers: headers),
                     upgraders: [upgrader],

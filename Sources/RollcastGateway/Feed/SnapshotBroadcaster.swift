@@ -18,7 +18,6 @@ final class SnapshotBroadcaster: Sendable {
         var loops: [ObjectIdentifier: Loop] = [:]
         var loopOfWriter: [UInt64: ObjectIdentifier] = [:]
         var watchers: [UInt64: AsyncStream<RelayedSnapshot>.Continuation] = [:]
-        var shutdownWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var nextID: UInt64 = 0
         var finished = false
     }
@@ -38,9 +37,6 @@ final class SnapshotBroadcaster: Sendable {
     var skippedTotal: Int { skipped.load(ordering: .relaxed) }
 
     func countSkipped() { skipped.add(1, ordering: .relaxed) }
-
-    /// Whether ``finishAll()`` has ended the broadcast (the gateway is shutting down).
-    var isFinished: Bool { state.withLock { $0.finished } }
 
     /// A fresh id for a client or a watcher.
     func makeID() -> UInt64 {
@@ -132,34 +128,13 @@ final class SnapshotBroadcaster: Sendable {
 
     // MARK: Shutdown
 
-    /// Ends the broadcast: waiters of ``waitForShutdown()`` and watchers are released.
+    /// Ends the broadcast for watchers (at shutdown); clients are closed by ``ClientShutdown``.
     func finishAll() {
-        let (watchers, waiters) = state.withLock { state in
+        let watchers = state.withLock { state in
             state.finished = true
-            defer {
-                state.watchers.removeAll()
-                state.shutdownWaiters.removeAll()
-            }
-            return (Array(state.watchers.values), Array(state.shutdownWaiters.values))
+            defer { state.watchers.removeAll() }
+            return Array(state.watchers.values)
         }
         for watcher in watchers { watcher.finish() }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    /// Returns once ``finishAll()`` has been called, or when the task is cancelled.
-    func waitForShutdown() async {
-        let id = makeID()
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                let resumeNow = state.withLock { state in
-                    if state.finished || Task.isCancelled { return true }
-                    state.shutdownWaiters[id] = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            state.withLock { $0.shutdownWaiters.removeValue(forKey: id) }?.resume()
-        }
     }
 }

@@ -4,11 +4,12 @@ import ServiceLifecycle
 /// At shutdown, closes every WebSocket client with 1001 (going away) before the server stops.
 ///
 /// It runs last in the gateway's service group, so it is the first to hear of a graceful
-/// shutdown: it ends every client's stream, each connection sends its close frame, and
+/// shutdown: it sends every client its close frame and waits for the connections to end;
 /// only then does the HTTP server stop. Without it the server's own shutdown would close
 /// clients with 1000, which tells a dashboard nothing about coming back.
 struct ClientShutdown: Service {
     let broadcaster: SnapshotBroadcaster
+    let registry: ClientRegistry
     let counters: ClientCounters
     let logger: Logger
     /// How long to wait for clients to finish their close handshakes.
@@ -19,6 +20,7 @@ struct ClientShutdown: Service {
         let clients = counters.connected.value
         broadcaster.finishAll()
         logger.info("closing clients", metadata: ["clients": "\(clients)"])
+        await registry.closeAll(.goingAway, reason: "server shutting down")
         let deadline = ContinuousClock.now.advanced(by: drainLimit)
         while counters.connected.value > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))

@@ -9,7 +9,8 @@ import Synchronization
 ///
 /// Snapshots go out through a ``SnapshotWriter`` on the connection's event loop; this task
 /// only reads what the client sends (so pings and close frames work; a message over
-/// ``maxClientMessageBytes`` closes with 1009) and, at shutdown, closes with 1001.
+/// ``maxClientMessageBytes`` closes with 1009). At shutdown ``ClientShutdown`` closes the
+/// connection with 1001 through the ``ClientRegistry``.
 struct RealtimeChartsSocket: Sendable {
     /// Clients have nothing to say here; anything longer is abuse.
     static let maxClientMessageBytes = 4096
@@ -17,6 +18,7 @@ struct RealtimeChartsSocket: Sendable {
     static let tryAgainLater = WebSocketErrorCode.unknown(1013)
 
     let broadcaster: SnapshotBroadcaster
+    let registry: ClientRegistry
     let limits: ConnectionGuard.Limits
     let maxClients: Int
     let counters: ClientCounters
@@ -36,24 +38,12 @@ struct RealtimeChartsSocket: Sendable {
         let id = broadcaster.makeID()
         var logger = logger
         logger[metadataKey: "client.id"] = "\(id)"
+        registry.add(outbound, id: id)
+        defer { registry.remove(id: id) }
         try await attachHandlers(to: channel, id: id, deflate: deflate, logger: logger)
         logger.info("client connected", metadata: ["permessage_deflate": "\(deflate)"])
-
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                // Ends when the client closes; a too-long message throws, closing with 1009.
-                for try await _ in inbound.messages(maxSize: Self.maxClientMessageBytes) {}
-            }
-            group.addTask {
-                await broadcaster.waitForShutdown()
-                if broadcaster.isFinished {
-                    try await outbound.close(.goingAway, reason: "server shutting down")
-                }
-            }
-            // Whichever side ends first ends the connection.
-            try await group.next()
-            group.cancelAll()
-        }
+        // Ends when the connection closes; a too-long message throws, closing with 1009.
+        for try await _ in inbound.messages(maxSize: Self.maxClientMessageBytes) {}
     }
 
     /// Puts the ``ConnectionGuard`` and the ``SnapshotWriter`` right after the frame decoder,
