@@ -39,6 +39,14 @@ struct CompressionTests {
             #expect(rsv1)
             print("permessage-deflate: \(plain.utf8.count) bytes of JSON sent as \(compressedBytes)")
             #expect(compressedBytes * 3 < plain.utf8.count)
+
+            // Clients have nothing to send; a compressed message from one is a protocol error.
+            let code = try await Task.detached {
+                let socket = try RawWebSocket(port: port, extensions: "permessage-deflate")
+                try socket.sendFrame(opcode: 0x1, payload: [0xF2, 0x48, 0x05, 0x00], rsv1: true)
+                return try socket.closeCode()
+            }.value
+            #expect(code == 1002)
         }
     }
 
