@@ -60,8 +60,10 @@ final class ControlServer: Service, Sendable {
             }
             if let error = reply.error {
                 logger.warning("control command refused", metadata: ["reason": "\(error)"])
+            } else if let loaded = reply.loaded {
+                logger.info("mock data loaded", metadata: ["symbols": "\(loaded.symbols.joined(separator: ","))", "points": "\(loaded.points)", "seed": "\(loaded.seed)"])
             } else {
-                logger.info("control command applied", metadata: ["loaded": "\(reply.loaded?.symbols ?? [])"])
+                logger.debug("status answered")
             }
             do {
                 try socket.send(Array(try encoder.encode(reply)))
