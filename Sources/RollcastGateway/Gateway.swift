@@ -41,8 +41,18 @@ public struct Gateway: Sendable {
                 logger: logger
             )
         )
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            throw AddressInUse(host: configuration.host, port: configuration.port)
+        }
         logger.info("gateway stopped")
+    }
+
+    struct AddressInUse: Error, CustomStringConvertible {
+        let host: String
+        let port: Int
+        var description: String { "\(host):\(port) is in use by another process; choose another with --port" }
     }
 
     /// The HTTP/WebSocket application, relaying what `broadcaster` receives.

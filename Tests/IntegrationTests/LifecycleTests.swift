@@ -53,6 +53,21 @@ struct LifecycleTests {
         }
     }
 
+    @Test("a second gateway on a port in use exits non-zero saying so; the first keeps serving")
+    func portInUse() async throws {
+        try await RollcastStack.with { stack in
+            let second = try RollcastProcess(
+                executable: "rollcast-gateway",
+                arguments: ["--run-dir", stack.runDirectory, "--port", "\(stack.port)"],
+                logPath: "\(stack.runDirectory)/second-gateway.log"
+            )
+            #expect(await second.waitForExit(within: .seconds(10)))
+            #expect(second.process.terminationStatus != 0)
+            #expect(second.log.contains("127.0.0.1:\(stack.port) is in use by another process"), "\(second.log)")
+            #expect(try await stack.request(.GET, "/healthz").status == .ok)
+        }
+    }
+
     @Test("a bad flag exits non-zero with a one-line message", arguments: [
         ("rollcast-producer", ["--interval", "0"], "--interval must be between 0.1 and 3600 seconds"),
         ("rollcast-producer", ["--bogus"], "Unknown option '--bogus'"),

@@ -9,8 +9,6 @@ import Synchronization
 final class ClientRegistry: Sendable {
     private let writers = Mutex<[UInt64: WebSocketOutboundWriter]>([:])
 
-    var count: Int { writers.withLock { $0.count } }
-
     func add(_ writer: WebSocketOutboundWriter, id: UInt64) {
         writers.withLock { $0[id] = writer }
     }
