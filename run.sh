@@ -4,7 +4,7 @@
 #   ./run.sh producer ARGS   run only the producer (release build)
 #   ./run.sh gateway ARGS    run only the gateway (release build)
 #   ./run.sh test            set up, build (debug) and run every test: unit, integration, browser
-#   ./run.sh bench           build (release) and run the benchmarks in docs/performance.md
+#   ./run.sh bench [ARGS]    build (release) and run the benchmarks in docs/performance.md
 #   ./run.sh setup           install what is missing, nothing else
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -96,11 +96,19 @@ run_tests() {
     python3 Tests/browser/dashboard_test.py
 }
 
+# Every benchmark of docs/performance.md; extra arguments go to the fan-out benchmark
+# (for example: --clients 100,1000,5000,10000 --deflate).
 run_benchmarks() {
     setup_runtime
     setup_browser
     build_release
     export ROLLCAST_BIN_DIR="$BIN_DIR"
+    say "windows and encoding"
+    "$BIN_DIR/rollcast-bench" windows
+    say "ZeroMQ hop"
+    "$BIN_DIR/rollcast-bench" zmq-hop
+    say "fan-out"
+    "$BIN_DIR/rollcast-bench" fanout "$@"
     say "dashboard update cost (headless Chromium)"
     python3 Tests/browser/dashboard_benchmark.py
 }
