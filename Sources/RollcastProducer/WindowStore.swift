@@ -31,7 +31,7 @@ final class WindowStore: Sendable {
     /// Adds a tick to a symbol that the store already holds; unknown symbols are ignored.
     func append(_ tick: Tick, to symbol: String) {
         state.withLock { state in
-            state.windows[symbol]?.append(tick)
+            _ = state.windows[symbol]?.append(tick)
         }
     }
 

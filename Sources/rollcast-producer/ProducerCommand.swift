@@ -74,8 +74,8 @@ struct ProducerCommand: AsyncParsableCommand {
         let logger = try LoggerSetup.make(label: "rollcast.producer", level: settings.resolve(logLevel, env: "ROLLCAST_LOG_LEVEL", default: "info"))
         let configuration = ProducerConfiguration(
             runDirectory: runDirectory,
-            snapshotEndpoint: try settings.resolve(snapshotEndpoint, env: "ROLLCAST_SNAPSHOT_ENDPOINT", default: runDirectory.snapshotEndpoint),
-            controlEndpoint: try settings.resolve(controlEndpoint, env: "ROLLCAST_CONTROL_ENDPOINT", default: runDirectory.controlEndpoint),
+            snapshotEndpoint: settings.resolve(snapshotEndpoint, env: "ROLLCAST_SNAPSHOT_ENDPOINT", default: runDirectory.snapshotEndpoint),
+            controlEndpoint: settings.resolve(controlEndpoint, env: "ROLLCAST_CONTROL_ENDPOINT", default: runDirectory.controlEndpoint),
             interval: interval,
             windowSeconds: window,
             mockSymbols: symbols,
