@@ -15,6 +15,8 @@ public struct GatewayConfiguration: Sendable {
     public var portFile: String?
     /// Largest accepted HTTP request body, in bytes.
     public var maxBodyBytes: Int
+    /// Largest accepted `POST /api/ingest` body, in bytes.
+    public var maxIngestBytes: Int
     /// How long an HTTP request waits for the producer before answering 503.
     public var controlTimeout: Duration
     /// Most WebSocket clients at once; upgrades past it get 503.
@@ -36,6 +38,7 @@ public struct GatewayConfiguration: Sendable {
         webRoot: String = "web",
         portFile: String? = nil,
         maxBodyBytes: Int = 64 * 1024,
+        maxIngestBytes: Int = 1 << 20,
         controlTimeout: Duration = .seconds(2),
         maxClients: Int = 10_000,
         slowClientLimit: Duration = .seconds(30),
@@ -50,6 +53,7 @@ public struct GatewayConfiguration: Sendable {
         self.webRoot = webRoot
         self.portFile = portFile
         self.maxBodyBytes = maxBodyBytes
+        self.maxIngestBytes = maxIngestBytes
         self.controlTimeout = controlTimeout
         self.maxClients = maxClients
         self.slowClientLimit = slowClientLimit

@@ -39,6 +39,9 @@ struct ControlHandler: Sendable {
                     runID: store.runID
                 )
             )
+        case .ingest(let batch):
+            // No early snapshot: a feed may send many batches per interval.
+            return ControlReply(ingested: try store.ingest(try batch.validated()))
         case .status:
             let summary = store.summary()
             return ControlReply(

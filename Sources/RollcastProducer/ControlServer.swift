@@ -7,7 +7,7 @@ import ZeroMQ
 /// Answers control commands on a REP socket, one at a time, on a thread of its own.
 final class ControlServer: Service, Sendable {
     /// Larger requests make libzmq drop the sender rather than allocate for them.
-    static let maxRequestBytes: Int64 = 1 << 20
+    static let maxRequestBytes: Int64 = 4 << 20
 
     private let endpoint: String
     private let handler: ControlHandler
@@ -60,6 +60,8 @@ final class ControlServer: Service, Sendable {
             }
             if let error = reply.error {
                 logger.warning("control command refused", metadata: ["reason": "\(error)"])
+            } else if let ingested = reply.ingested {
+                logger.debug("ticks ingested", metadata: ["appended": "\(ingested.appended)", "new_symbols": "\(ingested.newSymbols.count)"])
             } else if let loaded = reply.loaded {
                 logger.info("mock data loaded", metadata: ["symbols": "\(loaded.symbols.joined(separator: ","))", "points": "\(loaded.points)", "seed": "\(loaded.seed)"])
             } else {

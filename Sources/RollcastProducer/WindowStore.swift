@@ -53,6 +53,29 @@ final class WindowStore: Sendable {
         }
     }
 
+    /// Adds real ticks, creating windows for symbols not held yet.
+    /// - Returns: what happened to the ticks, and the first `seq` that contains them.
+    /// - Throws: ``RequestError`` (and changes nothing) when new symbols would pass ``maxSymbols``.
+    func ingest(_ batch: IngestTicks) throws -> IngestResult {
+        try state.withLock { state in
+            let newSymbols = Set(batch.ticks.map(\.symbol)).subtracting(state.windows.keys).sorted()
+            guard state.windows.count + newSymbols.count <= maxSymbols else {
+                throw RequestError.invalid("the producer holds at most \(maxSymbols) symbols")
+            }
+            var result = IngestResult(newSymbols: newSymbols, visibleFromSeq: state.seq + 1)
+            for symbol in newSymbols { state.windows[symbol] = RollingWindow(length: windowSeconds) }
+            for item in batch.ticks {
+                switch state.windows[item.symbol]!.append(Tick(time: item.t, price: item.price, volume: item.volume ?? 0)) {
+                case .appended: result.appended += 1
+                case .merged: result.merged += 1
+                case .inserted: result.inserted += 1
+                case .tooOld: result.tooOld += 1
+                }
+            }
+            return result
+        }
+    }
+
     /// Evicts what is older than the window at `now` and copies every series, by symbol name,
     /// reduced to ``maxPoints``: the one copy a snapshot makes of each window.
     func takeSnapshot(now: Double) -> (seq: UInt64, series: [SeriesSnapshot]) {

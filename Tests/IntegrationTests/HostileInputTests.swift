@@ -62,7 +62,7 @@ struct HostileInputTests {
                     try socket.send(request)
                     replies.append(String(decoding: try #require(try socket.receive()).bytes, as: UTF8.self))
                 }
-                // Two parts, and one message far over the 1 MiB limit: libzmq drops the sender.
+                // Two parts, and one message over the 4 MiB limit: libzmq drops the sender.
                 let multipart = try ZMQSocket(context: context, type: .req)
                 try multipart.setReceiveTimeout(milliseconds: 5_000)
                 try multipart.connect(endpoint)
@@ -71,13 +71,13 @@ struct HostileInputTests {
                 let huge = try ZMQSocket(context: context, type: .req)
                 try huge.setReceiveTimeout(milliseconds: 300)
                 try huge.connect(endpoint)
-                try huge.send([UInt8](repeating: 0x7B, count: 4 << 20))
+                try huge.send([UInt8](repeating: 0x7B, count: 5 << 20))
                 #expect(try huge.receive() == nil, "an oversized command gets no answer")
                 return replies
             }.value
             let errors = try replies.map { try JSONDecoder().decode(ControlReply.self, from: Data($0.utf8)).error }
             #expect(errors[0]?.hasPrefix("malformed command") == true, "\(replies[0])")
-            #expect(errors[1] == "malformed command: unknown command 'format_disk'; expected load_mock_data or status")
+            #expect(errors[1] == "malformed command: unknown command 'format_disk'; expected load_mock_data, ingest or status")
             #expect(errors[2] == "points must be between 0 and 100000")
             #expect(errors[3]?.hasPrefix("malformed command") == true)
             #expect(errors[4] == "a command is one message part, not 2")

@@ -57,3 +57,33 @@ struct WindowStoreTests {
         #expect(store.summary().points == 5_000, "the window itself keeps every tick")
     }
 }
+
+@Suite("Ingest into the window store")
+struct IngestStoreTests {
+    @Test("ticks are appended, merged, inserted or dropped as the window says, and new symbols are created")
+    func outcomes() throws {
+        let store = WindowStore(windowSeconds: 60, maxSymbols: 10)
+        let first = try store.ingest(IngestTicks(ticks: [
+            .init(symbol: "R", t: 100, price: 1), .init(symbol: "R", t: 110, price: 2), .init(symbol: "Q", t: 105, price: 9),
+        ]))
+        #expect(first == IngestResult(appended: 3, newSymbols: ["Q", "R"], visibleFromSeq: 1))
+        let second = try store.ingest(IngestTicks(ticks: [
+            .init(symbol: "R", t: 110, price: 3, volume: 5),  // same time: merged
+            .init(symbol: "R", t: 105, price: 4),  // late: inserted
+            .init(symbol: "R", t: 10, price: 5),  // older than the window: dropped
+        ]))
+        #expect(second == IngestResult(merged: 1, inserted: 1, tooOld: 1, visibleFromSeq: 1))
+        let series = store.takeSnapshot(now: 111).series
+        #expect(series.map(\.symbol) == ["Q", "R"])
+        #expect(series[1].ticks.map(\.price) == [1, 4, 3])
+    }
+
+    @Test("a batch that would pass the symbol limit is refused whole")
+    func limit() throws {
+        let store = WindowStore(windowSeconds: 60, maxSymbols: 1)
+        #expect(throws: RequestError.self) {
+            try store.ingest(IngestTicks(ticks: [.init(symbol: "A", t: 1, price: 1), .init(symbol: "B", t: 1, price: 1)]))
+        }
+        #expect(store.summary().symbols.isEmpty)
+    }
+}

@@ -1,8 +1,11 @@
 /// A command sent to the producer's control socket (ZeroMQ REQ/REP), as one JSON object:
-/// `{"command": "load_mock_data", "arguments": {...}}` or `{"command": "status"}`.
+/// `{"command": "load_mock_data", "arguments": {...}}`, `{"command": "ingest", "arguments":
+/// {"ticks": [...]}}` or `{"command": "status"}`.
 public enum ControlRequest: Equatable, Sendable {
     /// Seed symbols with mock history; answered after the data is in the windows.
     case loadMockData(LoadMockData)
+    /// Add real ticks to the windows; answered after they are in.
+    case ingest(IngestTicks)
     /// Report the producer's state.
     case status
 }
@@ -17,10 +20,12 @@ extension ControlRequest: Codable {
         case "load_mock_data":
             let arguments = try container.decodeIfPresent(LoadMockData.self, forKey: .arguments)
             self = .loadMockData(arguments ?? LoadMockData())
+        case "ingest":
+            self = .ingest(try container.decode(IngestTicks.self, forKey: .arguments))
         case "status":
             self = .status
         default:
-            throw RequestError.invalid("unknown command '\(command)'; expected load_mock_data or status")
+            throw RequestError.invalid("unknown command '\(command)'; expected load_mock_data, ingest or status")
         }
     }
 
@@ -30,6 +35,9 @@ extension ControlRequest: Codable {
         case .loadMockData(let request):
             try container.encode("load_mock_data", forKey: .command)
             try container.encode(request, forKey: .arguments)
+        case .ingest(let ticks):
+            try container.encode("ingest", forKey: .command)
+            try container.encode(ticks, forKey: .arguments)
         case .status:
             try container.encode("status", forKey: .command)
         }
@@ -41,11 +49,13 @@ public struct ControlReply: Codable, Equatable, Sendable {
     /// Set when the command failed; the other fields are then absent.
     public var error: String?
     public var loaded: LoadedMockData?
+    public var ingested: IngestResult?
     public var status: ProducerStatus?
 
-    public init(error: String? = nil, loaded: LoadedMockData? = nil, status: ProducerStatus? = nil) {
+    public init(error: String? = nil, loaded: LoadedMockData? = nil, ingested: IngestResult? = nil, status: ProducerStatus? = nil) {
         self.error = error
         self.loaded = loaded
+        self.ingested = ingested
         self.status = status
     }
 }

@@ -8,8 +8,9 @@ public enum DecodingErrorReason {
             return "\(path(context)) must be \(name(of: type))"
         case .valueNotFound(let type, let context):
             return "\(path(context)) must be \(name(of: type)), not null"
-        case .keyNotFound(let key, _):
-            return "missing field '\(key.stringValue)'"
+        case .keyNotFound(let key, let context):
+            if context.codingPath.isEmpty { return "missing field '\(key.stringValue)'" }
+            return "missing field '\(key.stringValue)' in \(path(context))"
         case .dataCorrupted(let context):
             if context.codingPath.isEmpty { return "body is not valid JSON" }
             return "\(path(context)) has an invalid value"

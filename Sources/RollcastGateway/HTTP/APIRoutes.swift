@@ -13,6 +13,7 @@ struct APIRoutes: Sendable {
     /// Allowed methods by path, for telling 405 from 404.
     static let table: [String: [HTTPRequest.Method]] = [
         "/api/test/load_mock_data": [.post],
+        "/api/ingest": [.post],
         "/api/realtime_window": [.get],
         "/api/status": [.get],
         "/healthz": [.get],
@@ -22,6 +23,7 @@ struct APIRoutes: Sendable {
 
     func register(on router: Router<some RequestContext>) {
         router.post("/api/test/load_mock_data") { request, context in try await loadMockData(request) }
+        router.post("/api/ingest") { request, _ in try await ingest(request) }
         router.get("/api/realtime_window") { _, _ in try realtimeWindow() }
         router.get("/api/status") { _, _ in status() }
         router.get("/healthz") { _, _ in JSONBody.response(["status": "ok"]) }
@@ -86,6 +88,34 @@ struct APIRoutes: Sendable {
         return JSONBody.response(
             LoadedBody(symbols: loaded.symbols, points: loaded.points, seed: loaded.seed, seq: loaded.visibleFromSeq, runID: loaded.runID)
         )
+    }
+
+    // MARK: POST /api/ingest
+
+    /// Real ticks in: validated here, applied by the producer, answered with what it did.
+    func ingest(_ request: Request) async throws -> Response {
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: configuration.maxIngestBytes)
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, "request body is larger than \(configuration.maxIngestBytes) bytes")
+        }
+        let batch: IngestTicks
+        do {
+            batch = try JSONDecoder().decode(IngestTicks.self, from: Data(buffer: body)).validated()
+        } catch {
+            throw APIError(.badRequest, DecodingErrorReason.describe(error))
+        }
+        let reply: ControlReply
+        do {
+            reply = try await control.send(.ingest(batch), timeout: configuration.controlTimeout)
+        } catch {
+            throw APIError(.serviceUnavailable, "\(error)")
+        }
+        guard let ingested = reply.ingested else {
+            throw APIError(.badRequest, reply.error ?? "producer refused the ticks")
+        }
+        return JSONBody.response(ingested)
     }
 
     // MARK: GET /api/realtime_window
