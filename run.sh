@@ -91,9 +91,10 @@ run_tests() {
     export ROLLCAST_BIN_DIR
     ROLLCAST_BIN_DIR=$(swift build --show-bin-path)
     say "unit and integration tests"
-    swift test --skip-build
+    # A bound on the whole run: a hung test must fail CI, not stall it.
+    timeout --signal=KILL 1200 swift test --skip-build
     say "browser tests"
-    python3 Tests/browser/dashboard_test.py
+    timeout --signal=KILL 600 python3 Tests/browser/dashboard_test.py
 }
 
 # Every benchmark of docs/performance.md; extra arguments go to the fan-out benchmark

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -81,28 +82,40 @@ public struct Gateway: Sendable {
         let logger = self.logger
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(
-                configuration: .init(
-                    ws: .init(
-                        // Clients send nothing of use; a small frame limit keeps floods cheap.
-                        maxFrameSize: RealtimeChartsSocket.maxClientMessageBytes,
-                        // ConnectionGuard pings on event-loop timers instead: the built-in
-                        // pinger's sleeping task outlives each closed connection by a period.
-                        autoPing: .disabled,
-                        closeTimeout: .seconds(1)
-                    )
-                ),
-                // Not the WebSocket router: it stores each request context inside itself,
-                // a cycle that kept ~1.5 KB of every closed connection (see docs/reliability.md).
-                shouldUpgrade: { request, channel, _ in
-                    guard request.path?.split(separator: "?").first == "/ws/realtime_charts" else { return .dontUpgrade }
-                    let deflate = configuration.permessageDeflate && DeflateNegotiation.accepts(request.headerFields[.secWebSocketExtensions])
-                    let headers: HTTPFields = deflate ? [.secWebSocketExtensions: DeflateNegotiation.response] : [:]
-                    return .upgrade(headers) { [weak channel] inbound, outbound, _ in
-                        try await socket.handle(inbound: inbound, outbound: outbound, channel: channel, deflate: deflate)
+            server: HTTPServerBuilder { responder in
+                CappedWebSocketChannel(
+                    inner: HTTP1WebSocketUpgradeChannel(
+                        responder: responder,
+                        configuration: .init(
+                            ws: .init(
+                                // Clients send nothing of use; a small frame limit keeps floods cheap.
+                                maxFrameSize: RealtimeChartsSocket.maxClientMessageBytes,
+                                // ConnectionGuard pings on event-loop timers instead: the built-in
+                                // pinger's sleeping task outlives each closed connection by a period.
+                                autoPing: .disabled,
+                                closeTimeout: .seconds(1)
+                            )
+                        ),
+                        // Not the WebSocket router: it stores each request context inside itself,
+                        // a cycle that kept ~1.5 KB of every closed connection (see docs/reliability.md).
+                        shouldUpgrade: { request, channel, _ in
+                            guard request.path?.split(separator: "?").first == "/ws/realtime_charts" else { return .dontUpgrade }
+                            let deflate = configuration.permessageDeflate && DeflateNegotiation.accepts(request.headerFields[.secWebSocketExtensions])
+                            let headers: HTTPFields = deflate ? [.secWebSocketExtensions: DeflateNegotiation.response] : [:]
+                            return .upgrade(headers) { [weak channel] inbound, outbound, _ in
+                                try await socket.handle(inbound: inbound, outbound: outbound, channel: channel, deflate: deflate)
+                            }
+                        }
+                    ),
+                    path: "/ws/realtime_charts",
+                    maxClients: configuration.maxClients,
+                    isFull: { counters.connected.value >= configuration.maxClients },
+                    onRefused: {
+                        counters.refused.increment()
+                        logger.warning("client refused", metadata: ["max_clients": "\(configuration.maxClients)"])
                     }
-                }
-            ),
+                )
+            },
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "rollcast-gateway"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port

@@ -32,7 +32,7 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Write the port actually bound to this file once listening. (ROLLCAST_PORT_FILE)")
     var portFile: String?
 
-    @Option(help: "Most WebSocket clients at once; clients past it are closed at once with code 1013. (ROLLCAST_MAX_CLIENTS; default 10000)")
+    @Option(help: "Most WebSocket clients at once; upgrades past it get HTTP 503 with a reason. (ROLLCAST_MAX_CLIENTS; default 10000)")
     var maxClients: Int?
 
     @Option(help: "Seconds a client's socket may stay unwritable before the client is closed. (ROLLCAST_SLOW_CLIENT_TIMEOUT; default 30)")

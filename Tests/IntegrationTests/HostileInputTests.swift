@@ -86,7 +86,7 @@ struct HostileInputTests {
         }
     }
 
-    @Test("past --max-clients, new clients are closed at once with 1013 and a reason; existing clients are untouched")
+    @Test("past --max-clients, upgrades get HTTP 503 with a JSON reason; existing clients are untouched")
     func connectionCap() async throws {
         let stack = try RollcastStack(producerArguments: ["--mock-symbols", "CAP", "--interval", "0.5"])
         try stack.startProducer()
@@ -101,8 +101,10 @@ struct HostileInputTests {
                 try await stack.request(.GET, "/api/status").body.contains(#""clients":2"#) ? true : nil
             }
             let third = try RawWebSocket(port: port)
-            let refusal = try await Task.detached { try third.closeCode() }.value
-            #expect(refusal == 1013)
+            #expect(third.status == 503)
+            #expect(third.responseBody.contains("the gateway has its maximum of 2 clients; try again later"), "\(third.responseBody)")
+            // Plain HTTP still works at the cap.
+            #expect(try await stack.request(.GET, "/healthz").status == .ok)
             let messages = try await Task.detached { try first.readExactly(2) }.value
             #expect(messages[0] == 0x81, "the first client still receives text frames")
             await stack.tearDown()

@@ -36,11 +36,20 @@ final class RawWebSocket {
         while !head.suffix(4).elementsEqual([13, 10, 13, 10]) {
             head.append(try readExactly(1)[0])
         }
-        status = Int(String(decoding: head, as: UTF8.self).split(separator: " ")[1]) ?? 0
+        let text = String(decoding: head, as: UTF8.self)
+        status = Int(text.split(separator: " ")[1]) ?? 0
+        if status != 101,
+            let lengthLine = text.split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("content-length:") }),
+            let length = Int(lengthLine.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)), length > 0
+        {
+            responseBody = String(decoding: try readExactly(length), as: UTF8.self)
+        }
     }
 
     /// The HTTP status of the handshake answer (101 when upgraded).
     private(set) var status = 0
+    /// The body of a handshake answer that was not an upgrade.
+    private(set) var responseBody = ""
 
     deinit { close(fd) }
 
