@@ -50,21 +50,12 @@ struct APIRoutes: Sendable {
 
     func loadMockData(_ request: Request) async throws -> Response {
         let started = ContinuousClock.now
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: configuration.maxBodyBytes)
-        } catch is NIOTooManyBytesError {
-            throw APIError(.contentTooLarge, "request body is larger than \(configuration.maxBodyBytes) bytes")
-        }
+        let body = try await readBody(request, limit: configuration.maxBodyBytes)
         let parsed: LoadMockData
-        if body.readableBytes == 0 || body.readableBytesView.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) {
-            parsed = LoadMockData()
+        if body.readableBytesView.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) {
+            parsed = LoadMockData()  // no body: every default
         } else {
-            do {
-                parsed = try JSONDecoder().decode(LoadMockData.self, from: Data(buffer: body))
-            } catch {
-                throw APIError(.badRequest, DecodingErrorReason.describe(error))
-            }
+            parsed = try decode(LoadMockData.self, from: body)
         }
         let validated: LoadMockData
         do {
@@ -72,12 +63,7 @@ struct APIRoutes: Sendable {
         } catch {
             throw APIError(.badRequest, "\(error)")
         }
-        let reply: ControlReply
-        do {
-            reply = try await control.send(.loadMockData(validated), timeout: configuration.controlTimeout)
-        } catch {
-            throw APIError(.serviceUnavailable, "\(error)")
-        }
+        let reply = try await forward(.loadMockData(validated))
         guard let loaded = reply.loaded else {
             throw APIError(.badRequest, reply.error ?? "producer refused the request")
         }
@@ -94,28 +80,47 @@ struct APIRoutes: Sendable {
 
     /// Real ticks in: validated here, applied by the producer, answered with what it did.
     func ingest(_ request: Request) async throws -> Response {
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: configuration.maxIngestBytes)
-        } catch is NIOTooManyBytesError {
-            throw APIError(.contentTooLarge, "request body is larger than \(configuration.maxIngestBytes) bytes")
-        }
+        let body = try await readBody(request, limit: configuration.maxIngestBytes)
         let batch: IngestTicks
         do {
-            batch = try JSONDecoder().decode(IngestTicks.self, from: Data(buffer: body)).validated()
-        } catch {
-            throw APIError(.badRequest, DecodingErrorReason.describe(error))
+            batch = try decode(IngestTicks.self, from: body).validated()
+        } catch let error as RequestError {
+            throw APIError(.badRequest, error.description)
         }
-        let reply: ControlReply
-        do {
-            reply = try await control.send(.ingest(batch), timeout: configuration.controlTimeout)
-        } catch {
-            throw APIError(.serviceUnavailable, "\(error)")
-        }
+        let reply = try await forward(.ingest(batch))
         guard let ingested = reply.ingested else {
             throw APIError(.badRequest, reply.error ?? "producer refused the ticks")
         }
         return JSONBody.response(ingested)
+    }
+
+    // MARK: Shared steps of the POST routes
+
+    /// The whole body, or 413 past `limit`.
+    private func readBody(_ request: Request, limit: Int) async throws -> ByteBuffer {
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, "request body is larger than \(limit) bytes")
+        }
+    }
+
+    /// The body as `T`, or 400 naming what is wrong.
+    private func decode<T: Decodable>(_ type: T.Type, from body: ByteBuffer) throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: Data(buffer: body))
+        } catch {
+            throw APIError(.badRequest, DecodingErrorReason.describe(error))
+        }
+    }
+
+    /// The producer's reply, or 503 when it cannot be had in time.
+    private func forward(_ request: ControlRequest) async throws -> ControlReply {
+        do {
+            return try await control.send(request, timeout: configuration.controlTimeout)
+        } catch {
+            throw APIError(.serviceUnavailable, "\(error)")
+        }
     }
 
     // MARK: GET /api/realtime_window

@@ -116,17 +116,8 @@ final class RawWebSocket {
     /// - Returns: the close code, or `nil` if the connection ended without a close frame.
     func closeCode() throws -> UInt16? {
         while true {
-            let head: [UInt8]
-            do { head = try readExactly(2) } catch { return nil }
-            var length = Int(head[1] & 0x7F)
-            if length == 126 {
-                let bytes = try readExactly(2)
-                length = Int(bytes[0]) << 8 | Int(bytes[1])
-            } else if length == 127 {
-                length = try readExactly(8).reduce(0) { $0 << 8 | Int($1) }
-            }
-            let payload = try readExactly(length)
-            if head[0] & 0x0F == 0x8 {
+            guard let (head, payload) = try? readFrame() else { return nil }
+            if head & 0x0F == 0x8 {
                 return payload.count >= 2 ? UInt16(payload[0]) << 8 | UInt16(payload[1]) : 1005
             }
         }
