@@ -75,9 +75,20 @@ start_both() {
     trap stop INT TERM
     "$BIN_DIR/rollcast-producer" & pids+=($!)
     "$BIN_DIR/rollcast-gateway" "$@" & pids+=($!)
-    local url="http://${ROLLCAST_HOST:-127.0.0.1}:${ROLLCAST_PORT:-8000}"
-    say "dashboard: $url  (Ctrl-C stops both)"
-    echo "$url"
+    local host="${ROLLCAST_HOST:-127.0.0.1}" port="${ROLLCAST_PORT:-8000}"
+    # Print the address once the gateway answers (or give up after 30 s).
+    for _ in $(seq 1 300); do
+        kill -0 "${pids[1]}" 2>/dev/null || break
+        (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null && break
+        sleep 0.1
+    done
+    if kill -0 "${pids[1]}" 2>/dev/null; then
+        local url="http://$host:$port"
+        say "dashboard: $url  (Ctrl-C stops both)"
+        echo "$url"
+    else
+        say "the gateway did not start; its error is above"
+    fi
     # Either process ending ends the other.
     wait -n "${pids[@]}" || true
     stop
