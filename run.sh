@@ -66,32 +66,36 @@ build_release() {
 
 start_both() {
     local pids=()
+    local ready
+    ready=$(mktemp -u /tmp/rollcast-ready.XXXXXX)
     stop() {
         trap - INT TERM
         say "stopping"
         kill -TERM "${pids[@]}" 2>/dev/null || true
         wait "${pids[@]}" 2>/dev/null || true
+        rm -f "$ready"
     }
     trap stop INT TERM
     "$BIN_DIR/rollcast-producer" & pids+=($!)
-    "$BIN_DIR/rollcast-gateway" "$@" & pids+=($!)
-    local host="${ROLLCAST_HOST:-127.0.0.1}" port="${ROLLCAST_PORT:-8000}"
-    # Print the address once the gateway answers (or give up after 30 s).
+    # The gateway writes its port to $ready once it listens.
+    ROLLCAST_PORT_FILE="$ready" "$BIN_DIR/rollcast-gateway" "$@" & pids+=($!)
     for _ in $(seq 1 300); do
+        [ -s "$ready" ] && break
         kill -0 "${pids[1]}" 2>/dev/null || break
-        (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null && break
         sleep 0.1
     done
-    if kill -0 "${pids[1]}" 2>/dev/null; then
-        local url="http://$host:$port"
+    if [ -s "$ready" ]; then
+        local url="http://${ROLLCAST_HOST:-127.0.0.1}:$(tr -d '[:space:]' < "$ready")"
         say "dashboard: $url  (Ctrl-C stops both)"
         echo "$url"
     else
         say "the gateway did not start; its error is above"
     fi
-    # Either process ending ends the other.
-    wait -n "${pids[@]}" || true
+    # Either process ending ends the other; a failure is the script's exit status.
+    local status=0
+    wait -n "${pids[@]}" || status=$?
     stop
+    return "$status"
 }
 
 run_tests() {
