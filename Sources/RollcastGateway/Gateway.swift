@@ -22,6 +22,7 @@ public struct Gateway: Sendable {
         let broadcaster = SnapshotBroadcaster()
         let registry = ClientRegistry()
         let counters = ClientCounters()
+        let control = try ControlClient(endpoint: configuration.controlEndpoint)
         // Graceful shutdown runs in reverse order: clients are told first, the
         // subscription to the producer ends last.
         let group = ServiceGroup(
@@ -35,7 +36,9 @@ public struct Gateway: Sendable {
                             logger: logger
                         )
                     ),
-                    .init(service: try buildApplication(broadcaster: broadcaster, registry: registry, counters: counters)),
+                    // Done after the first snapshot; the other services carry on.
+                    .init(service: FirstSnapshotRequest(control: control, broadcaster: broadcaster, logger: logger), successTerminationBehavior: .ignore),
+                    .init(service: try buildApplication(broadcaster: broadcaster, control: control, registry: registry, counters: counters)),
                     .init(service: ClientShutdown(broadcaster: broadcaster, registry: registry, counters: counters, logger: logger)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
@@ -57,9 +60,9 @@ public struct Gateway: Sendable {
     }
 
     /// The HTTP/WebSocket application, relaying what `broadcaster` receives.
-    func buildApplication(broadcaster: SnapshotBroadcaster, registry: ClientRegistry, counters: ClientCounters) throws -> some ApplicationProtocol {
-        let control = try ControlClient(endpoint: configuration.controlEndpoint)
-
+    func buildApplication(
+        broadcaster: SnapshotBroadcaster, control: ControlClient, registry: ClientRegistry, counters: ClientCounters
+    ) throws -> some ApplicationProtocol {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ErrorMiddleware(routes: APIRoutes.table))
         router.add(middleware: FileMiddleware(configuration.webRoot, searchForIndexHtml: true, logger: logger))

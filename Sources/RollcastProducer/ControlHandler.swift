@@ -42,6 +42,9 @@ struct ControlHandler: Sendable {
         case .ingest(let batch):
             // No early snapshot: a feed may send many batches per interval.
             return ControlReply(ingested: try store.ingest(try batch.validated()))
+        case .publish:
+            publisher.signal.requestPublish()
+            return ControlReply(published: true)
         case .status:
             let summary = store.summary()
             return ControlReply(

@@ -15,6 +15,7 @@ final class SnapshotPublisher: Service, Sendable {
     private let intervalMilliseconds: Int64
     private let logger: Logger
     let signal = PublishSignal()
+    static let firstSnapshotDelay = 0.25
 
     init(store: WindowStore, endpoint: String, interval: Double, logger: Logger) {
         self.store = store
@@ -46,6 +47,9 @@ final class SnapshotPublisher: Service, Sendable {
         logger.info("publishing snapshots", metadata: ["endpoint": "\(endpoint)", "interval_s": "\(interval)"])
         let encoder = SnapshotEncoder()
         let headerEncoder = JSONEncoder()
+        // Subscribers already running reconnect within about 100 ms of the bind; the first
+        // snapshot waits for them rather than going out to nobody.
+        if signal.wait(until: Date().addingTimeInterval(Self.firstSnapshotDelay)) == .stopped { return }
         var next = Date()
         while true {
             let now = Date()

@@ -1,11 +1,13 @@
 /// A command sent to the producer's control socket (ZeroMQ REQ/REP), as one JSON object:
 /// `{"command": "load_mock_data", "arguments": {...}}`, `{"command": "ingest", "arguments":
-/// {"ticks": [...]}}` or `{"command": "status"}`.
+/// {"ticks": [...]}}`, `{"command": "publish"}` or `{"command": "status"}`.
 public enum ControlRequest: Equatable, Sendable {
     /// Seed symbols with mock history; answered after the data is in the windows.
     case loadMockData(LoadMockData)
     /// Add real ticks to the windows; answered after they are in.
     case ingest(IngestTicks)
+    /// Publish a snapshot now (a subscriber that just connected asks for one).
+    case publish
     /// Report the producer's state.
     case status
 }
@@ -22,10 +24,12 @@ extension ControlRequest: Codable {
             self = .loadMockData(arguments ?? LoadMockData())
         case "ingest":
             self = .ingest(try container.decode(IngestTicks.self, forKey: .arguments))
+        case "publish":
+            self = .publish
         case "status":
             self = .status
         default:
-            throw RequestError.invalid("unknown command '\(command)'; expected load_mock_data, ingest or status")
+            throw RequestError.invalid("unknown command '\(command)'; expected load_mock_data, ingest, publish or status")
         }
     }
 
@@ -38,6 +42,8 @@ extension ControlRequest: Codable {
         case .ingest(let ticks):
             try container.encode("ingest", forKey: .command)
             try container.encode(ticks, forKey: .arguments)
+        case .publish:
+            try container.encode("publish", forKey: .command)
         case .status:
             try container.encode("status", forKey: .command)
         }
@@ -50,12 +56,17 @@ public struct ControlReply: Codable, Equatable, Sendable {
     public var error: String?
     public var loaded: LoadedMockData?
     public var ingested: IngestResult?
+    /// Set by `publish`: a snapshot is on its way.
+    public var published: Bool?
     public var status: ProducerStatus?
 
-    public init(error: String? = nil, loaded: LoadedMockData? = nil, ingested: IngestResult? = nil, status: ProducerStatus? = nil) {
+    public init(
+        error: String? = nil, loaded: LoadedMockData? = nil, ingested: IngestResult? = nil, published: Bool? = nil, status: ProducerStatus? = nil
+    ) {
         self.error = error
         self.loaded = loaded
         self.ingested = ingested
+        self.published = published
         self.status = status
     }
 }

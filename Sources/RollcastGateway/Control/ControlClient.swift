@@ -11,7 +11,7 @@ import ZeroMQ
 /// deadline, so a request queued behind a hung one still fails in time.
 final class ControlClient: @unchecked Sendable {
     // Safe to share: `socket` is touched only on `queue`.
-    private let endpoint: String
+    let endpoint: String
     private let context: ZMQContext
     private let queue = DispatchQueue(label: "rollcast.control-client")
     private var socket: ZMQSocket?
