@@ -49,15 +49,17 @@ struct ReliabilityTests {
             let killedAt = Box<ContinuousClock.Instant?>(nil)
             let restartedAt = Box<ContinuousClock.Instant?>(nil)
             // One client stays connected throughout and records (run, seq, arrival) of each message.
+            let seen = Collected<Arrival>()
             let client = Task {
-                try await WebSocketProbe.collectUntil(from: url, within: .seconds(40)) { text in
+                try await WebSocketProbe.collectUntil(from: url, within: .seconds(40), into: seen) { text in
                     let chart = try JSONDecoder().decode([ChartObject].self, from: Data(text.utf8))[0]
                     return Arrival(runID: chart.runID, seq: chart.seq, at: .now)
                 } done: { arrivals in
                     arrivals.count >= 2 && arrivals.last!.runID != arrivals.first!.runID
                 }
             }
-            try await Task.sleep(for: .seconds(1))
+            // Kill only once the client has the current run's snapshot.
+            _ = try await poll("the client's first snapshot", within: .seconds(5)) { await seen.items.isEmpty ? nil : true }
             await stack.producer?.stop(signal: SIGKILL)
             killedAt.value = .now
             _ = try await poll("readyz to turn 503", within: .seconds(5)) {

@@ -30,11 +30,11 @@ enum WebSocketProbe {
     /// Connects and keeps `transform` of each text message until `done` says so.
     static func collectUntil<T: Sendable>(
         from url: String, within limit: Duration,
+        into collected: Collected<T> = Collected<T>(),
         _ transform: @escaping @Sendable (String) throws -> T,
         done: @escaping @Sendable ([T]) -> Bool
     ) async throws -> [T] {
         try await withTimeout(limit, "messages from \(url)") {
-            let collected = Collected<T>()
             try await WebSocketClient.connect(url: url, configuration: configuration, logger: Logger(label: "probe")) { inbound, _, _ in
                 for try await message in inbound.messages(maxSize: 64 << 20) {
                     guard case .text(let text) = message else { continue }
