@@ -61,11 +61,13 @@ final class MockFeed: Service, Sendable {
 
     private func tick(at time: Double) {
         walks.withLock { walks in
-            for symbol in walks.keys {
-                let price = walks[symbol]!.step()
-                let volume = walks[symbol]!.volume()
-                store.append(Tick(time: time, price: price, volume: volume), to: symbol)
+            // One store lock per round of ticks, not one per symbol.
+            // The keys are copied first: stepping a walk while a view of the keys is alive
+            // would copy the whole dictionary.
+            let ticks = Array(walks.keys).map { symbol in
+                (symbol: symbol, tick: Tick(time: time, price: walks[symbol]!.step(), volume: walks[symbol]!.volume()))
             }
+            store.append(ticks)
         }
     }
 

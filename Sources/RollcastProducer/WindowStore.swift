@@ -28,10 +28,12 @@ final class WindowStore: Sendable {
         self.runID = runID
     }
 
-    /// Adds a tick to a symbol that the store already holds; unknown symbols are ignored.
-    func append(_ tick: Tick, to symbol: String) {
+    /// Adds ticks to symbols that the store already holds, under one lock; unknown symbols are ignored.
+    func append(_ ticks: [(symbol: String, tick: Tick)]) {
         state.withLock { state in
-            _ = state.windows[symbol]?.append(tick)
+            for (symbol, tick) in ticks {
+                _ = state.windows[symbol]?.append(tick)
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
-import RollcastCore
 import Testing
+
+@testable import RollcastCore
 
 @Suite("Snapshot encoding")
 struct SnapshotEncodingTests {
@@ -69,7 +70,7 @@ struct SnapshotEncodingTests {
 struct JSONNumberWriterTests {
     func text(_ value: Double) -> String {
         var out: [UInt8] = []
-        SnapshotEncoder.writeNumberForTesting(value, to: &out)
+        JSONNumberWriter.write(value, to: &out)
         return String(decoding: out, as: UTF8.self)
     }
 
@@ -106,7 +107,7 @@ struct JSONNumberWriterTests {
         var out: [UInt8] = [UInt8(ascii: "[")]
         for (index, value) in values.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            SnapshotEncoder.writeNumberForTesting(value, to: &out)
+            JSONNumberWriter.write(value, to: &out)
         }
         out.append(UInt8(ascii: "]"))
         let decoded = try JSONDecoder().decode([Double].self, from: Data(out))

@@ -31,8 +31,8 @@ struct WindowStoreTests {
         let store = WindowStore(windowSeconds: 60, maxSymbols: 1_000)
         let symbols = (0..<1_000).map { "S\($0)" }
         _ = try store.replace(symbols.map { ($0, []) })
-        for (index, symbol) in symbols.enumerated() { store.append(Tick(time: 1, price: Double(index)), to: symbol) }
-        store.append(Tick(time: 1, price: 1), to: "UNKNOWN")
+        store.append(symbols.enumerated().map { ($0.element, Tick(time: 1, price: Double($0.offset))) })
+        store.append([("UNKNOWN", Tick(time: 1, price: 1))])
         let snapshot = store.takeSnapshot(now: 2)
         #expect(snapshot.series.count == 1_000)
         #expect(snapshot.series.allSatisfy { $0.ticks.count == 1 && $0.ticks[0].price == Double(symbols.firstIndex(of: $0.symbol)!) })

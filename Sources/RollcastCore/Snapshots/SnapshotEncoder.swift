@@ -75,11 +75,6 @@ public struct SnapshotEncoder: Sendable {
         return Array(try encoder.encode(charts))
     }
 
-    /// Exposes the number writer to tests.
-    public static func writeNumberForTesting(_ value: Double, to out: inout [UInt8]) {
-        JSONNumberWriter.write(value, to: &out)
-    }
-
     private func writeNumbers(_ ticks: [Tick], _ field: KeyPath<Tick, Double>, to out: inout [UInt8]) {
         for index in ticks.indices {
             if index > 0 { out.append(UInt8(ascii: ",")) }
