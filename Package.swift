@@ -94,6 +94,15 @@ let package = Package(
         .testTarget(name: "RollcastCoreTests", dependencies: ["RollcastCore"]),
         .testTarget(name: "RollcastProducerTests", dependencies: ["RollcastProducer", "RollcastCore"]),
         .testTarget(
+            name: "RollcastGatewayTests",
+            dependencies: [
+                "RollcastGateway",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "RollcastCore",

@@ -24,6 +24,11 @@ func median(runs: Int, _ body: () throws -> Void) rethrows -> Double {
     return times.sorted()[runs / 2]
 }
 
+/// A line on stderr, so progress never mixes with the table on stdout.
+func progress(_ line: String) {
+    FileHandle.standardError.write(Data("\(line)\n".utf8))
+}
+
 func format(_ value: Double, _ digits: Int = 1) -> String {
     String(format: "%.\(digits)f", value)
 }

@@ -21,34 +21,42 @@ struct FanoutBenchmark: AsyncParsableCommand {
     var duration = 10.0
     @Flag(help: "Run the gateway with --permessage-deflate and have every client offer it.")
     var deflate = false
+    @Option(help: "How clients read: skim (frame headers and the first bytes of each message; the least client CPU) or decode (NIO's decoder, every message gathered whole).")
+    var reader = FanoutReader.skim
     @Option(help: "Folder holding rollcast-producer and rollcast-gateway (default: beside this program).")
     var binDir: String?
 
     func run() async throws {
         let bin = binDir ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
-        print("permessage-deflate: \(deflate ? "on" : "off")")
-        print("| clients | connected | snapshots | delivered | p50 ms | p99 ms | max ms | gateway CPU s/s | RSS idle → with clients | per client | peak RSS |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        let loopback = loopbackBytesPerSecond() ?? .infinity
+        print("permessage-deflate: \(deflate ? "on" : "off"), clients read by: \(reader.rawValue)")
+        print("loopback TCP on 127.0.0.1, \(ProcessInfo.processInfo.activeProcessorCount) connections at once, best of 3: \(format(loopback / 1e9, 2)) GB/s")
+        print("| clients | connected | snapshots | delivered | message | loopback floor | p50 ms | p99 ms | max ms | gateway CPU s/s | RSS idle → with clients | per client | peak RSS |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for count in clients.split(separator: ",").compactMap({ Int($0) }) {
-            try await runOnce(clients: count, bin: bin)
+            try await runOnce(clients: count, bin: bin, loopbackBytesPerSecond: loopback)
         }
     }
 
-    func runOnce(clients count: Int, bin: String) async throws {
+    /// The loopback floor is the time to push every client's copy of one message through
+    /// 127.0.0.1 at the measured rate: no gateway can have its last client served sooner here.
+    func runOnce(clients count: Int, bin: String, loopbackBytesPerSecond: Double) async throws {
         let stack = try BenchStack(bin: bin, symbols: symbols, points: points, interval: interval, maxClients: count + 100, deflate: deflate)
         defer { stack.stop() }
         try await stack.waitUntilReady()
         let gateway = ProcessStats(pid: stack.gateway.processIdentifier)
         let idle = gateway.memoryKiB.resident
 
+        progress("\(count) clients: connecting")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let recorder = FanoutRecorder()
-        await connectClients(count: count, port: stack.port, group: group, recorder: recorder, deflate: deflate)
+        await connectClients(count: count, port: stack.port, group: group, recorder: recorder, deflate: deflate, reader: reader)
         // Let every client take the cached snapshot and one fresh one before measuring.
         try await Task.sleep(for: .seconds(interval * 2))
         let withClients = gateway.memoryKiB.resident
         let before = recorder.snapshot()
         let firstSeq = (before.map(\.seq).max() ?? 0) + 1
+        progress("\(count) clients: \(recorder.upgraded) connected, measuring for \(format(duration)) s")
         let cpuStart = gateway.cpuSeconds
         let started = ContinuousClock.now
         try await Task.sleep(for: .seconds(duration))
@@ -68,11 +76,13 @@ struct FanoutBenchmark: AsyncParsableCommand {
         func percentile(_ p: Double) -> Double {
             latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(p / 100 * Double(latencies.count - 1)))]
         }
+        let messageBytes = measured.isEmpty ? 0 : Double(measured.reduce(0) { $0 + $1.bytes }) / Double(measured.count)
+        let floorMilliseconds = Double(recorder.upgraded) * messageBytes / loopbackBytesPerSecond * 1000
         let memory = gateway.memoryKiB
         let perClient = count > 0 ? Double(withClients - idle) / Double(count) : 0
         print(
             "| \(count) | \(recorder.upgraded) (\(recorder.failed + recorder.errors) failed) | \(snapshots) | \(format(delivered * 100, 2)) % "
-                + "| \(format(percentile(50))) | \(format(percentile(99))) | \(format(latencies.last ?? 0)) "
+                + "| \(format(messageBytes / 1000)) KB | \(format(floorMilliseconds)) ms | \(format(percentile(50))) | \(format(percentile(99))) | \(format(latencies.last ?? 0)) "
                 + "| \(format(cpu / seconds, 2)) | \(idle / 1024) → \(withClients / 1024) MiB | \(format(perClient, 1)) KiB | \(memory.peak / 1024) MiB |"
         )
     }

@@ -17,7 +17,7 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundOut = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
-    enum Closure: Sendable {
+    enum Closure: Sendable, Equatable {
         case pingTimeout
         case tooSlow
     }
@@ -32,7 +32,9 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     private let onClose: @Sendable (Closure) -> Void
     private var nextPing: Scheduled<Void>?
     private var pongDeadline: Scheduled<Void>?
-    private var stallDeadline: Scheduled<Void>?
+    /// When the socket last became unwritable; nil while it is writable.
+    private var unwritableSince: NIODeadline?
+    private var stallCheck: Scheduled<Void>?
     private var pingPayload = ByteBuffer()
 
     /// - Parameter onClose: called on the event loop when the guard closes the connection.
@@ -74,8 +76,9 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable {
-            stallDeadline?.cancel()
-            stallDeadline = nil
+            // A check already scheduled finds nothing to do; not cancelling it saves a timer
+            // per flip (a snapshot larger than the write buffer flips every socket twice).
+            unwritableSince = nil
         } else {
             startStallClock(context: context)
         }
@@ -83,10 +86,24 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func startStallClock(context: ChannelHandlerContext) {
-        guard stallDeadline == nil else { return }
+        let now = context.eventLoop.now
+        unwritableSince = now
+        if stallCheck == nil { scheduleStallCheck(at: now + limits.stallLimit, context: context) }
+    }
+
+    /// Closes the connection at `deadline` if it has been unwritable for the whole limit by
+    /// then; if it became unwritable again since, checks once more when that spell is due.
+    private func scheduleStallCheck(at deadline: NIODeadline, context: ChannelHandlerContext) {
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        stallDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: limits.stallLimit) { [self] in
-            close(context: loopBound.value, .tooSlow)
+        stallCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            stallCheck = nil
+            guard let since = unwritableSince else { return }
+            let due = since + limits.stallLimit
+            if due <= loopBound.value.eventLoop.now {
+                close(context: loopBound.value, .tooSlow)
+            } else {
+                scheduleStallCheck(at: due, context: loopBound.value)
+            }
         }
     }
 
@@ -124,7 +141,7 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         nextPing = nil
         pongDeadline?.cancel()
         pongDeadline = nil
-        stallDeadline?.cancel()
-        stallDeadline = nil
+        stallCheck?.cancel()
+        stallCheck = nil
     }
 }
