@@ -23,6 +23,8 @@ struct FanoutBenchmark: AsyncParsableCommand {
     var deflate = false
     @Option(help: "How clients read: skim (frame headers and the first bytes of each message; the least client CPU) or decode (NIO's decoder, every message gathered whole).")
     var reader = FanoutReader.skim
+    @Flag(help: "Also print each snapshot's first, median and last arrival (on stderr): tells a slow snapshot from a slow client.")
+    var perSnapshot = false
     @Option(help: "Folder holding rollcast-producer and rollcast-gateway (default: beside this program).")
     var binDir: String?
 
@@ -31,8 +33,8 @@ struct FanoutBenchmark: AsyncParsableCommand {
         let loopback = loopbackBytesPerSecond() ?? .infinity
         print("permessage-deflate: \(deflate ? "on" : "off"), clients read by: \(reader.rawValue)")
         print("loopback TCP on 127.0.0.1, \(ProcessInfo.processInfo.activeProcessorCount) connections at once, best of 3: \(format(loopback / 1e9, 2)) GB/s")
-        print("| clients | connected | snapshots | delivered | message | loopback floor | p50 ms | p99 ms | max ms | gateway CPU s/s | RSS idle → with clients | per client | peak RSS |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        print("| clients | connected | snapshots | delivered | message | loopback floor | p50 ms | p99 ms | max ms | gateway CPU s/s | load generator CPU s/s | RSS idle → with clients | per client | peak RSS |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for count in clients.split(separator: ",").compactMap({ Int($0) }) {
             try await runOnce(clients: count, bin: bin, loopbackBytesPerSecond: loopback)
         }
@@ -57,10 +59,13 @@ struct FanoutBenchmark: AsyncParsableCommand {
         let before = recorder.snapshot()
         let firstSeq = (before.map(\.seq).max() ?? 0) + 1
         progress("\(count) clients: \(recorder.upgraded) connected, measuring for \(format(duration)) s")
+        let generator = ProcessStats(pid: getpid())
         let cpuStart = gateway.cpuSeconds
+        let generatorCPUStart = generator.cpuSeconds
         let started = ContinuousClock.now
         try await Task.sleep(for: .seconds(duration))
         let cpu = gateway.cpuSeconds - cpuStart
+        let generatorCPU = generator.cpuSeconds - generatorCPUStart
         let elapsed = started.duration(to: .now)
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         // The last snapshot may still be on its way: count up to the one before it.
@@ -73,6 +78,12 @@ struct FanoutBenchmark: AsyncParsableCommand {
         let expected = recorder.upgraded * snapshots
         let delivered = expected > 0 ? Double(measured.count) / Double(expected) : 0
         let latencies = measured.map(\.latencyMilliseconds).sorted()
+        if perSnapshot {
+            for (seq, arrivals) in Dictionary(grouping: measured, by: \.seq).sorted(by: { $0.key < $1.key }) {
+                let times = arrivals.map(\.latencyMilliseconds).sorted()
+                progress("seq \(seq): \(times.count) received, first \(format(times[0])) ms, p50 \(format(times[times.count / 2])) ms, last \(format(times[times.count - 1])) ms")
+            }
+        }
         func percentile(_ p: Double) -> Double {
             latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(p / 100 * Double(latencies.count - 1)))]
         }
@@ -83,7 +94,7 @@ struct FanoutBenchmark: AsyncParsableCommand {
         print(
             "| \(count) | \(recorder.upgraded) (\(recorder.failed + recorder.errors) failed) | \(snapshots) | \(format(delivered * 100, 2)) % "
                 + "| \(format(messageBytes / 1000)) KB | \(format(floorMilliseconds)) ms | \(format(percentile(50))) | \(format(percentile(99))) | \(format(latencies.last ?? 0)) "
-                + "| \(format(cpu / seconds, 2)) | \(idle / 1024) → \(withClients / 1024) MiB | \(format(perClient, 1)) KiB | \(memory.peak / 1024) MiB |"
+                + "| \(format(cpu / seconds, 2)) | \(format(generatorCPU / seconds, 2)) | \(idle / 1024) → \(withClients / 1024) MiB | \(format(perClient, 1)) KiB | \(memory.peak / 1024) MiB |"
         )
     }
 }
