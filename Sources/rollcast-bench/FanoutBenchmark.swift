@@ -23,7 +23,7 @@ struct FanoutBenchmark: AsyncParsableCommand {
     var deflate = false
     @Option(help: "How clients read: skim (frame headers and the first bytes of each message; the least client CPU) or decode (NIO's decoder, every message gathered whole).")
     var reader = FanoutReader.skim
-    @Flag(help: "Also print each snapshot's first, median and last arrival (on stderr): tells a slow snapshot from a slow client.")
+    @Flag(help: "Also print each snapshot's size and first, median and last arrival (on stderr): tells a slow snapshot from a slow client.")
     var perSnapshot = false
     @Option(help: "Folder holding rollcast-producer and rollcast-gateway (default: beside this program).")
     var binDir: String?
@@ -81,7 +81,8 @@ struct FanoutBenchmark: AsyncParsableCommand {
         if perSnapshot {
             for (seq, arrivals) in Dictionary(grouping: measured, by: \.seq).sorted(by: { $0.key < $1.key }) {
                 let times = arrivals.map(\.latencyMilliseconds).sorted()
-                progress("seq \(seq): \(times.count) received, first \(format(times[0])) ms, p50 \(format(times[times.count / 2])) ms, last \(format(times[times.count - 1])) ms")
+                let sizes = Set(arrivals.map(\.bytes)).sorted().map { "\($0)" }.joined(separator: "/")
+                progress("seq \(seq): \(times.count) received of \(sizes) bytes, first \(format(times[0])) ms, p50 \(format(times[times.count / 2])) ms, last \(format(times[times.count - 1])) ms")
             }
         }
         func percentile(_ p: Double) -> Double {
