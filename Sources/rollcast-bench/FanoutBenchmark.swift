@@ -25,11 +25,21 @@ struct FanoutBenchmark: AsyncParsableCommand {
     var reader = FanoutReader.skim
     @Flag(help: "Also print each snapshot's size and first, median and last arrival (on stderr): tells a slow snapshot from a slow client.")
     var perSnapshot = false
+    @Flag(help: "Measure idle connections instead: the producer publishes an empty snapshot once an hour, so after connecting no client gets anything; prints the gateway's memory only.")
+    var idle = false
     @Option(help: "Folder holding rollcast-producer and rollcast-gateway (default: beside this program).")
     var binDir: String?
 
     func run() async throws {
         let bin = binDir ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+        if idle {
+            print("| idle clients | connected | gateway RSS idle → with clients | per client | peak RSS |")
+            print("|---|---|---|---|---|")
+            for count in clients.split(separator: ",").compactMap({ Int($0) }) {
+                try await runIdle(clients: count, bin: bin)
+            }
+            return
+        }
         let loopback = loopbackBytesPerSecond() ?? .infinity
         print("permessage-deflate: \(deflate ? "on" : "off"), clients read by: \(reader.rawValue)")
         print("loopback TCP on 127.0.0.1, \(ProcessInfo.processInfo.activeProcessorCount) connections at once, best of 3: \(format(loopback / 1e9, 2)) GB/s")
@@ -38,6 +48,28 @@ struct FanoutBenchmark: AsyncParsableCommand {
         for count in clients.split(separator: ",").compactMap({ Int($0) }) {
             try await runOnce(clients: count, bin: bin, loopbackBytesPerSecond: loopback)
         }
+    }
+
+    /// Gateway memory for `count` connections that carry nothing once connected.
+    func runIdle(clients count: Int, bin: String) async throws {
+        let stack = try BenchStack(bin: bin, symbols: 0, points: points, interval: 3600, maxClients: count + 100, deflate: deflate)
+        defer { stack.stop() }
+        try await stack.waitUntilReady()
+        let gateway = ProcessStats(pid: stack.gateway.processIdentifier)
+        let before = gateway.memoryKiB.resident
+        progress("\(count) idle clients: connecting")
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let recorder = FanoutRecorder()
+        await connectClients(count: count, port: stack.port, group: group, recorder: recorder, deflate: deflate, reader: reader)
+        // Each client got the (empty) cached snapshot on connecting; let the gateway settle.
+        try await Task.sleep(for: .seconds(2))
+        let memory = gateway.memoryKiB
+        try await group.shutdownGracefully()
+        let perClient = count > 0 ? Double(memory.resident - before) / Double(count) : 0
+        print(
+            "| \(count) | \(recorder.upgraded) (\(recorder.failed + recorder.errors) failed) | \(before / 1024) → \(memory.resident / 1024) MiB "
+                + "| \(format(perClient, 1)) KiB (\(format(perClient * 1.024, 1)) KB) | \(memory.peak / 1024) MiB |"
+        )
     }
 
     /// The loopback floor is the time to push every client's copy of one message through
@@ -112,11 +144,13 @@ final class BenchStack {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
         let log = FileHandle(forWritingAtPath: "/dev/null")
         // One tick per second per symbol over a window of `points` seconds: `points` per chart.
+        // No symbols: no mock feed, every snapshot an empty array.
+        let feed = symbols > 0 ? ["--mock-symbols", (1...symbols).map { "S\($0)" }.joined(separator: ",")] : ["--no-mock-feed"]
         producer.executableURL = URL(fileURLWithPath: "\(bin)/rollcast-producer")
         producer.arguments = [
             "--run-dir", directory, "--interval", "\(interval)", "--window", "\(points)", "--mock-rate", "1", "--max-points", "0",
-            "--mock-symbols", (1...symbols).map { "S\($0)" }.joined(separator: ","), "--log-level", "warning",
-        ]
+            "--log-level", "warning",
+        ] + feed
         gateway.executableURL = URL(fileURLWithPath: "\(bin)/rollcast-gateway")
         gateway.arguments = [
             "--run-dir", directory, "--port", "0", "--port-file", "\(directory)/port", "--max-clients", "\(maxClients)",
