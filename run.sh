@@ -125,6 +125,8 @@ run_benchmarks() {
     "$BIN_DIR/rollcast-bench" zmq-hop
     say "fan-out"
     "$BIN_DIR/rollcast-bench" fanout "$@"
+    say "idle connections"
+    "$BIN_DIR/rollcast-bench" fanout --idle --clients 0,1000
     say "dashboard update cost (headless Chromium)"
     python3 Tests/browser/dashboard_benchmark.py
 }
