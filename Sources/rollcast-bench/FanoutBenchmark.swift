@@ -50,17 +50,32 @@ struct FanoutBenchmark: AsyncParsableCommand {
         }
     }
 
-    /// Gateway memory for `count` connections that carry nothing once connected.
-    func runIdle(clients count: Int, bin: String) async throws {
-        let stack = try BenchStack(bin: bin, symbols: 0, points: points, interval: 3600, maxClients: count + 100, deflate: deflate)
-        defer { stack.stop() }
-        try await stack.waitUntilReady()
-        let gateway = ProcessStats(pid: stack.gateway.processIdentifier)
-        let before = gateway.memoryKiB.resident
-        progress("\(count) idle clients: connecting")
+    /// Starts a producer and a gateway and connects `count` clients to it.
+    /// - Returns: the stack (stop it when done), the gateway's RSS in KiB before the clients
+    ///   came, and the clients' event loops and recorder.
+    private func connected(
+        _ count: Int, bin: String, symbols: Int, interval: Double
+    ) async throws -> (BenchStack, Int, MultiThreadedEventLoopGroup, FanoutRecorder) {
+        let stack = try BenchStack(bin: bin, symbols: symbols, points: points, interval: interval, maxClients: count + 100, deflate: deflate)
+        do {
+            try await stack.waitUntilReady()
+        } catch {
+            stack.stop()
+            throw error
+        }
+        let before = ProcessStats(pid: stack.gateway.processIdentifier).memoryKiB.resident
+        progress("\(count) clients: connecting")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let recorder = FanoutRecorder()
         await connectClients(count: count, port: stack.port, group: group, recorder: recorder, deflate: deflate, reader: reader)
+        return (stack, before, group, recorder)
+    }
+
+    /// Gateway memory for `count` connections that carry nothing once connected.
+    func runIdle(clients count: Int, bin: String) async throws {
+        let (stack, before, group, recorder) = try await connected(count, bin: bin, symbols: 0, interval: 3600)
+        defer { stack.stop() }
+        let gateway = ProcessStats(pid: stack.gateway.processIdentifier)
         // Each client got the (empty) cached snapshot on connecting; let the gateway settle.
         try await Task.sleep(for: .seconds(2))
         let memory = gateway.memoryKiB
@@ -75,16 +90,9 @@ struct FanoutBenchmark: AsyncParsableCommand {
     /// The loopback floor is the time to push every client's copy of one message through
     /// 127.0.0.1 at the measured rate: no gateway can have its last client served sooner here.
     func runOnce(clients count: Int, bin: String, loopbackBytesPerSecond: Double) async throws {
-        let stack = try BenchStack(bin: bin, symbols: symbols, points: points, interval: interval, maxClients: count + 100, deflate: deflate)
+        let (stack, idle, group, recorder) = try await connected(count, bin: bin, symbols: symbols, interval: interval)
         defer { stack.stop() }
-        try await stack.waitUntilReady()
         let gateway = ProcessStats(pid: stack.gateway.processIdentifier)
-        let idle = gateway.memoryKiB.resident
-
-        progress("\(count) clients: connecting")
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-        let recorder = FanoutRecorder()
-        await connectClients(count: count, port: stack.port, group: group, recorder: recorder, deflate: deflate, reader: reader)
         // Let every client take the cached snapshot and one fresh one before measuring.
         try await Task.sleep(for: .seconds(interval * 2))
         let withClients = gateway.memoryKiB.resident
