@@ -179,7 +179,9 @@ final class SkimmingSnapshotReader: ChannelInboundHandler {
 
     private func keep(_ bytes: ByteBufferView.SubSequence) {
         if opcode >= 0x8 {
-            controlPayload.writeBytes(bytes.prefix(125))
+            // A control payload is at most 125 bytes (RFC 6455 §5.5), however it arrives.
+            let room = 125 - controlPayload.readableBytes
+            if room > 0 { controlPayload.writeBytes(bytes.prefix(room)) }
         } else {
             let limit = messageCompressed ? Self.compressedHeadBytes : Self.plainHeadBytes
             let wanted = limit - messageHead.readableBytes
