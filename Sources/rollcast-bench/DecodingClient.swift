@@ -4,10 +4,13 @@ import NIOPosix
 import NIOWebSocket
 
 /// A client on NIO's WebSocket upgrader and frame decoder: each message arrives whole.
-func connectDecodingClient(_ client: Int, port: Int, group: any EventLoopGroup, recorder: FanoutRecorder, deflate: Bool) async -> Bool {
+func connectDecodingClient(
+    _ client: Int, port: Int, group: any EventLoopGroup, recorder: FanoutRecorder, deflate: Bool, bytesPerSecond: Double?
+) async -> Bool {
     do {
-        let upgraded: EventLoopFuture<Bool> = try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: port) { channel in
+        let upgraded: EventLoopFuture<Bool> = try await ClientBootstrap(group: group).pacedReads(bytesPerSecond != nil).connect(host: "127.0.0.1", port: port) { channel in
             channel.eventLoop.makeCompletedFuture {
+                if let bytesPerSecond { try channel.pipeline.syncOperations.addHandler(ReadPacer(bytesPerSecond: bytesPerSecond)) }
                 let upgrader = NIOTypedWebSocketClientUpgrader<Bool>(maxFrameSize: 1 << 26) { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
                         let inflater = deflate ? try HeadInflater.forCurrentThread() : nil

@@ -25,10 +25,16 @@ struct FanoutBenchmark: AsyncParsableCommand {
     var reader = FanoutReader.skim
     @Flag(help: "Also print each snapshot's size and first, median and last arrival (on stderr): tells a slow snapshot from a slow client.")
     var perSnapshot = false
+    @Option(help: "Each client reads at most this many KB/s (1 KB = 1,000 bytes), like a browser on a slow link.")
+    var clientBandwidth: Double?
     @Flag(help: "Measure idle connections instead: the producer publishes an empty snapshot once an hour, so after connecting no client gets anything; prints the gateway's memory only.")
     var idle = false
     @Option(help: "Folder holding rollcast-producer and rollcast-gateway (default: beside this program).")
     var binDir: String?
+
+    func validate() throws {
+        if let clientBandwidth, !(clientBandwidth > 0) { throw ValidationError("--client-bandwidth must be above 0 KB/s") }
+    }
 
     func run() async throws {
         let bin = binDir ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
@@ -41,7 +47,7 @@ struct FanoutBenchmark: AsyncParsableCommand {
             return
         }
         let loopback = loopbackBytesPerSecond() ?? .infinity
-        print("permessage-deflate: \(deflate ? "on" : "off"), clients read by: \(reader.rawValue)")
+        print("permessage-deflate: \(deflate ? "on" : "off"), clients read by: \(reader.rawValue)" + (clientBandwidth.map { ", at most \(format($0, 0)) KB/s each" } ?? ""))
         print("loopback TCP on 127.0.0.1, \(ProcessInfo.processInfo.activeProcessorCount) connections at once, best of 3: \(format(loopback / 1e9, 2)) GB/s")
         print("| clients | connected | snapshots | delivered | message | loopback floor | p50 ms | p99 ms | max ms | gateway CPU s/s | load generator CPU s/s | RSS idle → with clients | per client | peak RSS |")
         print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -67,7 +73,10 @@ struct FanoutBenchmark: AsyncParsableCommand {
         progress("\(count) clients: connecting")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let recorder = FanoutRecorder()
-        await connectClients(count: count, port: stack.port, group: group, recorder: recorder, deflate: deflate, reader: reader)
+        await connectClients(
+            count: count, port: stack.port, group: group, recorder: recorder, deflate: deflate, reader: reader,
+            bytesPerSecond: clientBandwidth.map { $0 * 1000 }
+        )
         return (stack, before, group, recorder)
     }
 

@@ -14,7 +14,8 @@ enum FanoutReader: String, ExpressibleByArgument, CaseIterable {
 /// Opens `count` WebSocket connections to `/ws/realtime_charts`, at most `inFlight` at a time.
 /// The connections live until `group` shuts down.
 func connectClients(
-    count: Int, port: Int, group: any EventLoopGroup, recorder: FanoutRecorder, deflate: Bool, reader: FanoutReader, inFlight: Int = 256
+    count: Int, port: Int, group: any EventLoopGroup, recorder: FanoutRecorder, deflate: Bool, reader: FanoutReader,
+    bytesPerSecond: Double? = nil, inFlight: Int = 256
 ) async {
     await withTaskGroup(of: Void.self) { tasks in
         var next = 0
@@ -24,8 +25,8 @@ func connectClients(
             tasks.addTask {
                 let upgraded: Bool
                 switch reader {
-                case .skim: upgraded = await connectSkimmingClient(client, port: port, group: group, recorder: recorder, deflate: deflate)
-                case .decode: upgraded = await connectDecodingClient(client, port: port, group: group, recorder: recorder, deflate: deflate)
+                case .skim: upgraded = await connectSkimmingClient(client, port: port, group: group, recorder: recorder, deflate: deflate, bytesPerSecond: bytesPerSecond)
+                case .decode: upgraded = await connectDecodingClient(client, port: port, group: group, recorder: recorder, deflate: deflate, bytesPerSecond: bytesPerSecond)
                 }
                 if upgraded { recorder.markUpgraded() } else { recorder.markFailed() }
             }

@@ -3,15 +3,19 @@ import NIOPosix
 
 /// A client that speaks just enough WebSocket to be served, and reads as little as it can:
 /// see `SkimmingSnapshotReader`.
-func connectSkimmingClient(_ client: Int, port: Int, group: any EventLoopGroup, recorder: FanoutRecorder, deflate: Bool) async -> Bool {
+func connectSkimmingClient(
+    _ client: Int, port: Int, group: any EventLoopGroup, recorder: FanoutRecorder, deflate: Bool, bytesPerSecond: Double?
+) async -> Bool {
     // One `next()` per client: the promise and the channel share the loop, and clients
     // spread over the loops in turn.
     let loop = group.next()
     let upgraded = loop.makePromise(of: Bool.self)
     do {
         _ = try await ClientBootstrap(group: loop)
+            .pacedReads(bytesPerSecond != nil)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let bytesPerSecond { try channel.pipeline.syncOperations.addHandler(ReadPacer(bytesPerSecond: bytesPerSecond)) }
                     let inflater = deflate ? try HeadInflater.forCurrentThread() : nil
                     let reader = SkimmingSnapshotReader(client: client, port: port, recorder: recorder, inflater: inflater, upgraded: upgraded)
                     try channel.pipeline.syncOperations.addHandler(reader)

@@ -68,7 +68,8 @@ final class ConnectionCapHandler: ChannelDuplexHandler, RemovableChannelHandler 
     }
 }
 
-/// The HTTP/1 + WebSocket child channel with a ``ConnectionCapHandler`` in its pipeline.
+/// The HTTP/1 + WebSocket child channel with a ``ConnectionCapHandler`` in its pipeline,
+/// and the ``UnsentBytesLimit`` on its socket.
 struct CappedWebSocketChannel: ServerChildChannel {
     typealias Value = HTTP1WebSocketUpgradeChannel.Value
 
@@ -79,7 +80,8 @@ struct CappedWebSocketChannel: ServerChildChannel {
     let onRefused: @Sendable () -> Void
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
+        UnsentBytesLimit.apply(to: channel)
+        return inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let upgrader = try channel.pipeline.syncOperations.handler(
                 type: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self
             )
