@@ -80,7 +80,7 @@ struct CappedWebSocketChannel: ServerChildChannel {
     let onRefused: @Sendable () -> Void
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        UnsentBytesLimit.apply(to: channel)
+        UnsentBytesLimit.apply(to: channel, logger: logger)
         return inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let upgrader = try channel.pipeline.syncOperations.handler(
                 type: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self

@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 
 #if canImport(Glibc)
@@ -18,9 +19,14 @@ import Darwin
 enum UnsentBytesLimit {
     static let unsentBytesLimit = 16 * 1024
 
-    /// Sets the limit on an accepted connection; a platform without the option keeps its default.
-    static func apply(to channel: any Channel) {
+    /// Sets the limit on an accepted connection; a platform without the option keeps its
+    /// default, which only costs slow clients freshness, so it is logged at debug level.
+    static func apply(to channel: any Channel, logger: Logger) {
         let option = ChannelOptions.Types.SocketOption(level: .tcp, name: NIOBSDSocket.Option(rawValue: TCP_NOTSENT_LOWAT))
-        try? channel.syncOptions?.setOption(option, value: unsentBytesLimit)
+        do {
+            try channel.syncOptions?.setOption(option, value: unsentBytesLimit)
+        } catch {
+            logger.debug("could not limit unsent bytes", metadata: ["error": "\(error)"])
+        }
     }
 }
