@@ -39,7 +39,7 @@ struct FanoutBenchmark: AsyncParsableCommand {
     func run() async throws {
         let bin = binDir ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
         if idle {
-            print("| idle clients | connected | gateway RSS idle → with clients | per client | peak RSS |")
+            print("| idle clients | connected | gateway RSS before → with clients | per client | peak RSS |")
             print("|---|---|---|---|---|")
             for count in clients.split(separator: ",").compactMap({ Int($0) }) {
                 try await runIdle(clients: count, bin: bin)
@@ -49,7 +49,7 @@ struct FanoutBenchmark: AsyncParsableCommand {
         let loopback = loopbackBytesPerSecond() ?? .infinity
         print("permessage-deflate: \(deflate ? "on" : "off"), clients read by: \(reader.rawValue)" + (clientBandwidth.map { ", at most \(format($0, 0)) KB/s each" } ?? ""))
         print("loopback TCP on 127.0.0.1, \(ProcessInfo.processInfo.activeProcessorCount) connections at once, best of 3: \(format(loopback / 1e9, 2)) GB/s")
-        print("| clients | connected | snapshots | delivered | message | loopback floor | p50 ms | p99 ms | max ms | gateway CPU s/s | load generator CPU s/s | RSS idle → with clients | per client | peak RSS |")
+        print("| clients | connected | snapshots | delivered | message | loopback floor | p50 ms | p99 ms | max ms | gateway CPU s/s | load generator CPU s/s | gateway RSS before → with clients | per client | peak RSS |")
         print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for count in clients.split(separator: ",").compactMap({ Int($0) }) {
             try await runOnce(clients: count, bin: bin, loopbackBytesPerSecond: loopback)
@@ -99,7 +99,7 @@ struct FanoutBenchmark: AsyncParsableCommand {
     /// The loopback floor is the time to push every client's copy of one message through
     /// 127.0.0.1 at the measured rate: no gateway can have its last client served sooner here.
     func runOnce(clients count: Int, bin: String, loopbackBytesPerSecond: Double) async throws {
-        let (stack, idle, group, recorder) = try await connected(count, bin: bin, symbols: symbols, interval: interval)
+        let (stack, rssBefore, group, recorder) = try await connected(count, bin: bin, symbols: symbols, interval: interval)
         defer { stack.stop() }
         let gateway = ProcessStats(pid: stack.gateway.processIdentifier)
         // Let every client take the cached snapshot and one fresh one before measuring.
@@ -140,11 +140,11 @@ struct FanoutBenchmark: AsyncParsableCommand {
         let messageBytes = measured.isEmpty ? 0 : Double(measured.reduce(0) { $0 + $1.bytes }) / Double(measured.count)
         let floorMilliseconds = Double(recorder.upgraded) * messageBytes / loopbackBytesPerSecond * 1000
         let memory = gateway.memoryKiB
-        let perClient = count > 0 ? Double(withClients - idle) / Double(count) : 0
+        let perClient = count > 0 ? Double(withClients - rssBefore) / Double(count) : 0
         print(
             "| \(count) | \(recorder.upgraded) (\(recorder.failed + recorder.errors) failed) | \(snapshots) | \(format(delivered * 100, 2)) % "
                 + "| \(format(messageBytes / 1000)) KB | \(format(floorMilliseconds)) ms | \(format(percentile(50))) | \(format(percentile(99))) | \(format(latencies.last ?? 0)) "
-                + "| \(format(cpu / seconds, 2)) | \(format(generatorCPU / seconds, 2)) | \(idle / 1024) → \(withClients / 1024) MiB | \(format(perClient, 1)) KiB | \(memory.peak / 1024) MiB |"
+                + "| \(format(cpu / seconds, 2)) | \(format(generatorCPU / seconds, 2)) | \(rssBefore / 1024) → \(withClients / 1024) MiB | \(format(perClient, 1)) KiB | \(memory.peak / 1024) MiB |"
         )
     }
 }
@@ -195,17 +195,8 @@ final class BenchStack {
 
     /// `GET /readyz` over a plain socket.
     static func isReady(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
+        guard let fd = connectedLoopbackSocket(port: UInt16(port)) else { return false }
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { return false }
         let request = Array("GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
         _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
         var buffer = [UInt8](repeating: 0, count: 64)

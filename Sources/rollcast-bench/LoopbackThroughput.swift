@@ -19,9 +19,7 @@ private func loopbackRun(streams: Int, bytesPerStream: Int) -> Double? {
     let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard listener >= 0 else { return nil }
     defer { close(listener) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var address = loopbackAddress(port: 0)
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let bound = withUnsafeMutablePointer(to: &address) { pointer in
         pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -33,13 +31,8 @@ private func loopbackRun(streams: Int, bytesPerStream: Int) -> Double? {
     var senders: [Int32] = []
     defer { for sender in senders { close(sender) } }
     for _ in 0..<streams {
-        let sender = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard sender >= 0 else { return nil }
+        guard let sender = connectedLoopbackSocket(port: UInt16(bigEndian: address.sin_port)) else { return nil }
         senders.append(sender)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(sender, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { return nil }
     }
     var receivers: [Int32] = []
     defer { for receiver in receivers { close(receiver) } }
