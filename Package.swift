@@ -29,19 +29,20 @@ let package = Package(
         ),
         // A small Swift wrapper on CZMQ: contexts, sockets, messages, errors.
         .target(name: "ZeroMQ", dependencies: ["CZMQ"]),
-        // Rolling windows, snapshots and the messages both processes share.
+        // What both processes share: the messages on the wire, settings, start-up steps.
         .target(
             name: "RollcastCore",
             dependencies: [
-                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Ticks in (mock feed, ingest, replay), rolling windows, snapshots out.
         .target(
             name: "RollcastProducer",
             dependencies: [
                 "ZeroMQ",
                 "RollcastCore",
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -81,6 +82,7 @@ let package = Package(
             name: "rollcast-bench",
             dependencies: [
                 "RollcastCore",
+                "RollcastProducer",
                 "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -92,7 +94,10 @@ let package = Package(
         ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "RollcastCoreTests", dependencies: ["RollcastCore"]),
-        .testTarget(name: "RollcastProducerTests", dependencies: ["RollcastProducer", "RollcastCore"]),
+        .testTarget(
+            name: "RollcastProducerTests",
+            dependencies: ["RollcastProducer", "RollcastCore", .product(name: "DequeModule", package: "swift-collections")]
+        ),
         .testTarget(
             name: "RollcastGatewayTests",
             dependencies: [

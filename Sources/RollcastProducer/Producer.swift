@@ -15,11 +15,8 @@ public struct Producer: Sendable {
     /// Runs until SIGINT or SIGTERM, then stops publishing and removes its socket files.
     public func run() async throws {
         try configuration.runDirectory.prepare()
-        let store = WindowStore(
-            windowSeconds: configuration.windowSeconds,
-            maxSymbols: configuration.maxSymbols,
-            maxPoints: configuration.maxPoints
-        )
+        let store = WindowStore(limits: configuration.windowLimits, clock: ProducerClock(.wall))
+        let ingest = IngestPipeline(store: store, rules: TickRules(maxFutureSkew: configuration.maxFutureSkew))
         let feed = try MockFeed(
             store: store,
             symbols: configuration.mockSymbols,
@@ -35,7 +32,7 @@ public struct Producer: Sendable {
         )
         let control = ControlServer(
             endpoint: configuration.controlEndpoint,
-            handler: ControlHandler(store: store, feed: feed, publisher: publisher, configuration: configuration),
+            handler: ControlHandler(store: store, ingest: ingest, feed: feed, publisher: publisher, configuration: configuration),
             logger: logger
         )
         logger.info(

@@ -22,6 +22,12 @@ public struct ProducerConfiguration: Sendable {
     public var maxSymbols: Int
     /// Most points per chart in a snapshot, reduced with min/max buckets; 0 sends every point.
     public var maxPoints: Int
+    /// Seconds a tick may lie ahead of the producer's clock; later ones are refused.
+    public var maxFutureSkew: Double
+    /// Most ticks a window holds; past it the oldest go first.
+    public var maxTicksPerWindow: Int
+    /// Seconds a window may stay empty before its symbol is forgotten (mock symbols never are).
+    public var forgetEmptyAfter: Double
 
     public static let defaultMockSymbols = ["AAPL", "MSFT", "NVDA", "EURUSD", "BTCUSD"]
 
@@ -35,7 +41,10 @@ public struct ProducerConfiguration: Sendable {
         mockRate: Double = 2,
         mockSeed: UInt64 = 1,
         maxSymbols: Int = 1_000,
-        maxPoints: Int = 1_000
+        maxPoints: Int = 1_000,
+        maxFutureSkew: Double = 5,
+        maxTicksPerWindow: Int = 100_000,
+        forgetEmptyAfter: Double = 60
     ) {
         self.runDirectory = runDirectory
         self.snapshotEndpoint = snapshotEndpoint ?? runDirectory.snapshotEndpoint
@@ -47,6 +56,16 @@ public struct ProducerConfiguration: Sendable {
         self.mockSeed = mockSeed
         self.maxSymbols = maxSymbols
         self.maxPoints = maxPoints
+        self.maxFutureSkew = maxFutureSkew
+        self.maxTicksPerWindow = maxTicksPerWindow
+        self.forgetEmptyAfter = forgetEmptyAfter
+    }
+
+    var windowLimits: WindowStore.Limits {
+        WindowStore.Limits(
+            windowSeconds: windowSeconds, maxSymbols: maxSymbols, maxPoints: maxPoints, maxTicksPerWindow: maxTicksPerWindow,
+            forgetEmptyAfter: forgetEmptyAfter
+        )
     }
 
     var intervalMilliseconds: Int64 { Int64((interval * 1000).rounded()) }

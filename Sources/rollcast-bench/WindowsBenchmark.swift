@@ -1,5 +1,6 @@
 import ArgumentParser
 import RollcastCore
+import RollcastProducer
 
 /// Ticks appended per second, and snapshot build + encode time for a few sizes, comparing
 /// the direct UTF-8 writer with Foundation's JSONEncoder in the same run.
@@ -28,7 +29,7 @@ struct WindowsBenchmark: ParsableCommand {
             for step in 0..<steps {
                 let time = Double(step) * 0.25
                 for index in 0..<symbols {
-                    windows[index].append(Tick(time: time, price: 100 + Double(step % 50), volume: 1))
+                    windows[index].append(Tick(time: time, price: 100 + Double(step % 50), volume: 1), now: time)
                 }
             }
         }
@@ -42,7 +43,7 @@ struct WindowsBenchmark: ParsableCommand {
         let windows: [RollingWindow] = (0..<symbols).map { index in
             var walk = RandomWalk(symbol: "S\(index)", seed: 1)
             var window = RollingWindow(length: Double(windowPoints))
-            window.replace(with: walk.history(count: windowPoints, endingAt: now, span: Double(windowPoints)))
+            window.replace(with: walk.history(count: windowPoints, endingAt: now, span: Double(windowPoints)), now: now)
             _ = generator.next()
             return window
         }

@@ -42,6 +42,15 @@ struct ProducerCommand: AsyncParsableCommand {
     @Option(help: "Most points per chart in a snapshot, reduced keeping each bucket's min and max; 0 sends every point. (ROLLCAST_MAX_POINTS; default 1000)")
     var maxPoints: Int?
 
+    @Option(help: "Seconds a tick's t may lie ahead of the producer's clock; later ticks are refused. (ROLLCAST_MAX_FUTURE_SKEW; default 5)")
+    var maxFutureSkew: Double?
+
+    @Option(help: "Most ticks a window holds; past it the oldest go first. (ROLLCAST_MAX_TICKS_PER_WINDOW; default 100000)")
+    var maxTicksPerWindow: Int?
+
+    @Option(help: "Seconds a window may stay empty before its symbol is forgotten and its slot freed; mock symbols never are. (ROLLCAST_FORGET_EMPTY_AFTER; default 60)")
+    var forgetEmptyAfter: Double?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (ROLLCAST_LOG_LEVEL; default info)")
     var logLevel: String?
 
@@ -63,6 +72,14 @@ struct ProducerCommand: AsyncParsableCommand {
         guard maxPoints == 0 || maxPoints >= Downsampler.minimumPoints else {
             throw ValidationError("--max-points must be 0 (off) or at least \(Downsampler.minimumPoints)")
         }
+        let maxFutureSkew = try settings.resolve(maxFutureSkew, env: "ROLLCAST_MAX_FUTURE_SKEW", default: 5.0)
+        guard maxFutureSkew >= 0, maxFutureSkew <= 86_400 else { throw ValidationError("--max-future-skew must be between 0 and 86400 seconds") }
+        let maxTicksPerWindow = try settings.resolve(maxTicksPerWindow, env: "ROLLCAST_MAX_TICKS_PER_WINDOW", default: 100_000)
+        guard maxTicksPerWindow >= 1, maxTicksPerWindow <= 10_000_000 else {
+            throw ValidationError("--max-ticks-per-window must be between 1 and 10000000")
+        }
+        let forgetEmptyAfter = try settings.resolve(forgetEmptyAfter, env: "ROLLCAST_FORGET_EMPTY_AFTER", default: 60.0)
+        guard forgetEmptyAfter >= 0 else { throw ValidationError("--forget-empty-after must be 0 or more seconds") }
         var symbols: [String] = []
         if feedOn {
             do {
@@ -81,7 +98,10 @@ struct ProducerCommand: AsyncParsableCommand {
             mockSymbols: symbols,
             mockRate: mockRate,
             maxSymbols: maxSymbols,
-            maxPoints: maxPoints
+            maxPoints: maxPoints,
+            maxFutureSkew: maxFutureSkew,
+            maxTicksPerWindow: maxTicksPerWindow,
+            forgetEmptyAfter: forgetEmptyAfter
         )
         try await Producer(configuration: configuration, logger: logger).run()
     }

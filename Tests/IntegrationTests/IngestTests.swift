@@ -2,7 +2,7 @@ import Foundation
 import RollcastCore
 import Testing
 
-@Suite("Ingest API", .serialized, .timeLimit(.minutes(1)))
+@Suite("Ingest API", .serialized, .timeLimit(.minutes(2)))
 struct IngestTests {
     @Test("POST /api/ingest puts real ticks in the next snapshots; bad ticks get 400 naming the tick")
     func ingest() async throws {
@@ -15,12 +15,8 @@ struct IngestTests {
             let result = try JSONDecoder().decode(IngestResult.self, from: Data(answer.body.utf8))
             #expect(result.appended == 5 && result.newSymbols == ["REAL"])
 
-            let charts = try await poll("REAL in the window", within: .seconds(5)) { () -> [ChartObject]? in
-                let window = try await stack.request(.GET, "/api/realtime_window")
-                let charts = try window.body.split(separator: "\n").map { try JSONDecoder().decode(ChartObject.self, from: Data($0.utf8)) }
-                return charts.first { $0.symbol == "REAL" && $0.seq >= result.visibleFromSeq }.map { [$0] }
-            }
-            #expect(charts[0].price == [100, 101, 102, 103, 104])
+            let chart = try await stack.chart("REAL", fromSeq: result.visibleFromSeq)
+            #expect(chart.price == [100, 101, 102, 103, 104])
 
             let again = try await stack.request(.POST, "/api/ingest", body: #"{"ticks":[\#(ticks[4]),{"symbol":"REAL","t":1000,"price":1}]}"#)
             let counts = try JSONDecoder().decode(IngestResult.self, from: Data(again.body.utf8))
@@ -28,8 +24,67 @@ struct IngestTests {
 
             let bad = try await stack.request(.POST, "/api/ingest", body: #"{"ticks":[\#(ticks[0]),{"symbol":"BAD SYMBOL","t":1,"price":1}]}"#)
             #expect(bad.status == .badRequest)
-            #expect(bad.errorReason == "ticks[1]: symbol 'BAD SYMBOL' may hold only letters, digits and . _ - : /")
+            #expect(bad.errorReason == "ticks[1].symbol 'BAD SYMBOL' may hold only letters, digits and . _ - : /")
             #expect(try await stack.request(.GET, "/api/ingest").status == .methodNotAllowed)
+        }
+    }
+
+    @Test("a tick in milliseconds is refused whole with the unit named, and the symbol keeps moving")
+    func millisecondTick() async throws {
+        try await RollcastStack.with { stack in
+            try await stack.waitUntilReady()
+            let now = Date().timeIntervalSince1970
+            _ = try await stack.ingest(#"{"ticks":[{"symbol":"MS","t":\#(now - 1),"price":10}]}"#)
+            let milliseconds = (now * 1000).rounded()
+            let refused = try await stack.request(
+                .POST, "/api/ingest", body: #"{"ticks":[{"symbol":"MS","t":\#(now),"price":11},{"symbol":"MS","t":\#(Int64(milliseconds)),"price":99}]}"#
+            )
+            #expect(refused.status == .badRequest)
+            #expect(refused.errorReason?.hasPrefix("ticks[1].t \(Int64(milliseconds)) is 1.8e12 s in the future") == true, "\(refused.body)")
+            #expect(refused.errorReason?.hasSuffix("t is Unix seconds, this looks like milliseconds") == true, "\(refused.body)")
+
+            // The whole batch was refused (price 11 too); the next real tick goes in as usual.
+            let later = try await stack.ingest(#"{"ticks":[{"symbol":"MS","t":\#(Date().timeIntervalSince1970),"price":12}]}"#)
+            #expect(later.appended == 1 && later.tooOld == 0)
+            let chart = try await stack.chart("MS", fromSeq: later.visibleFromSeq)
+            #expect(chart.price == [10, 12])
+        }
+    }
+
+    @Test("a batch retried with its batch_id is applied once, and the retry says so")
+    func retryWithBatchID() async throws {
+        try await RollcastStack.with { stack in
+            try await stack.waitUntilReady()
+            let t = Date().timeIntervalSince1970 - 1
+            let body = #"{"batch_id":"feed-1-000042","ticks":[{"symbol":"VOL","t":\#(t),"price":5,"volume":100},{"symbol":"VOL","t":\#(t),"price":6,"volume":50}]}"#
+            let first = try await stack.ingest(body)
+            #expect(first.duplicate == nil && first.merged == 1 && first.batchID == "feed-1-000042")
+            let retry = try await stack.ingest(body)
+            #expect(retry.duplicate == true)
+            #expect(retry.appended == first.appended && retry.merged == first.merged)
+            let chart = try await stack.chart("VOL", fromSeq: retry.visibleFromSeq)
+            #expect(chart.volume == [150], "the retry added no volume")
+            #expect(chart.price == [6])
+        }
+    }
+
+    @Test("a 500 × 100,000 mock load is refused by its budget; the producer stays small and answers")
+    func oversizedLoad() async throws {
+        try await RollcastStack.with { stack in
+            try await stack.waitUntilReady()
+            let symbols = (0..<500).map { "\"L\($0)\"" }.joined(separator: ",")
+            let answer = try await stack.request(.POST, "/api/test/load_mock_data", body: #"{"symbols":[\#(symbols)],"points":100000}"#)
+            #expect(answer.status == .badRequest)
+            #expect(answer.errorReason == "symbols × points is 500 × 100000 = 50000000, over the budget of 1000000 points per request")
+            let producer = try #require(stack.producer)
+            #expect(producer.residentKiB < 200 * 1024, "producer RSS \(producer.residentKiB) KiB")
+
+            // The largest load the budget allows is answered within the control deadline.
+            let started = ContinuousClock.now
+            let allowed = try await stack.request(.POST, "/api/test/load_mock_data", body: #"{"symbols":["BIG1","BIG2"],"points":100000}"#)
+            #expect(allowed.status == .ok, "\(allowed.body)")
+            #expect(started.duration(to: .now) < .seconds(2))
+            #expect(producer.residentKiB < 200 * 1024, "producer RSS \(producer.residentKiB) KiB")
         }
     }
 }

@@ -29,6 +29,8 @@ struct RequestParsingTests {
         (#"{"symbols":["<script>"]}"#, "symbol '<script>' may hold only letters, digits and . _ - : /"),
         (#"{"points":-1}"#, "points must be between 0 and 100000"),
         (#"{"points":100001}"#, "points must be between 0 and 100000"),
+        (#"{"symbols":["A","B","C","D","E","F","G","H","I","J","K"],"points":100000}"#,
+         "symbols × points is 11 × 100000 = 1100000, over the budget of 1000000 points per request"),
     ])
     func badValues(json: String, reason: String) throws {
         let request = try decode(json)
@@ -57,15 +59,24 @@ struct RequestParsingTests {
         }
     }
 
-    @Test("control requests survive a round trip")
+    @Test("control requests survive a round trip; an ingest batch travels as its own part, untouched")
     func controlRoundTrip() throws {
-        for request in [ControlRequest.status, .loadMockData(LoadMockData(symbols: ["Z"], points: 1, seed: 2))] {
-            let data = try JSONEncoder().encode(request)
-            #expect(try JSONDecoder().decode(ControlRequest.self, from: data) == request)
+        let batch = Array(#"{"ticks":[{"symbol":"A","t":1.5,"price":2}]}"#.utf8)
+        for request in [ControlRequest.status, .publish, .loadMockData(LoadMockData(symbols: ["Z"], points: 1, seed: 2)), .ingest(batch: batch)] {
+            #expect(try ControlRequest(parts: request.parts()) == request)
         }
-        #expect(throws: RequestError.self) {
-            try JSONDecoder().decode(ControlRequest.self, from: Data(#"{"command":"reboot"}"#.utf8))
-        }
+        #expect(try ControlRequest.ingest(batch: batch).parts()[1] == batch)
+    }
+
+    @Test("malformed control messages are refused with a reason", arguments: [
+        ([#"{"command":"reboot"}"#], "malformed command: unknown command 'reboot'; expected load_mock_data, ingest, publish or status"),
+        (["not json"], "malformed command: body is not valid JSON"),
+        ([#"{"command":"status"}"#, "{}"], "status is one message part, not 2"),
+        ([#"{"command":"ingest"}"#], "ingest is two message parts: the command, then the batch, not 1"),
+        (["{}", "{}", "{}"], "a command is one message part (two for ingest), not 3"),
+    ])
+    func controlErrors(parts: [String], reason: String) {
+        #expect(throws: RequestError.invalid(reason)) { try ControlRequest(parts: parts.map { Array($0.utf8) }) }
     }
 
     @Test("settings resolve as flag, then environment, then default")
@@ -76,26 +87,5 @@ struct RequestParsingTests {
         #expect(try settings.resolve(nil as Int?, env: "ROLLCAST_NONE", default: 8000) == 8000)
         #expect(throws: SettingError.self) { try settings.resolve(nil as Int?, env: "ROLLCAST_BAD", default: 1) }
         #expect(try settings.resolve(nil as Bool?, env: "ROLLCAST_ON", default: true) == false)
-    }
-}
-
-@Suite("Mock data")
-struct MockDataTests {
-    @Test("the same symbol and seed give the same history; another seed another")
-    func deterministic() {
-        var a = RandomWalk(symbol: "X", seed: 1)
-        var b = RandomWalk(symbol: "X", seed: 1)
-        var c = RandomWalk(symbol: "X", seed: 2)
-        let history = a.history(count: 100, endingAt: 1_000, span: 60)
-        #expect(history == b.history(count: 100, endingAt: 1_000, span: 60))
-        #expect(history.map(\.price) != c.history(count: 100, endingAt: 1_000, span: 60).map(\.price))
-    }
-
-    @Test("history is evenly spread over the span, ends at the given time, prices positive")
-    func history() {
-        var walk = RandomWalk(symbol: "Y", seed: 3)
-        let history = walk.history(count: 4, endingAt: 1_000, span: 60)
-        #expect(history.map(\.time) == [955, 970, 985, 1_000])
-        #expect(history.allSatisfy { $0.price > 0 })
     }
 }

@@ -44,15 +44,15 @@ final class ControlClient: @unchecked Sendable {
     /// - Throws: ``Failure`` when the producer is down, slow, or answers nonsense.
     func send(_ request: ControlRequest, timeout: Duration) async throws -> ControlReply {
         let deadline = ContinuousClock.now.advanced(by: timeout)
-        let body = try JSONEncoder().encode(request)
+        let parts = try request.parts()
         return try await withCheckedThrowingContinuation { continuation in
             queue.async {
-                continuation.resume(with: Result { try self.exchange(Array(body), deadline: deadline) })
+                continuation.resume(with: Result { try self.exchange(parts, deadline: deadline) })
             }
         }
     }
 
-    private func exchange(_ body: [UInt8], deadline: ContinuousClock.Instant) throws -> ControlReply {
+    private func exchange(_ parts: [[UInt8]], deadline: ContinuousClock.Instant) throws -> ControlReply {
         let remaining = ContinuousClock.now.duration(to: deadline)
         guard remaining > .zero else { throw Failure.timedOut }
         let socket = try self.socket ?? makeSocket()
@@ -61,7 +61,7 @@ final class ControlClient: @unchecked Sendable {
             // With ZMQ_IMMEDIATE a send waits only for a connected producer; a short grace
             // covers a producer that (re)started a moment ago.
             try socket.setSendTimeout(milliseconds: Self.milliseconds(min(remaining, Self.connectGrace)))
-            guard try socket.send(body) else {
+            guard try socket.send(parts: parts) else {
                 throw Failure.unavailable("no producer is listening on \(endpoint)")
             }
             try socket.setReceiveTimeout(milliseconds: Self.milliseconds(ContinuousClock.now.duration(to: deadline)))

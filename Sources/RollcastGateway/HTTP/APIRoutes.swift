@@ -78,16 +78,11 @@ struct APIRoutes: Sendable {
 
     // MARK: POST /api/ingest
 
-    /// Real ticks in: validated here, applied by the producer, answered with what it did.
+    /// Real ticks in: the body goes to the producer as it came, which reads and checks it once
+    /// and answers with what it did.
     func ingest(_ request: Request) async throws -> Response {
         let body = try await readBody(request, limit: configuration.maxIngestBytes)
-        let batch: IngestTicks
-        do {
-            batch = try decode(IngestTicks.self, from: body).validated()
-        } catch let error as RequestError {
-            throw APIError(.badRequest, error.description)
-        }
-        let reply = try await forward(.ingest(batch))
+        let reply = try await forward(.ingest(batch: Array(buffer: body)))
         guard let ingested = reply.ingested else {
             throw APIError(.badRequest, reply.error ?? "producer refused the ticks")
         }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import RollcastCore
 
 /// A producer and a gateway on a free port and a private run directory, stopped on every path.
 final class RollcastStack: @unchecked Sendable {
@@ -131,5 +132,34 @@ func withTimeout<T: Sendable>(_ limit: Duration, _ what: String, _ body: @escapi
         }
         defer { group.cancelAll() }
         return try await group.next()!
+    }
+}
+
+extension RollcastStack {
+    /// Posts a batch to `/api/ingest`, expecting 200.
+    func ingest(_ body: String) async throws -> IngestResult {
+        let answer = try await request(.POST, "/api/ingest", body: body)
+        guard answer.status == .ok else { throw IngestRefused(status: Int(answer.status.code), body: answer.body) }
+        return try JSONDecoder().decode(IngestResult.self, from: Data(answer.body.utf8))
+    }
+
+    struct IngestRefused: Error, CustomStringConvertible {
+        let status: Int
+        let body: String
+        var description: String { "ingest answered \(status): \(body)" }
+    }
+
+    /// The chart of `symbol` in the first window served at or after `seq`.
+    func chart(_ symbol: String, fromSeq seq: UInt64, within limit: Duration = .seconds(5)) async throws -> ChartObject {
+        try await poll("\(symbol) in a window from seq \(seq)", within: limit) { () -> ChartObject? in
+            try await self.window().first { $0.symbol == symbol && $0.seq >= seq }
+        }
+    }
+
+    /// Every chart of the current window, from `GET /api/realtime_window`.
+    func window() async throws -> [ChartObject] {
+        let answer = try await request(.GET, "/api/realtime_window")
+        guard answer.status == .ok else { return [] }
+        return try answer.body.split(separator: "\n").map { try JSONDecoder().decode(ChartObject.self, from: Data($0.utf8)) }
     }
 }

@@ -53,7 +53,7 @@ final class SnapshotPublisher: Service, Sendable {
         var next = Date()
         while true {
             let now = Date()
-            let (seq, series) = store.takeSnapshot(now: now.timeIntervalSince1970)
+            let (seq, series) = store.takeSnapshot()
             let header = SnapshotHeader(
                 seq: seq,
                 runID: store.runID,

@@ -21,23 +21,27 @@ final class MockFeed: Service, Sendable {
         self.logger = logger
         self.walks = Mutex([:])
         // Default symbols start with a full window, so the dashboard has shape at once.
-        let points = min(Int(store.windowSeconds * rate), LoadMockData.maxPoints)
+        let points = min(Int(store.windowSeconds * rate), LoadMockData.maxPoints, LoadMockData.pointBudget / max(1, symbols.count))
         if !symbols.isEmpty {
-            _ = try load(LoadMockData(symbols: symbols, points: points, seed: seed).validated(), now: Self.now())
+            _ = try load(LoadMockData(symbols: symbols, points: points, seed: seed).validated())
         }
     }
 
-    /// Replaces the given symbols' windows with `points` of seeded history ending at `now`.
+    /// Replaces the given symbols' windows with `points` of seeded history ending now.
+    ///
+    /// The history is generated before any lock is taken (at most ``LoadMockData/pointBudget``
+    /// ticks, about 24 MB); the locks are held only to swap it in.
     /// - Returns: the first snapshot `seq` that contains the history.
-    func load(_ request: LoadMockData, now: Double) throws -> UInt64 {
-        try walks.withLock { walks in
-            var fresh: [String: RandomWalk] = [:]
-            var histories: [(symbol: String, ticks: [Tick])] = []
-            for symbol in request.symbols {
-                var walk = RandomWalk(symbol: symbol, seed: request.seed)
-                histories.append((symbol, walk.history(count: request.points, endingAt: now, span: store.windowSeconds)))
-                fresh[symbol] = walk
-            }
+    func load(_ request: LoadMockData) throws(RequestError) -> UInt64 {
+        let now = Self.milliseconds(store.clock.now())
+        var fresh: [String: RandomWalk] = [:]
+        var histories: [(symbol: String, ticks: [Tick])] = []
+        for symbol in request.symbols {
+            var walk = RandomWalk(symbol: symbol, seed: request.seed)
+            histories.append((symbol, walk.history(count: request.points, endingAt: now, span: store.windowSeconds)))
+            fresh[symbol] = walk
+        }
+        return try walks.withLock { walks throws(RequestError) in
             let visibleFrom = try store.replace(histories)
             walks.merge(fresh) { _, new in new }
             return visibleFrom
@@ -54,7 +58,7 @@ final class MockFeed: Service, Sendable {
             // A gap (a suspended laptop, a stopped process) is not made up with a burst.
             if next < clock.now { next = clock.now.advanced(by: period) }
             try? await Task.sleep(until: next, clock: clock)
-            tick(at: Self.now())
+            tick(at: Self.milliseconds(store.clock.now()))
         }
         logger.info("mock feed stopped")
     }
@@ -71,8 +75,8 @@ final class MockFeed: Service, Sendable {
         }
     }
 
-    static func now() -> Double {
-        RandomWalk.milliseconds(Date().timeIntervalSince1970)
+    static func milliseconds(_ seconds: Double) -> Double {
+        RandomWalk.milliseconds(seconds)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import RollcastCore
 
 /// One series as it goes into a snapshot: a symbol and its window's ticks, in time order.
 public struct SeriesSnapshot: Sendable {

@@ -1,4 +1,5 @@
 import RollcastCore
+import RollcastProducer
 import Testing
 
 @Suite("Downsampling")

@@ -4,30 +4,25 @@ import RollcastCore
 /// Carries out control commands; every answer is sent only after its command is applied.
 struct ControlHandler: Sendable {
     let store: WindowStore
+    let ingest: IngestPipeline
     let feed: MockFeed
     let publisher: SnapshotPublisher
     let configuration: ProducerConfiguration
 
-    /// Decodes, applies and answers one request; bad input becomes an error reply, never a crash.
-    func handle(_ bytes: [UInt8]) -> ControlReply {
-        let request: ControlRequest
+    /// Reads, applies and answers one command; bad input becomes an error reply, never a crash.
+    func handle(_ parts: [[UInt8]]) -> ControlReply {
         do {
-            request = try JSONDecoder().decode(ControlRequest.self, from: Data(bytes))
+            return try apply(try ControlRequest(parts: parts))
         } catch {
-            return ControlReply(error: "malformed command: \(DecodingErrorReason.describe(error))")
-        }
-        do {
-            return try apply(request)
-        } catch {
-            return ControlReply(error: "\(error)")
+            return ControlReply(error: error.description)
         }
     }
 
-    func apply(_ request: ControlRequest) throws -> ControlReply {
+    func apply(_ request: ControlRequest) throws(RequestError) -> ControlReply {
         switch request {
         case .loadMockData(let request):
             let request = try request.validated()
-            let visibleFrom = try feed.load(request, now: MockFeed.now())
+            let visibleFrom = try feed.load(request)
             // Publish at once, so the gateway can answer as soon as the data is out.
             publisher.signal.requestPublish()
             return ControlReply(
@@ -41,7 +36,7 @@ struct ControlHandler: Sendable {
             )
         case .ingest(let batch):
             // No early snapshot: a feed may send many batches per interval.
-            return ControlReply(ingested: try store.ingest(try batch.validated()))
+            return ControlReply(ingested: try ingest.ingest(batch, from: .http))
         case .publish:
             publisher.signal.requestPublish()
             return ControlReply(published: true)
@@ -55,7 +50,10 @@ struct ControlHandler: Sendable {
                     points: summary.points,
                     windowSeconds: configuration.windowSeconds,
                     intervalMilliseconds: configuration.intervalMilliseconds,
-                    snapshotEndpoint: configuration.snapshotEndpoint
+                    snapshotEndpoint: configuration.snapshotEndpoint,
+                    clock: store.clock.kind.rawValue,
+                    clockTime: store.clock.now(),
+                    ingest: ingest.status()
                 )
             )
         }

@@ -15,7 +15,8 @@ public struct LoadMockData: Codable, Equatable, Sendable {
     public static let defaultSeed: UInt64 = 42
     public static let maxSymbols = 500
     public static let maxPoints = 100_000
-    public static let maxSymbolLength = 32
+    /// Most points one request may generate in all (symbols × points): about 24 MB of ticks.
+    public static let pointBudget = 1_000_000
 
     public init(symbols: [String] = defaultSymbols, points: Int = defaultPoints, seed: UInt64 = defaultSeed) {
         self.symbols = symbols
@@ -41,54 +42,27 @@ public struct LoadMockData: Codable, Equatable, Sendable {
 
     /// Checks the values, returning the request with symbols trimmed.
     /// - Throws: ``RequestError/invalid(_:)`` naming the first bad value.
-    public func validated() throws -> LoadMockData {
-        guard !symbols.isEmpty else { throw RequestError.invalid("symbols must not be empty") }
+    public func validated() throws(RequestError) -> LoadMockData {
+        guard !symbols.isEmpty else { throw .invalid("symbols must not be empty") }
         guard symbols.count <= Self.maxSymbols else {
-            throw RequestError.invalid("at most \(Self.maxSymbols) symbols per request")
+            throw .invalid("at most \(Self.maxSymbols) symbols per request")
         }
         var seen = Set<String>()
         var trimmed: [String] = []
         for raw in symbols {
             let symbol = try Symbol.validated(raw)
-            guard seen.insert(symbol).inserted else { throw RequestError.invalid("symbol '\(symbol)' is listed twice") }
+            guard seen.insert(symbol).inserted else { throw .invalid("symbol '\(symbol)' is listed twice") }
             trimmed.append(symbol)
         }
         guard (0...Self.maxPoints).contains(points) else {
-            throw RequestError.invalid("points must be between 0 and \(Self.maxPoints)")
+            throw .invalid("points must be between 0 and \(Self.maxPoints)")
+        }
+        guard trimmed.count * points <= Self.pointBudget else {
+            throw .invalid(
+                "symbols × points is \(trimmed.count) × \(points) = \(trimmed.count * points), over the budget of \(Self.pointBudget) points per request"
+            )
         }
         return LoadMockData(symbols: trimmed, points: points, seed: seed)
-    }
-}
-
-/// Rules for symbol names, shared by every way data comes in.
-public enum Symbol {
-    /// Returns the symbol with surrounding white space removed.
-    /// - Throws: ``RequestError/invalid(_:)`` if it is empty, too long, or has characters
-    ///   other than letters, digits and `. _ - : /`.
-    public static func validated(_ raw: String) throws -> String {
-        let symbol = raw.trimmingWhitespace()
-        guard !symbol.isEmpty else { throw RequestError.invalid("symbol must not be empty") }
-        guard symbol.utf8.count <= LoadMockData.maxSymbolLength else {
-            throw RequestError.invalid("symbol '\(symbol.prefix(40))' is longer than \(LoadMockData.maxSymbolLength) bytes")
-        }
-        let allowed = symbol.unicodeScalars.allSatisfy { scalar in
-            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "._-:/".unicodeScalars.contains(scalar))
-        }
-        guard allowed else {
-            throw RequestError.invalid("symbol '\(symbol)' may hold only letters, digits and . _ - : /")
-        }
-        return symbol
-    }
-}
-
-/// A request that was understood but cannot be carried out as given.
-public enum RequestError: Error, Equatable, CustomStringConvertible {
-    case invalid(String)
-
-    public var description: String {
-        switch self {
-        case .invalid(let reason): reason
-        }
     }
 }
 
@@ -112,14 +86,5 @@ struct AnyCodingKey: CodingKey {
     init?(intValue: Int) {
         self.stringValue = String(intValue)
         self.intValue = intValue
-    }
-}
-
-extension String {
-    func trimmingWhitespace() -> String {
-        var scalars = Substring(self)
-        while let first = scalars.first, first.isWhitespace { scalars.removeFirst() }
-        while let last = scalars.last, last.isWhitespace { scalars.removeLast() }
-        return String(scalars)
     }
 }

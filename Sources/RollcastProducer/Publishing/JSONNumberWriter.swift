@@ -8,6 +8,13 @@ enum JSONNumberWriter {
     /// Beyond 2^53 not every integer is a Double; the fast path stays below it.
     private static let exactIntegerLimit = 9_007_199_254_740_992.0
 
+    /// The text ``write(_:to:)`` writes, for messages.
+    static func string(_ value: Double) -> String {
+        var bytes: [UInt8] = []
+        write(value, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     static func write(_ value: Double, to output: inout [UInt8]) {
         guard value.isFinite else {
             // JSON has no infinity or NaN; a window never holds one, but never emit invalid JSON.

@@ -52,12 +52,7 @@ final class ControlServer: Service, Sendable {
                 return
             }
             // A request is one JSON part; anything else is answered, never trusted.
-            let reply: ControlReply
-            if parts.count == 1 {
-                reply = handler.handle(parts[0].bytes)
-            } else {
-                reply = ControlReply(error: "a command is one message part, not \(parts.count)")
-            }
+            let reply = handler.handle(parts.map(\.bytes))
             if let error = reply.error {
                 logger.warning("control command refused", metadata: ["reason": "\(error)"])
             } else if let ingested = reply.ingested {

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
-@testable import RollcastCore
+import RollcastCore
+
+@testable import RollcastProducer
 
 @Suite("Snapshot encoding")
 struct SnapshotEncodingTests {

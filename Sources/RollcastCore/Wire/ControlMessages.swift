@@ -1,0 +1,113 @@
+import Foundation
+
+/// A command sent to the producer's control socket (ZeroMQ REQ or DEALER → ROUTER).
+///
+/// A command is one message whose first part is a JSON object: `{"command": "load_mock_data",
+/// "arguments": {...}}`, `{"command": "publish"}` or `{"command": "status"}`. `ingest` has a
+/// second part, the batch exactly as the client sent it (`{"ticks": [...]}`), so that the
+/// producer reads it once, with the same reader as its ingest socket.
+public enum ControlRequest: Equatable, Sendable {
+    /// Seed symbols with mock history; answered after the data is in the windows.
+    case loadMockData(LoadMockData)
+    /// Add a batch of real ticks; answered after they are in (and durable, with persistence on).
+    case ingest(batch: [UInt8])
+    /// Publish a snapshot now (a subscriber that just connected asks for one).
+    case publish
+    /// Report the producer's state.
+    case status
+
+    public static let commands = "load_mock_data, ingest, publish or status"
+
+    /// The message parts to send.
+    public func parts() throws -> [[UInt8]] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        switch self {
+        case .loadMockData(let arguments):
+            return [Array(try encoder.encode(Head(command: "load_mock_data", arguments: arguments)))]
+        case .ingest(let batch):
+            return [Array(#"{"command":"ingest"}"#.utf8), batch]
+        case .publish:
+            return [Array(#"{"command":"publish"}"#.utf8)]
+        case .status:
+            return [Array(#"{"command":"status"}"#.utf8)]
+        }
+    }
+
+    /// Reads a command from the parts of one message.
+    /// - Throws: ``RequestError`` naming what is wrong; never traps on any input.
+    public init(parts: [[UInt8]]) throws(RequestError) {
+        guard let first = parts.first, parts.count <= 2 else {
+            throw .invalid("a command is one message part (two for ingest), not \(parts.count)")
+        }
+        let head: Head
+        do {
+            head = try JSONDecoder().decode(Head.self, from: Data(first))
+        } catch {
+            throw .invalid("malformed command: \(DecodingErrorReason.describe(error))")
+        }
+        let partsWanted = head.command == "ingest" ? 2 : 1
+        guard parts.count == partsWanted else {
+            throw .invalid("\(head.command) is \(partsWanted == 1 ? "one message part" : "two message parts: the command, then the batch"), not \(parts.count)")
+        }
+        switch head.command {
+        case "load_mock_data": self = .loadMockData(head.arguments ?? LoadMockData())
+        case "ingest": self = .ingest(batch: parts[1])
+        case "publish": self = .publish
+        case "status": self = .status
+        default: throw .invalid("malformed command: unknown command '\(head.command)'; expected \(Self.commands)")
+        }
+    }
+
+    /// The JSON first part of every command.
+    private struct Head: Codable {
+        var command: String
+        /// Only `load_mock_data` has arguments.
+        var arguments: LoadMockData?
+    }
+}
+
+/// The producer's answer to a ``ControlRequest``: one JSON part.
+public struct ControlReply: Codable, Equatable, Sendable {
+    /// Set when the command failed; the other fields are then absent.
+    public var error: String?
+    public var loaded: LoadedMockData?
+    public var ingested: IngestResult?
+    /// Set by `publish`: a snapshot is on its way.
+    public var published: Bool?
+    public var status: ProducerStatus?
+
+    public init(
+        error: String? = nil, loaded: LoadedMockData? = nil, ingested: IngestResult? = nil, published: Bool? = nil, status: ProducerStatus? = nil
+    ) {
+        self.error = error
+        self.loaded = loaded
+        self.ingested = ingested
+        self.published = published
+        self.status = status
+    }
+}
+
+/// What a `load_mock_data` command did.
+public struct LoadedMockData: Codable, Equatable, Sendable {
+    public var symbols: [String]
+    public var points: Int
+    public var seed: UInt64
+    /// The first snapshot `seq` of this producer run that contains the loaded data.
+    public var visibleFromSeq: UInt64
+    public var runID: String
+
+    public init(symbols: [String], points: Int, seed: UInt64, visibleFromSeq: UInt64, runID: String) {
+        self.symbols = symbols
+        self.points = points
+        self.seed = seed
+        self.visibleFromSeq = visibleFromSeq
+        self.runID = runID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case symbols, points, seed
+        case visibleFromSeq = "visible_from_seq"
+        case runID = "run_id"
+    }
+}

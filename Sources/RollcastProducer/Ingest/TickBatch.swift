@@ -1,0 +1,43 @@
+import Foundation
+import RollcastCore
+
+/// One tick as a batch carries it, checked, before a window sees it.
+struct IncomingTick: Equatable, Sendable {
+    var symbol: String
+    /// Unix seconds; fractions allowed.
+    var t: Double
+    var price: Double
+    /// 0 when the batch gave none.
+    var volume: Double
+
+    init(symbol: String, t: Double, price: Double, volume: Double = 0) {
+        self.symbol = symbol
+        self.t = t
+        self.price = price
+        self.volume = volume
+    }
+}
+
+/// A batch of ticks: the body of `POST /api/ingest` and of one ingest-socket message,
+/// `{"ticks": [{"symbol": "AAPL", "t": 1795755511.012, "price": 189.25, "volume": 100}], "batch_id": "feed-1-000042"}`.
+struct TickBatch: Equatable, Sendable {
+    var ticks: [IncomingTick]
+    /// Names the batch so that a retry is applied once; see ``BatchLedger``.
+    var batchID: String?
+
+    static let maxTicks = 10_000
+    static let maxBatchIDLength = 64
+
+    /// Reads and checks a batch in one pass; see ``TickBatchReader``.
+    /// - Throws: ``RequestError`` naming the first fault: a JSON error with its byte offset,
+    ///   an unknown or missing field, or the first tick that breaks `rules` at clock time `now`.
+    static func read(_ bytes: some ContiguousBytes, rules: TickRules, now: Double) throws(RequestError) -> TickBatch {
+        let result = bytes.withUnsafeBytes { buffer in
+            Result { () throws(RequestError) in
+                var reader = TickBatchReader(bytes: buffer, rules: rules, now: now)
+                return try reader.readBatch()
+            }
+        }
+        return try result.get()
+    }
+}

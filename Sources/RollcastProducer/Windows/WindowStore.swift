@@ -1,0 +1,173 @@
+import Foundation
+import RollcastCore
+import Synchronization
+
+/// The rolling windows of every symbol, and the snapshot sequence that reads them.
+///
+/// Ticks come from the mock feed, the ingest paths and control commands on their own
+/// threads; the publisher reads a consistent copy once per interval. One lock guards both,
+/// so a snapshot with a higher `seq` than a write's result always contains that write.
+/// Every window is trimmed against the producer's ``ProducerClock``.
+final class WindowStore: Sendable {
+    struct Limits: Sendable {
+        var windowSeconds: Double
+        /// Most symbols held; batches and loads that would pass it are refused.
+        var maxSymbols: Int
+        /// Most points per series in a snapshot (0 = all); see ``Downsampler``.
+        var maxPoints: Int = 0
+        /// Most ticks per window; past it the oldest go first.
+        var maxTicksPerWindow: Int = 100_000
+        /// Seconds (on the producer's clock) a window may stay empty before its symbol is forgotten.
+        var forgetEmptyAfter: Double = 60
+    }
+
+    private struct Slot {
+        var window: RollingWindow
+        /// When the window was last seen empty, if it is.
+        var emptySince: Double?
+        /// Mock symbols tick by themselves and are never forgotten.
+        var pinned = false
+    }
+
+    private struct State {
+        var slots: [String: Slot] = [:]
+        var seq: UInt64 = 0
+        var totals = RollingWindow.Counts()
+        var symbolsReleased = 0
+    }
+
+    let runID: String
+    let limits: Limits
+    let clock: ProducerClock
+    private let state = Mutex(State())
+
+    var windowSeconds: Double { limits.windowSeconds }
+
+    init(limits: Limits, clock: ProducerClock = ProducerClock(.wall), runID: String = WindowStore.makeRunID()) {
+        self.limits = limits
+        self.clock = clock
+        self.runID = runID
+    }
+
+    /// Adds a round of mock ticks to symbols the store holds; unknown symbols are ignored.
+    func append(_ ticks: [(symbol: String, tick: Tick)]) {
+        let now = clock.now()
+        state.withLock { state in
+            for (symbol, tick) in ticks {
+                guard state.slots[symbol] != nil else { continue }
+                state.totals += state.slots[symbol]!.window.add(CollectionOfOne(tick), now: now)
+                state.slots[symbol]!.emptySince = nil
+            }
+        }
+    }
+
+    /// Replaces (or creates) the windows of mock symbols with their histories; they are pinned.
+    /// - Returns: the first snapshot `seq` that will contain the new data.
+    /// - Throws: ``RequestError`` when the symbols would pass the symbol limit.
+    func replace(_ histories: [(symbol: String, ticks: [Tick])]) throws(RequestError) -> UInt64 {
+        let now = clock.now()
+        return try state.withLock { state throws(RequestError) in
+            let added = Set(histories.map(\.symbol)).subtracting(state.slots.keys).count
+            try Self.checkRoom(for: added, in: state, limit: limits.maxSymbols)
+            for (symbol, ticks) in histories {
+                var window = newWindow()
+                state.totals += window.replace(with: ticks, now: now)
+                state.slots[symbol] = Slot(window: window, pinned: true)
+            }
+            return state.seq + 1
+        }
+    }
+
+    /// Adds a checked batch of real ticks, creating windows for symbols not held yet.
+    /// - Returns: what happened to the ticks, and the first `seq` that contains them.
+    /// - Throws: ``RequestError`` (and changes nothing) when new symbols would pass the limit.
+    func ingest(_ ticks: [IncomingTick]) throws(RequestError) -> IngestResult {
+        // Grouped by symbol, in arrival order within each.
+        var bySymbol: [String: [Tick]] = [:]
+        for tick in ticks {
+            bySymbol[tick.symbol, default: []].append(Tick(time: tick.t, price: tick.price, volume: tick.volume))
+        }
+        let now = clock.now()
+        return try state.withLock { state throws(RequestError) in
+            let newSymbols = bySymbol.keys.filter { state.slots[$0] == nil }.sorted()
+            try Self.checkRoom(for: newSymbols.count, in: state, limit: limits.maxSymbols)
+            var counts = RollingWindow.Counts()
+            for (symbol, ticks) in bySymbol {
+                if state.slots[symbol] == nil { state.slots[symbol] = Slot(window: newWindow()) }
+                counts += state.slots[symbol]!.window.add(ticks, now: now)
+                if !state.slots[symbol]!.window.isEmpty { state.slots[symbol]!.emptySince = nil }
+            }
+            state.totals += counts
+            return IngestResult(
+                appended: counts.appended, merged: counts.merged, inserted: counts.inserted, tooOld: counts.tooOld,
+                newSymbols: newSymbols, visibleFromSeq: state.seq + 1
+            )
+        }
+    }
+
+    /// Trims every window against the clock, forgets symbols whose window stayed empty for
+    /// ``Limits/forgetEmptyAfter``, and copies every series by symbol name, reduced to
+    /// ``Limits/maxPoints``: the one copy a snapshot makes of each window.
+    func takeSnapshot() -> (seq: UInt64, series: [SeriesSnapshot]) {
+        let now = clock.now()
+        return state.withLock { state in
+            state.seq += 1
+            var series: [SeriesSnapshot] = []
+            series.reserveCapacity(state.slots.count)
+            for symbol in state.slots.keys.sorted() {
+                state.slots[symbol]!.window.trim(now: now)
+                let slot = state.slots[symbol]!
+                if slot.window.isEmpty, !slot.pinned {
+                    guard let since = slot.emptySince else {
+                        state.slots[symbol]!.emptySince = now
+                        series.append(SeriesSnapshot(symbol: symbol, ticks: []))
+                        continue
+                    }
+                    if now - since >= limits.forgetEmptyAfter {
+                        state.slots[symbol] = nil
+                        state.symbolsReleased += 1
+                        continue
+                    }
+                }
+                let ticks = slot.window.ticks
+                series.append(SeriesSnapshot(symbol: symbol, ticks: Downsampler.minMax(ticks, maxPoints: limits.maxPoints), rawCount: ticks.count))
+            }
+            return (state.seq, series)
+        }
+    }
+
+    struct Summary {
+        var seq: UInt64
+        var symbols: [String]
+        var points: Int
+        var totals: RollingWindow.Counts
+        var symbolsReleased: Int
+    }
+
+    /// The last `seq` handed out, the symbols held, their total points and the counters.
+    func summary() -> Summary {
+        state.withLock { state in
+            Summary(
+                seq: state.seq, symbols: state.slots.keys.sorted(), points: state.slots.values.reduce(0) { $0 + $1.window.count },
+                totals: state.totals, symbolsReleased: state.symbolsReleased
+            )
+        }
+    }
+
+    private func newWindow() -> RollingWindow {
+        RollingWindow(length: limits.windowSeconds, maxTicks: limits.maxTicksPerWindow)
+    }
+
+    private static func checkRoom(for added: Int, in state: State, limit: Int) throws(RequestError) {
+        guard state.slots.count + added <= limit else {
+            throw .invalid(
+                "the producer holds at most \(limit) symbols (\(state.slots.count) held, \(added) new); symbols whose window stays empty are forgotten"
+            )
+        }
+    }
+
+    /// A short id that tells one producer run from the next.
+    static func makeRunID() -> String {
+        String(UUID().uuidString.lowercased().prefix(8))
+    }
+}
