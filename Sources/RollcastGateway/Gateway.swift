@@ -22,12 +22,13 @@ public struct Gateway: Sendable {
         let broadcaster = SnapshotBroadcaster()
         let registry = ClientRegistry()
         let counters = ClientCounters()
-        let control = try ControlClient(endpoint: configuration.controlEndpoint)
+        let control = try ControlClient(endpoint: configuration.controlEndpoint, logger: logger)
         // Graceful shutdown runs in reverse order: clients are told first, the
-        // subscription to the producer ends last.
+        // subscription and the control socket to the producer end last.
         let group = ServiceGroup(
             configuration: .init(
                 services: [
+                    .init(service: control),
                     .init(
                         service: SnapshotSubscriber(
                             endpoint: configuration.snapshotEndpoint,

@@ -8,7 +8,7 @@ import Darwin
 
 /// The ZeroMQ socket patterns this system uses.
 public enum ZMQSocketType: Sendable {
-    case pub, sub, req, rep
+    case pub, sub, req, rep, dealer, router, push, pull
 
     var rawValue: Int32 {
         switch self {
@@ -16,6 +16,10 @@ public enum ZMQSocketType: Sendable {
         case .sub: ZMQ_SUB
         case .req: ZMQ_REQ
         case .rep: ZMQ_REP
+        case .dealer: ZMQ_DEALER
+        case .router: ZMQ_ROUTER
+        case .push: ZMQ_PUSH
+        case .pull: ZMQ_PULL
         }
     }
 }
@@ -49,7 +53,7 @@ public final class ZMQSocket {
         }
     }
 
-    private func live(_ operation: String) throws -> UnsafeMutableRawPointer {
+    func live(_ operation: String) throws -> UnsafeMutableRawPointer {
         guard let handle else { throw ZMQError(code: ENOTSOCK, operation: operation) }
         return handle
     }

@@ -71,6 +71,8 @@ public enum ControlRequest: Equatable, Sendable {
 public struct ControlReply: Codable, Equatable, Sendable {
     /// Set when the command failed; the other fields are then absent.
     public var error: String?
+    /// Set with `error` when the producer is too busy now: trying again later may succeed.
+    public var busy: Bool?
     public var loaded: LoadedMockData?
     public var ingested: IngestResult?
     /// Set by `publish`: a snapshot is on its way.
@@ -78,9 +80,11 @@ public struct ControlReply: Codable, Equatable, Sendable {
     public var status: ProducerStatus?
 
     public init(
-        error: String? = nil, loaded: LoadedMockData? = nil, ingested: IngestResult? = nil, published: Bool? = nil, status: ProducerStatus? = nil
+        error: String? = nil, busy: Bool? = nil, loaded: LoadedMockData? = nil, ingested: IngestResult? = nil, published: Bool? = nil,
+        status: ProducerStatus? = nil
     ) {
         self.error = error
+        self.busy = busy
         self.loaded = loaded
         self.ingested = ingested
         self.published = published

@@ -1,98 +1,196 @@
-import Dispatch
 import Foundation
+import Logging
 import RollcastCore
+import ServiceLifecycle
+import Synchronization
 import ZeroMQ
 
-/// Sends control commands to the producer over a REQ socket, one at a time, with a deadline.
+/// Sends control commands to the producer over one DEALER socket, many at once, each with a
+/// deadline.
 ///
-/// REQ is lock-step: a request whose reply never came leaves the socket unable to send.
-/// So a timed-out socket is closed and a fresh one made for the next request. Requests
-/// queue on one serial queue (ZeroMQ sockets are not thread-safe); each carries its own
-/// deadline, so a request queued behind a hung one still fails in time.
-final class ControlClient: @unchecked Sendable {
-    // Safe to share: `socket` is touched only on `queue`.
+/// Every request carries an id in its envelope; the producer's ROUTER sends it back with the
+/// reply, so replies may come in any order and a slow command (a large mock load) holds up
+/// no other. The socket lives on a thread of its own (ZeroMQ sockets are not thread-safe):
+/// ``send(_:timeout:)`` queues the request and wakes that thread, which sends it, matches the
+/// reply and resumes the caller, or fails it when its deadline passes. A reply that comes
+/// after its deadline is dropped.
+final class ControlClient: Service, Sendable {
     let endpoint: String
     private let context: ZMQContext
-    private let queue = DispatchQueue(label: "rollcast.control-client")
-    private var socket: ZMQSocket?
+    private let wakeup: PollWakeup
+    private let state = Mutex(State())
+    private let logger: Logger
+
+    /// How long a request waits for a connection to the producer before it is called down.
+    static let connectGrace: Duration = .milliseconds(250)
+    /// Requests queued or waiting for a reply at once; past it a request fails at once.
+    static let maxInFlight = 1_000
 
     enum Failure: Error, CustomStringConvertible {
         case unavailable(String)
         case timedOut
         case badReply
+        case busy
 
         var description: String {
             switch self {
             case .unavailable(let reason): "producer is not reachable: \(reason)"
             case .timedOut: "producer did not answer in time"
             case .badReply: "producer sent a reply that could not be read"
+            case .busy: "too many requests are waiting for the producer; try again"
             }
         }
     }
 
-    /// How long a request waits for a connection to the producer before it is called down.
-    static let connectGrace: Duration = .milliseconds(250)
+    private struct Pending {
+        let parts: [[UInt8]]
+        /// Past this the caller gets ``Failure/timedOut``.
+        let deadline: ContinuousClock.Instant
+        /// Past this a request that could not be sent gets ``Failure/unavailable(_:)``.
+        let sendBy: ContinuousClock.Instant
+        let continuation: CheckedContinuation<ControlReply, any Error>
+    }
 
-    init(endpoint: String) throws {
+    private struct State {
+        var nextID: UInt64 = 1
+        var unsent: [(id: UInt64, request: Pending)] = []
+        var awaitingReply: [UInt64: Pending] = [:]
+        var stopped = false
+
+        var inFlight: Int { unsent.count + awaitingReply.count }
+    }
+
+    init(endpoint: String, logger: Logger) throws {
         self.endpoint = endpoint
         self.context = try ZMQContext()
-        // Connect ahead of the first request, so that it finds the connection made.
-        queue.async { self.socket = try? self.makeSocket() }
+        self.wakeup = try PollWakeup()
+        self.logger = logger
     }
 
     /// Sends `request` and waits for the reply until `timeout` has passed since the call.
     /// - Throws: ``Failure`` when the producer is down, slow, or answers nonsense.
     func send(_ request: ControlRequest, timeout: Duration) async throws -> ControlReply {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
         let parts = try request.parts()
+        let now = ContinuousClock.now
+        let deadline = now.advanced(by: timeout)
+        let sendBy = min(deadline, now.advanced(by: Self.connectGrace))
         return try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                continuation.resume(with: Result { try self.exchange(parts, deadline: deadline) })
+            let refusal: Failure? = state.withLock { state in
+                if state.stopped { return .unavailable("the gateway is shutting down") }
+                guard state.inFlight < Self.maxInFlight else { return .busy }
+                state.unsent.append((state.nextID, Pending(parts: parts, deadline: deadline, sendBy: sendBy, continuation: continuation)))
+                state.nextID += 1
+                return nil
+            }
+            if let refusal {
+                continuation.resume(throwing: refusal)
+            } else {
+                wakeup.signal()
             }
         }
     }
 
-    private func exchange(_ parts: [[UInt8]], deadline: ContinuousClock.Instant) throws -> ControlReply {
-        let remaining = ContinuousClock.now.duration(to: deadline)
-        guard remaining > .zero else { throw Failure.timedOut }
-        let socket = try self.socket ?? makeSocket()
-        self.socket = socket
-        do {
-            // With ZMQ_IMMEDIATE a send waits only for a connected producer; a short grace
-            // covers a producer that (re)started a moment ago.
-            try socket.setSendTimeout(milliseconds: Self.milliseconds(min(remaining, Self.connectGrace)))
-            guard try socket.send(parts: parts) else {
-                throw Failure.unavailable("no producer is listening on \(endpoint)")
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await DedicatedThread.run(name: "rollcast-control-client", onCancel: context.shutdown) {
+                try self.exchangeLoop()
             }
-            try socket.setReceiveTimeout(milliseconds: Self.milliseconds(ContinuousClock.now.duration(to: deadline)))
-            guard let reply = try socket.receive() else {
-                discardSocket()
-                throw Failure.timedOut
-            }
-            guard let decoded = try? JSONDecoder().decode(ControlReply.self, from: Data(reply.bytes)) else { throw Failure.badReply }
-            return decoded
-        } catch let error as ZMQError {
-            discardSocket()
-            throw Failure.unavailable(error.description)
+        } onGracefulShutdown: {
+            self.context.shutdown()
         }
     }
 
-    private func makeSocket() throws -> ZMQSocket {
-        let socket = try ZMQSocket(context: context, type: .req)
+    private func exchangeLoop() throws {
+        let socket = try ZMQSocket(context: context, type: .dealer)
+        defer {
+            socket.close()
+            failAll(with: .unavailable("the gateway is shutting down"))
+        }
+        // With ZMQ_IMMEDIATE a send fails at once while no producer is connected, so a
+        // request is never queued for a producer that is not there.
         try socket.setImmediate(true)
         try socket.setMaxMessageSize(16 << 20)
         try socket.connect(endpoint)
-        return socket
+        let decoder = JSONDecoder()
+        do {
+            while true {
+                let readable = try ZMQPoll.readable(
+                    [.socket(socket), .fileDescriptor(wakeup.fileDescriptor)], timeoutMilliseconds: pollTimeoutMilliseconds()
+                )
+                if readable[1] { wakeup.drain() }
+                try sendQueued(on: socket)
+                while let parts = try socket.receiveMultipart(dontWait: true) {
+                    // [request id, empty delimiter, reply]
+                    guard parts.count == 3, parts[0].count == 8, parts[1].count == 0 else {
+                        logger.warning("control reply with an unknown shape dropped", metadata: ["parts": "\(parts.count)"])
+                        continue
+                    }
+                    let id = parts[0].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                    guard let pending = state.withLock({ $0.awaitingReply.removeValue(forKey: id) }) else { continue }  // came too late
+                    if let reply = try? decoder.decode(ControlReply.self, from: Data(parts[2].bytes)) {
+                        pending.continuation.resume(returning: reply)
+                    } else {
+                        pending.continuation.resume(throwing: Failure.badReply)
+                    }
+                }
+                expire()
+            }
+        } catch let error as ZMQError where error.isContextTerminated {
+            return
+        }
     }
 
-    private func discardSocket() {
-        socket?.close()
-        // A fresh socket starts connecting now, ready for the next request.
-        socket = try? makeSocket()
+    /// Sends what is queued; a request the producer cannot take yet waits until its grace ends.
+    private func sendQueued(on socket: ZMQSocket) throws {
+        let queued = state.withLock { state in
+            defer { state.unsent.removeAll() }
+            return state.unsent
+        }
+        var waiting: [(id: UInt64, request: Pending)] = []
+        for item in queued {
+            var id = item.id
+            let envelope = withUnsafeBytes(of: &id) { Array($0) }
+            // Move to "awaiting" first: the reply can be read before this loop ends.
+            state.withLock { $0.awaitingReply[item.id] = item.request }
+            if try socket.send(parts: [envelope, []] + item.request.parts, dontWait: true) { continue }
+            state.withLock { _ = $0.awaitingReply.removeValue(forKey: item.id) }
+            if ContinuousClock.now >= item.request.sendBy {
+                item.request.continuation.resume(throwing: Failure.unavailable("no producer is listening on \(endpoint)"))
+            } else {
+                waiting.append(item)
+            }
+        }
+        if !waiting.isEmpty { state.withLock { $0.unsent.insert(contentsOf: waiting, at: 0) } }
     }
 
-    private static func milliseconds(_ duration: Duration) -> Int32 {
-        let (seconds, attoseconds) = duration.components
-        return Int32(clamping: max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000))
+    /// Fails every request whose deadline has passed.
+    private func expire() {
+        let now = ContinuousClock.now
+        let expired = state.withLock { state in
+            let ids = state.awaitingReply.filter { $0.value.deadline <= now }.map(\.key)
+            return ids.compactMap { state.awaitingReply.removeValue(forKey: $0) }
+        }
+        for pending in expired { pending.continuation.resume(throwing: Failure.timedOut) }
+    }
+
+    /// Until the nearest deadline; short while something waits to be sent.
+    private func pollTimeoutMilliseconds() -> Int {
+        state.withLock { state in
+            if !state.unsent.isEmpty { return 10 }
+            guard let nearest = state.awaitingReply.values.map(\.deadline).min() else { return -1 }
+            return max(1, Int(ContinuousClock.now.duration(to: nearest).milliseconds) + 1)
+        }
+    }
+
+    private func failAll(with failure: Failure) {
+        let pending = state.withLock { state in
+            state.stopped = true
+            defer {
+                state.unsent.removeAll()
+                state.awaitingReply.removeAll()
+            }
+            return state.unsent.map(\.request) + Array(state.awaitingReply.values)
+        }
+        for request in pending { request.continuation.resume(throwing: failure) }
     }
 }

@@ -109,13 +109,18 @@ struct APIRoutes: Sendable {
         }
     }
 
-    /// The producer's reply, or 503 when it cannot be had in time.
+    /// The producer's reply, or 503 when it cannot be had in time or the producer is busy.
     private func forward(_ request: ControlRequest) async throws -> ControlReply {
+        let reply: ControlReply
         do {
-            return try await control.send(request, timeout: configuration.controlTimeout)
+            reply = try await control.send(request, timeout: configuration.controlTimeout)
         } catch {
-            throw APIError(.serviceUnavailable, "\(error)")
+            throw APIError(.serviceUnavailable, "\(error)", headers: [.retryAfter: "1"])
         }
+        if reply.busy == true, let error = reply.error {
+            throw APIError(.serviceUnavailable, error, headers: [.retryAfter: "1"])
+        }
+        return reply
     }
 
     // MARK: GET /api/realtime_window

@@ -9,10 +9,10 @@ struct ControlHandler: Sendable {
     let publisher: SnapshotPublisher
     let configuration: ProducerConfiguration
 
-    /// Reads, applies and answers one command; bad input becomes an error reply, never a crash.
-    func handle(_ parts: [[UInt8]]) -> ControlReply {
+    /// Applies and answers one command; bad input becomes an error reply, never a crash.
+    func reply(to request: ControlRequest) -> ControlReply {
         do {
-            return try apply(try ControlRequest(parts: parts))
+            return try apply(request)
         } catch {
             return ControlReply(error: error.description)
         }

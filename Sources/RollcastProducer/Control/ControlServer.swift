@@ -1,17 +1,29 @@
+import Dispatch
 import Foundation
 import Logging
 import RollcastCore
 import ServiceLifecycle
+import Synchronization
 import ZeroMQ
 
-/// Answers control commands on a REP socket, one at a time, on a thread of its own.
+/// Answers control commands on a ROUTER socket, on a thread of its own.
+///
+/// Quick commands (ingest, publish, status) are answered in arrival order on the socket's
+/// thread. Loading mock data generates up to a million ticks, so it runs on a queue of its
+/// own and its answer is handed back through ``PollWakeup``: the socket keeps answering
+/// other commands meanwhile. A ROUTER can answer out of order because each request carries
+/// its return envelope (REQ clients and the gateway's DEALER both speak it).
 final class ControlServer: Service, Sendable {
     /// Larger requests make libzmq drop the sender rather than allocate for them.
     static let maxRequestBytes: Int64 = 4 << 20
+    /// Mock loads waiting or running at once; past it a load is refused as busy.
+    static let maxPendingLoads = 4
 
     private let endpoint: String
     private let handler: ControlHandler
     private let logger: Logger
+    private let loads = DispatchQueue(label: "rollcast.mock-loads")
+    private let pendingLoads = Atomic<Int>(0)
 
     init(endpoint: String, handler: ControlHandler, logger: Logger) {
         self.endpoint = endpoint
@@ -26,13 +38,19 @@ final class ControlServer: Service, Sendable {
                 try self.serve(context: context)
             }
         } onGracefulShutdown: {
-            // Makes the blocked receive return ETERM.
+            // Makes the blocked poll return ETERM.
             context.shutdown()
         }
     }
 
+    /// A reply to send, with the envelope that routes it back to its client.
+    private struct Outgoing: Sendable {
+        let envelope: [[UInt8]]
+        let reply: ControlReply
+    }
+
     private func serve(context: ZMQContext) throws {
-        let socket = try ZMQSocket(context: context, type: .rep)
+        let socket = try ZMQSocket(context: context, type: .router)
         try socket.setMaxMessageSize(Self.maxRequestBytes)
         try IPCEndpoint.claim(endpoint)
         try socket.bind(endpoint)
@@ -41,32 +59,81 @@ final class ControlServer: Service, Sendable {
             IPCEndpoint.release(endpoint)
         }
         logger.info("control socket ready", metadata: ["endpoint": "\(endpoint)"])
+        let wakeup = try PollWakeup()
+        let outbox = Mutex<[Outgoing]>([])
         let encoder = JSONEncoder()
-        while true {
-            let parts: [ZMQMessage]
-            do {
-                guard let received = try socket.receiveMultipart() else { continue }
-                parts = received
-            } catch let error as ZMQError where error.isContextTerminated {
-                logger.info("control socket closed")
-                return
+        func send(_ outgoing: Outgoing) throws {
+            // A client that went away is dropped by the ROUTER without an error.
+            _ = try socket.send(parts: outgoing.envelope + [Array(try encoder.encode(outgoing.reply))], dontWait: true)
+        }
+        do {
+            while true {
+                let readable = try ZMQPoll.readable([.socket(socket), .fileDescriptor(wakeup.fileDescriptor)], timeoutMilliseconds: -1)
+                if readable[1] {
+                    wakeup.drain()
+                    for outgoing in outbox.withLock({ outbox in defer { outbox.removeAll() }; return outbox }) { try send(outgoing) }
+                }
+                guard readable[0] else { continue }
+                while let parts = try socket.receiveMultipart(dontWait: true) {
+                    // The envelope is everything up to and including the first empty part.
+                    guard let delimiter = parts.firstIndex(where: { $0.count == 0 }), delimiter + 1 < parts.count else {
+                        logger.warning("control message without an envelope dropped", metadata: ["parts": "\(parts.count)"])
+                        continue
+                    }
+                    let envelope = parts[...delimiter].map(\.bytes)
+                    let body = parts[(delimiter + 1)...].map(\.bytes)
+                    let request: ControlRequest
+                    do throws(RequestError) {
+                        request = try ControlRequest(parts: body)
+                    } catch {
+                        let reply = ControlReply(error: error.description)
+                        log(reply)
+                        try send(Outgoing(envelope: envelope, reply: reply))
+                        continue
+                    }
+                    if case .loadMockData = request {
+                        startLoad(request, envelope: envelope) { outgoing in
+                            outbox.withLock { $0.append(outgoing) }
+                            wakeup.signal()
+                        }
+                    } else {
+                        let reply = handler.reply(to: request)
+                        log(reply)
+                        try send(Outgoing(envelope: envelope, reply: reply))
+                    }
+                }
             }
-            // A request is one JSON part; anything else is answered, never trusted.
-            let reply = handler.handle(parts.map(\.bytes))
-            if let error = reply.error {
-                logger.warning("control command refused", metadata: ["reason": "\(error)"])
-            } else if let ingested = reply.ingested {
-                logger.debug("ticks ingested", metadata: ["appended": "\(ingested.appended)", "new_symbols": "\(ingested.newSymbols.count)"])
-            } else if let loaded = reply.loaded {
-                logger.info("mock data loaded", metadata: ["symbols": "\(loaded.symbols.joined(separator: ","))", "points": "\(loaded.points)", "seed": "\(loaded.seed)"])
-            } else {
-                logger.debug("status answered")
-            }
-            do {
-                try socket.send(Array(try encoder.encode(reply)))
-            } catch let error as ZMQError where error.isContextTerminated {
-                return
-            }
+        } catch let error as ZMQError where error.isContextTerminated {
+            logger.info("control socket closed")
+        }
+    }
+
+    /// Runs a mock load off the socket's thread; `done` hands its answer back.
+    private func startLoad(_ request: ControlRequest, envelope: [[UInt8]], done: @escaping @Sendable (Outgoing) -> Void) {
+        guard pendingLoads.add(1, ordering: .relaxed).newValue <= Self.maxPendingLoads else {
+            pendingLoads.subtract(1, ordering: .relaxed)
+            done(Outgoing(envelope: envelope, reply: ControlReply(error: "\(Self.maxPendingLoads) mock data loads are waiting already; try again", busy: true)))
+            return
+        }
+        loads.async {
+            defer { self.pendingLoads.subtract(1, ordering: .relaxed) }
+            let reply = self.handler.reply(to: request)
+            self.log(reply)
+            done(Outgoing(envelope: envelope, reply: reply))
+        }
+    }
+
+    private func log(_ reply: ControlReply) {
+        if let error = reply.error {
+            logger.warning("control command refused", metadata: ["reason": "\(error)"])
+        } else if let ingested = reply.ingested {
+            logger.debug("ticks ingested", metadata: ["appended": "\(ingested.appended)", "new_symbols": "\(ingested.newSymbols.count)"])
+        } else if let loaded = reply.loaded {
+            logger.info(
+                "mock data loaded", metadata: ["symbols": "\(loaded.symbols.count)", "points": "\(loaded.points)", "seed": "\(loaded.seed)"]
+            )
+        } else {
+            logger.debug("control command answered")
         }
     }
 }
