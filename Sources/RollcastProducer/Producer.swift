@@ -50,6 +50,7 @@ public struct Producer: Sendable {
                     .init(service: feed),
                     .init(service: publisher),
                     .init(service: control),
+                    .init(service: IngestSocket(endpoint: configuration.ingestEndpoint, pipeline: ingest, logger: logger)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger

@@ -6,8 +6,10 @@ public struct ProducerConfiguration: Sendable {
     public var runDirectory: RunDirectory
     /// Where snapshots are published (PUB); `ipc://` or `tcp://`.
     public var snapshotEndpoint: String
-    /// Where control commands are answered (REP).
+    /// Where control commands are answered (ROUTER).
     public var controlEndpoint: String
+    /// Where feed handlers push batches (PULL).
+    public var ingestEndpoint: String
     /// Seconds between snapshots.
     public var interval: Double
     /// Length of every rolling window, in seconds.
@@ -35,6 +37,7 @@ public struct ProducerConfiguration: Sendable {
         runDirectory: RunDirectory,
         snapshotEndpoint: String? = nil,
         controlEndpoint: String? = nil,
+        ingestEndpoint: String? = nil,
         interval: Double = 2,
         windowSeconds: Double = 300,
         mockSymbols: [String] = Self.defaultMockSymbols,
@@ -49,6 +52,7 @@ public struct ProducerConfiguration: Sendable {
         self.runDirectory = runDirectory
         self.snapshotEndpoint = snapshotEndpoint ?? runDirectory.snapshotEndpoint
         self.controlEndpoint = controlEndpoint ?? runDirectory.controlEndpoint
+        self.ingestEndpoint = ingestEndpoint ?? runDirectory.ingestEndpoint
         self.interval = interval
         self.windowSeconds = windowSeconds
         self.mockSymbols = mockSymbols

@@ -125,6 +125,10 @@ public final class ZMQSocket {
     /// Queue messages only to completed connections, so a send to nobody fails at once (`ZMQ_IMMEDIATE`).
     public func setImmediate(_ on: Bool) throws { try setOption(ZMQ_IMMEDIATE, Int32(on ? 1 : 0)) }
 
+    /// How long closing waits to deliver queued messages (`ZMQ_LINGER`); sockets start at 0,
+    /// which drops them. A pusher that must deliver everything before it exits sets this.
+    public func setLinger(milliseconds: Int32) throws { try setOption(ZMQ_LINGER, milliseconds) }
+
     /// Subscribes a SUB socket to messages whose first part starts with `prefix` ("" is all).
     public func subscribe(_ prefix: String) throws { try setOption(ZMQ_SUBSCRIBE, bytes: Array(prefix.utf8)) }
 

@@ -21,6 +21,9 @@ struct ProducerCommand: AsyncParsableCommand {
     @Option(help: "ZeroMQ endpoint for control commands. (ROLLCAST_CONTROL_ENDPOINT; default ipc://<run dir>/control.sock)")
     var controlEndpoint: String?
 
+    @Option(help: "ZeroMQ endpoint where feed handlers push batches (PULL), ipc:// or tcp://. (ROLLCAST_INGEST_ENDPOINT; default ipc://<run dir>/ingest.sock)")
+    var ingestEndpoint: String?
+
     @Option(help: "Seconds between snapshots, at least 0.1. (ROLLCAST_INTERVAL; default 2)")
     var interval: Double?
 
@@ -93,6 +96,7 @@ struct ProducerCommand: AsyncParsableCommand {
             runDirectory: runDirectory,
             snapshotEndpoint: settings.resolve(snapshotEndpoint, env: "ROLLCAST_SNAPSHOT_ENDPOINT", default: runDirectory.snapshotEndpoint),
             controlEndpoint: settings.resolve(controlEndpoint, env: "ROLLCAST_CONTROL_ENDPOINT", default: runDirectory.controlEndpoint),
+            ingestEndpoint: settings.resolve(ingestEndpoint, env: "ROLLCAST_INGEST_ENDPOINT", default: runDirectory.ingestEndpoint),
             interval: interval,
             windowSeconds: window,
             mockSymbols: symbols,

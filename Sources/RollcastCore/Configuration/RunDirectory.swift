@@ -3,7 +3,8 @@ import Foundation
 /// The private folder that holds the producer's Unix sockets.
 ///
 /// Both processes derive their default endpoints from it, so they meet without
-/// configuration: `ipc://<run dir>/snapshots.sock` and `ipc://<run dir>/control.sock`.
+/// configuration: `ipc://<run dir>/snapshots.sock` and `ipc://<run dir>/control.sock`; feed
+/// handlers push to `ipc://<run dir>/ingest.sock`.
 public struct RunDirectory: Sendable, Equatable {
     public let path: String
 
@@ -21,6 +22,7 @@ public struct RunDirectory: Sendable, Equatable {
 
     public var snapshotEndpoint: String { "ipc://\(path)/snapshots.sock" }
     public var controlEndpoint: String { "ipc://\(path)/control.sock" }
+    public var ingestEndpoint: String { "ipc://\(path)/ingest.sock" }
 
     /// Creates the folder if missing and makes it private (mode 0700).
     /// - Throws: ``RunDirectoryError`` if it cannot be created or belongs to another user.

@@ -25,7 +25,7 @@ struct APIRoutes: Sendable {
         router.post("/api/test/load_mock_data") { request, context in try await loadMockData(request) }
         router.post("/api/ingest") { request, _ in try await ingest(request) }
         router.get("/api/realtime_window") { _, _ in try realtimeWindow() }
-        router.get("/api/status") { _, _ in status() }
+        router.get("/api/status") { _, _ in await status() }
         router.get("/healthz") { _, _ in JSONBody.response(["status": "ok"]) }
         router.get("/readyz") { _, _ in readiness() }
         router.get("/ws/realtime_charts") { _, _ -> Response in
@@ -196,9 +196,13 @@ struct APIRoutes: Sendable {
         let lastSnapshotAgeMilliseconds: Int64?
         let snapshotEndpoint: String
         let controlEndpoint: String
+        /// The producer's own status (windows, ingest counters), asked for with a short deadline.
+        let producer: ProducerStatus?
+        let producerError: String?
 
         enum CodingKeys: String, CodingKey {
-            case clients, seq, charts
+            case clients, seq, charts, producer
+            case producerError = "producer_error"
             case clientsRefused = "clients_refused"
             case slowClientsClosed = "slow_clients_closed"
             case pingTimeouts = "ping_timeouts"
@@ -211,7 +215,19 @@ struct APIRoutes: Sendable {
         }
     }
 
-    func status() -> Response {
+    /// How long `/api/status` waits for the producer's part.
+    static let producerStatusTimeout: Duration = .milliseconds(500)
+
+    func status() async -> Response {
+        var producer: ProducerStatus?
+        var producerError: String?
+        do {
+            let reply = try await control.send(.status, timeout: Self.producerStatusTimeout)
+            producer = reply.status
+            producerError = reply.error
+        } catch {
+            producerError = "\(error)"
+        }
         let snapshot = broadcaster.latest
         return JSONBody.response(
             Status(
@@ -226,7 +242,9 @@ struct APIRoutes: Sendable {
                 snapshotBytes: snapshot?.payload.readableBytes,
                 lastSnapshotAgeMilliseconds: snapshot.map { $0.receivedAt.duration(to: .now).milliseconds },
                 snapshotEndpoint: configuration.snapshotEndpoint,
-                controlEndpoint: configuration.controlEndpoint
+                controlEndpoint: configuration.controlEndpoint,
+                producer: producer,
+                producerError: producerError
             )
         )
     }

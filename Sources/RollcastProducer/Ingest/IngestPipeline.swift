@@ -79,6 +79,11 @@ final class IngestPipeline: Sendable {
         return status
     }
 
+    /// Counts a batch refused before it could be read (a message of the wrong shape).
+    func countRefusal(_ error: RequestError, from source: Source) {
+        refuse(error, from: source)
+    }
+
     private func refuse(_ error: RequestError, from source: Source) {
         state.withLock { state in
             state.status[source].refused += 1

@@ -2,15 +2,15 @@ import Foundation
 import RollcastCore
 
 /// One tick as a batch carries it, checked, before a window sees it.
-struct IncomingTick: Equatable, Sendable {
-    var symbol: String
+public struct IncomingTick: Equatable, Sendable {
+    public var symbol: String
     /// Unix seconds; fractions allowed.
-    var t: Double
-    var price: Double
+    public var t: Double
+    public var price: Double
     /// 0 when the batch gave none.
-    var volume: Double
+    public var volume: Double
 
-    init(symbol: String, t: Double, price: Double, volume: Double = 0) {
+    public init(symbol: String, t: Double, price: Double, volume: Double = 0) {
         self.symbol = symbol
         self.t = t
         self.price = price
@@ -20,18 +20,18 @@ struct IncomingTick: Equatable, Sendable {
 
 /// A batch of ticks: the body of `POST /api/ingest` and of one ingest-socket message,
 /// `{"ticks": [{"symbol": "AAPL", "t": 1795755511.012, "price": 189.25, "volume": 100}], "batch_id": "feed-1-000042"}`.
-struct TickBatch: Equatable, Sendable {
-    var ticks: [IncomingTick]
+public struct TickBatch: Equatable, Sendable {
+    public var ticks: [IncomingTick]
     /// Names the batch so that a retry is applied once; see ``BatchLedger``.
-    var batchID: String?
+    public var batchID: String?
 
-    static let maxTicks = 10_000
-    static let maxBatchIDLength = 64
+    public static let maxTicks = 10_000
+    public static let maxBatchIDLength = 64
 
     /// Reads and checks a batch in one pass; see ``TickBatchReader``.
     /// - Throws: ``RequestError`` naming the first fault: a JSON error with its byte offset,
     ///   an unknown or missing field, or the first tick that breaks `rules` at clock time `now`.
-    static func read(_ bytes: some ContiguousBytes, rules: TickRules, now: Double) throws(RequestError) -> TickBatch {
+    public static func read(_ bytes: some ContiguousBytes, rules: TickRules, now: Double) throws(RequestError) -> TickBatch {
         let result = bytes.withUnsafeBytes { buffer in
             Result { () throws(RequestError) in
                 var reader = TickBatchReader(bytes: buffer, rules: rules, now: now)

@@ -2,14 +2,18 @@ import Foundation
 
 /// The checks every tick passes on its way in, whichever way it came (HTTP, the ingest
 /// socket, a replayed file). A batch with one tick that breaks them is refused whole.
-struct TickRules: Sendable {
+public struct TickRules: Sendable {
     /// Seconds a tick may lie ahead of the producer's clock.
-    var maxFutureSkew: Double = 5
+    public var maxFutureSkew: Double = 5
+
+    public init(maxFutureSkew: Double = 5) {
+        self.maxFutureSkew = maxFutureSkew
+    }
 
     /// Why a tick breaks a rule, starting with the field at fault (`t …`, `price …`), or
     /// `nil` when it keeps them all. A tick older than the window is not an error here: the
     /// window drops it and counts it as too old.
-    func violation(t: Double, price: Double, volume: Double, now: Double) -> String? {
+    public func violation(t: Double, price: Double, volume: Double, now: Double) -> String? {
         guard t.isFinite, t > 0 else { return "t must be Unix seconds, a positive number" }
         if t - now > maxFutureSkew { return future(t, now: now) }
         guard price.isFinite else { return "price must be a finite number" }

@@ -163,3 +163,19 @@ extension RollcastStack {
         return try answer.body.split(separator: "\n").map { try JSONDecoder().decode(ChartObject.self, from: Data($0.utf8)) }
     }
 }
+
+extension RollcastStack {
+    /// The gateway's `/api/status`, with the producer's part decoded.
+    struct StatusAnswer: Decodable {
+        let producer: ProducerStatus?
+    }
+
+    /// The producer's status as the gateway reports it.
+    func producerStatus() async throws -> ProducerStatus? {
+        let answer = try await request(.GET, "/api/status")
+        return try JSONDecoder().decode(StatusAnswer.self, from: Data(answer.body.utf8)).producer
+    }
+
+    /// `ipc://` endpoint of the producer's ingest socket.
+    var ingestEndpoint: String { "ipc://\(runDirectory)/ingest.sock" }
+}

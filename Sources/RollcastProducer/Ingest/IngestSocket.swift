@@ -1,0 +1,107 @@
+import Foundation
+import Logging
+import RollcastCore
+import ServiceLifecycle
+import ZeroMQ
+
+/// The door for feed handlers: a PULL socket where one message is one batch, with exactly
+/// the JSON of `POST /api/ingest`.
+///
+/// A batch that is applied is acknowledged by being applied (and durable, with persistence
+/// on); there is no reply. A malformed or refused batch is counted and logged (at most one
+/// line a second) and never affects another. The receive queue holds at most
+/// ``receiveQueue`` messages of at most ``maxMessageBytes`` each; past it the pusher's
+/// sends block (ZeroMQ's PUSH waits at its high-water mark), so a fast feed is slowed, not
+/// dropped.
+final class IngestSocket: Service, Sendable {
+    static let receiveQueue: Int32 = 64
+    /// As for `POST /api/ingest`. A larger message makes libzmq drop the connection (the
+    /// pusher reconnects; that batch is lost and cannot be counted).
+    static let maxMessageBytes: Int64 = 1 << 20
+
+    private let endpoint: String
+    private let pipeline: IngestPipeline
+    private let logger: Logger
+
+    init(endpoint: String, pipeline: IngestPipeline, logger: Logger) {
+        self.endpoint = endpoint
+        self.pipeline = pipeline
+        self.logger = logger
+    }
+
+    func run() async throws {
+        let context = try ZMQContext()
+        try await withGracefulShutdownHandler {
+            try await DedicatedThread.run(name: "rollcast-ingest", onCancel: context.shutdown) {
+                try self.receiveLoop(context: context)
+            }
+        } onGracefulShutdown: {
+            context.shutdown()
+        }
+    }
+
+    private func receiveLoop(context: ZMQContext) throws {
+        let socket = try ZMQSocket(context: context, type: .pull)
+        try socket.setReceiveHighWaterMark(Self.receiveQueue)
+        try socket.setMaxMessageSize(Self.maxMessageBytes)
+        try IPCEndpoint.claim(endpoint)
+        try socket.bind(endpoint)
+        defer {
+            socket.close()
+            IPCEndpoint.release(endpoint)
+        }
+        logger.info("ingest socket ready", metadata: ["endpoint": "\(endpoint)"])
+        var refusals = RefusalLog(logger: logger)
+        while true {
+            let parts: [ZMQMessage]
+            do {
+                guard let received = try socket.receiveMultipart() else { continue }
+                parts = received
+            } catch let error as ZMQError where error.isContextTerminated {
+                refusals.flush()
+                logger.info("ingest socket closed")
+                return
+            }
+            guard parts.count == 1 else {
+                pipeline.countRefusal(.invalid("a batch is one message part, not \(parts.count)"), from: .socket)
+                refusals.note("a batch is one message part, not \(parts.count)")
+                continue
+            }
+            do throws(RequestError) {
+                _ = try parts[0].withUnsafeBytes { bytes in
+                    Result { () throws(RequestError) in try pipeline.ingest(bytes, from: .socket) }
+                }.get()
+            } catch {
+                refusals.note(error.description)
+            }
+        }
+    }
+}
+
+/// Logs refused batches at most once a second, with how many were refused in between.
+struct RefusalLog {
+    let logger: Logger
+    private var lastLogged: ContinuousClock.Instant?
+    private var unlogged = 0
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    mutating func note(_ reason: String) {
+        let now = ContinuousClock.now
+        if let lastLogged, lastLogged.duration(to: now) < .seconds(1) {
+            unlogged += 1
+            return
+        }
+        logger.warning("ingest batch refused", metadata: ["reason": "\(reason)", "refused_since_last_line": "\(unlogged)"])
+        lastLogged = now
+        unlogged = 0
+    }
+
+    mutating func flush() {
+        guard unlogged > 0 else { return }
+        logger.warning("ingest batches refused", metadata: ["refused_since_last_line": "\(unlogged)"])
+        unlogged = 0
+    }
+}
