@@ -111,6 +111,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "RollcastCore",
+                "RollcastProducer",
                 "ZeroMQ",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

@@ -95,11 +95,15 @@ final class RollcastStack: @unchecked Sendable {
     }
 
     func request(_ method: HTTPMethod, _ path: String, body: String? = nil, timeout: Duration = .seconds(10)) async throws -> HTTPAnswer {
+        try await request(method, path, rawBody: body.map { Array($0.utf8) }, timeout: timeout)
+    }
+
+    func request(_ method: HTTPMethod, _ path: String, rawBody: [UInt8]?, timeout: Duration = .seconds(10)) async throws -> HTTPAnswer {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
-        if let body {
+        if let rawBody {
             request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: body))
+            request.body = .bytes(ByteBuffer(bytes: rawBody))
         }
         let response = try await HTTPClient.shared.execute(request, timeout: .init(timeout))
         let bytes = try await response.body.collect(upTo: 64 << 20)
