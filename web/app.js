@@ -24,6 +24,10 @@ let paused = false;
 // The newest snapshot received, drawn or not (pause holds it back).
 let latest = null;
 let held = 0;
+// Staleness is judged by this browser's own monotonic clock: when the last new snapshot
+// (a new run_id or seq) arrived. The producer's generated_at is another machine's clock.
+let lastFresh = null;
+let intervalMs = 2000;
 
 function showState(state) {
   stateLabel.textContent = labels[state];
@@ -32,15 +36,15 @@ function showState(state) {
 }
 
 function refreshStatus() {
-  const now = Date.now();
-  const anyStale = board.markStale(now);
-  showState(connection === "live" && anyStale ? "stale" : connection);
+  const sinceFresh = lastFresh === null ? null : performance.now() - lastFresh;
+  const stale = sinceFresh !== null && sinceFresh > 3 * intervalMs;
+  board.markStale(stale);
+  showState(connection === "live" && stale ? "stale" : connection);
   const close = socket.lastClose;
   stateLabel.title = connection === "reconnecting" && close ? `closed ${close.code}${close.reason ? `: ${close.reason}` : ""}` : "";
   const newest = latest?.[0];
-  if (newest) {
-    const seconds = Math.max(0, (now - newest.generated_at) / 1000);
-    ageLabel.textContent = `data ${seconds.toFixed(1)} s old · seq ${newest.seq}` + (paused ? ` · paused, ${held} held` : "");
+  if (newest && sinceFresh !== null) {
+    ageLabel.textContent = `updated ${(sinceFresh / 1000).toFixed(1)} s ago · seq ${newest.seq}` + (paused ? ` · paused, ${held} held` : "");
   }
 }
 
@@ -66,7 +70,10 @@ const socket = new RealtimeSocket(realtimeURL(window.location), {
     connection = state;
     refreshStatus();
   },
-  onSnapshot(charts) {
+  onSnapshot(charts, { fresh, intervalMs: interval }) {
+    // A reconnect's cached copy of a snapshot already shown is not news.
+    if (fresh) lastFresh = performance.now();
+    intervalMs = interval;
     latest = charts;
     window.rollcast.messages += 1;
     window.rollcast.lastMessage = charts;

@@ -4,6 +4,32 @@ const priceFormat = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2,
 const changeFormat = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2, signDisplay: "always" });
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 const PLOT_HEIGHT = 200;
+// The widest range a JavaScript Date holds: ±8.64e15 ms.
+const MAX_SECONDS = 8.64e12;
+
+/** Formats Unix seconds as a time of day; "–" for what no Date can hold. */
+function formatTime(seconds) {
+  const date = new Date(seconds * 1000);
+  return Number.isNaN(date.getTime()) ? "–" : timeFormat.format(date);
+}
+
+/**
+ * Why `chart` cannot be drawn, or null when it can: uPlot needs equal-length arrays, x values
+ * strictly ascending and finite, and the header needs times a Date can hold.
+ */
+export function chartProblem(chart) {
+  const { t, price } = chart;
+  if (!Array.isArray(t) || !Array.isArray(price)) return "t and price must be lists";
+  if (t.length !== price.length) return `t has ${t.length} points, price ${price.length}`;
+  for (let i = 0; i < t.length; i++) {
+    const x = t[i];
+    if (typeof x !== "number" || !Number.isFinite(x) || Math.abs(x) > MAX_SECONDS) return `t[${i}] is not a time in Unix seconds: ${x}`;
+    if (i > 0 && x <= t[i - 1]) return `t is not strictly ascending at ${i}`;
+    const y = price[i];
+    if (y !== null && (typeof y !== "number" || !Number.isFinite(y))) return `price[${i}] is not a number: ${y}`;
+  }
+  return null;
+}
 
 function cssColor(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || "#2563eb";
@@ -24,6 +50,7 @@ class ChartCard {
         <span class="change"></span>
         <span class="range"></span>
         <span class="time"></span>
+        <span class="invalid-note" role="alert" hidden></span>
       </div>
       <div class="plot"></div>`;
     this.element.querySelector(".symbol").textContent = symbol;
@@ -31,10 +58,9 @@ class ChartCard {
     this.change = this.element.querySelector(".change");
     this.range = this.element.querySelector(".range");
     this.time = this.element.querySelector(".time");
+    this.invalidNote = this.element.querySelector(".invalid-note");
     this.plotElement = this.element.querySelector(".plot");
     this.plot = null;
-    this.generatedAt = 0;
-    this.intervalMs = 2000;
     // The newest chart object not yet drawn (while the card is filtered out or off screen).
     this.pending = null;
     // Set by the board's IntersectionObserver; charts off screen are drawn when they scroll in.
@@ -59,7 +85,7 @@ class ChartCard {
         legend: { show: true, live: true },
         scales: { x: { time: true } },
         series: [
-          { label: "time", value: (u, v) => (v == null ? "–" : timeFormat.format(new Date(v * 1000))) },
+          { label: "time", value: (u, v) => (v == null ? "–" : formatTime(v)) },
           { label: "price", stroke: cssColor("--line"), width: 1.5, value: (u, v) => (v == null ? "–" : priceFormat.format(v)) },
         ],
         axes: [
@@ -78,8 +104,14 @@ class ChartCard {
 
   /** Shows `chart`: at once if the card can be seen, else when it next can. */
   update(chart) {
-    this.generatedAt = chart.generated_at;
-    this.intervalMs = chart.interval_ms || this.intervalMs;
+    const problem = chartProblem(chart);
+    if (problem) {
+      // The last good picture stays; the card says why it is not moving.
+      this.pending = null;
+      this.showInvalid(problem);
+      return;
+    }
+    this.showInvalid(null);
     if (!this.drawable) {
       this.pending = chart;
       return;
@@ -89,6 +121,13 @@ class ChartCard {
     if (this.plot === null) this.mount(data);
     else this.plot.setData(data);
     this.renderHeader(chart);
+  }
+
+  /** Marks the card as holding data that cannot be drawn (`reason`), or clears the mark (null). */
+  showInvalid(reason) {
+    this.element.classList.toggle("invalid", reason !== null);
+    this.invalidNote.hidden = reason === null;
+    this.invalidNote.textContent = reason === null ? "" : `invalid data: ${reason}`;
   }
 
   renderHeader(chart) {
@@ -114,7 +153,7 @@ class ChartCard {
     this.change.textContent = `${changeFormat.format(delta)} (${changeFormat.format(percent)}%)`;
     this.change.className = `change ${delta > 0 ? "up" : delta < 0 ? "down" : ""}`;
     this.range.textContent = `min ${priceFormat.format(min)} · max ${priceFormat.format(max)}`;
-    this.time.textContent = timeFormat.format(new Date(chart.t[chart.t.length - 1] * 1000));
+    this.time.textContent = formatTime(chart.t[chart.t.length - 1]);
   }
 
   setVisible(visible) {
@@ -166,7 +205,7 @@ export class ChartBoard {
   apply(charts) {
     const seen = new Set();
     for (const chart of charts) {
-      if (typeof chart?.symbol !== "string" || !Array.isArray(chart.t) || !Array.isArray(chart.price)) continue;
+      if (typeof chart?.symbol !== "string") continue;
       seen.add(chart.symbol);
       let card = this.cards.get(chart.symbol);
       if (!card) {
@@ -176,7 +215,13 @@ export class ChartBoard {
         this.cards.set(chart.symbol, card);
         this.intersectionObserver.observe(card.element);
       }
-      card.update(chart);
+      // One chart that fails must never stop the others.
+      try {
+        card.update(chart);
+      } catch (error) {
+        console.error(`rollcast: chart ${chart.symbol} could not be drawn`, error);
+        card.showInvalid(String(error?.message ?? error));
+      }
     }
     for (const [symbol, card] of this.cards) {
       if (!seen.has(symbol)) {
@@ -217,14 +262,8 @@ export class ChartBoard {
     return shown;
   }
 
-  /** Marks each card stale when its data is older than 3 intervals; returns whether any is. */
-  markStale(now) {
-    let anyStale = false;
-    for (const card of this.cards.values()) {
-      const stale = card.generatedAt > 0 && now - card.generatedAt > 3 * card.intervalMs;
-      card.element.classList.toggle("stale", stale);
-      anyStale ||= stale;
-    }
-    return anyStale;
+  /** Marks every card stale, or none. */
+  markStale(stale) {
+    for (const card of this.cards.values()) card.element.classList.toggle("stale", stale);
   }
 }

@@ -2,11 +2,16 @@
 
 const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 10_000;
+// Until the first message says otherwise.
+const DEFAULT_INTERVAL_MS = 2000;
 
 /**
- * Opens the socket and keeps it open. Each message is parsed and handed to `onSnapshot`;
+ * Opens the socket and keeps it open. Each message is parsed and handed to `onSnapshot`
+ * with `fresh` (a snapshot not seen before) and the feed's interval;
  * state changes ("connecting", "live", "reconnecting") go to `onState`.
  * After a drop it retries with exponential backoff and full jitter, capped at 10 s.
+ * A socket that delivers nothing for 3 intervals is given up and a new one opened: a
+ * connection can die without a close (a sleeping laptop, a dropped NAT entry).
  */
 export class RealtimeSocket {
   constructor(url, { onSnapshot, onState }) {
@@ -16,6 +21,9 @@ export class RealtimeSocket {
     this.socket = null;
     this.attempt = 0;
     this.retryTimer = null;
+    this.watchdog = null;
+    this.intervalMs = DEFAULT_INTERVAL_MS;
+    this.lastKey = null;
     this.lastClose = null;
   }
 
@@ -30,16 +38,42 @@ export class RealtimeSocket {
     const socket = new WebSocket(this.url);
     this.socket = socket;
     socket.onopen = () => {
-      this.attempt = 0;
       this.onState("live");
+      this.armWatchdog();
     };
-    socket.onmessage = (event) => this.handleMessage(event.data);
+    socket.onmessage = (event) => {
+      this.armWatchdog();
+      this.handleMessage(event.data);
+    };
     socket.onclose = (event) => {
-      this.socket = null;
+      this.dropSocket();
       // 1013: the gateway is full; 1001: it is going away. Either way, come back later.
       this.lastClose = { code: event.code, reason: event.reason };
       this.scheduleRetry();
     };
+  }
+
+  armWatchdog() {
+    clearTimeout(this.watchdog);
+    this.watchdog = setTimeout(() => this.giveUp(), 3 * this.intervalMs);
+  }
+
+  /** Closes a socket that went quiet and opens another, without waiting for a close handshake that may never come. */
+  giveUp() {
+    const socket = this.socket;
+    if (!socket) return;
+    this.dropSocket();
+    socket.close(4000, "no data for 3 intervals");
+    this.lastClose = { code: 4000, reason: "no data for 3 intervals" };
+    this.scheduleRetry();
+  }
+
+  dropSocket() {
+    clearTimeout(this.watchdog);
+    if (this.socket) {
+      this.socket.onopen = this.socket.onmessage = this.socket.onclose = null;
+      this.socket = null;
+    }
   }
 
   /** Parses one message and hands the charts on; what is not a JSON array is dropped. */
@@ -51,7 +85,18 @@ export class RealtimeSocket {
       console.warn("rollcast: message is not JSON", error);
       return;
     }
-    if (Array.isArray(charts)) this.onSnapshot(charts);
+    if (!Array.isArray(charts)) return;
+    const first = charts[0];
+    if (Number.isFinite(first?.interval_ms) && first.interval_ms > 0) this.intervalMs = first.interval_ms;
+    // Only a snapshot not seen before proves the feed works: a gateway whose producer is
+    // down sends its cached one on every reconnect, and those reconnects keep backing off.
+    const key = first ? `${first.run_id}/${first.seq}` : null;
+    const fresh = key === null || key !== this.lastKey;
+    if (fresh) {
+      this.lastKey = key;
+      this.attempt = 0;
+    }
+    this.onSnapshot(charts, { fresh, intervalMs: this.intervalMs });
   }
 
   scheduleRetry() {

@@ -115,6 +115,29 @@ class DashboardTests:
         for symbol in SYMBOLS:
             wait_for(lambda: headers_match(b, symbol), 3, f"{symbol}'s header to show the last price of the latest message")
 
+    def test_an_undrawable_chart_leaves_the_others_updating(self):
+        b = self.browser
+        b.execute_script("window.__errors = []; window.addEventListener('error', e => window.__errors.push(String(e.message)));")
+        # The real message with one more chart first in line whose t is in microseconds: a
+        # time no Date can hold, which used to throw in the header and stop every chart after it.
+        b.execute_script(
+            """
+            const real = window.rollcast.lastMessage;
+            const bad = { ...real[0], symbol: "AAA-BAD", t: real[0].t.map(x => x * 1e6) };
+            const ragged = { ...real[0], symbol: "AAB-RAGGED", price: real[0].price.slice(1) };
+            window.rollcast.socket.handleMessage(JSON.stringify([bad, ragged, ...real]));
+            """
+        )
+        for symbol, reason in (("AAA-BAD", "is not a time in Unix seconds"), ("AAB-RAGGED", "t has")):
+            note = b.execute_script("return window.rollcast.board.cards.get(arguments[0])?.invalidNote.textContent", symbol)
+            assert note and note.startswith("invalid data:") and reason in note, f"{symbol} shows {note!r}"
+        for symbol in SYMBOLS:
+            assert headers_match(b, symbol), f"{symbol} was not updated after the bad charts"
+        before = {s: chart_state(b, s) for s in SYMBOLS}
+        wait_for(lambda: all(chart_state(b, s)["lastT"] > before[s]["lastT"] for s in SYMBOLS), 5, "every chart to move on")
+        wait_for(lambda: chart_symbols(b) == SYMBOLS, 5, "the bad charts gone with the next real message")
+        assert b.execute_script("return window.__errors") == [], "uncaught errors in the page"
+
     def test_new_symbols_get_charts_without_recreating_others(self):
         b = self.browser
         b.execute_script("for (const c of window.rollcast.board.cards.values()) { c.element.dataset.mark = 'kept'; c.plot.__mark = 'kept'; }")
@@ -171,6 +194,47 @@ class DashboardTests:
         self.stack.start_producer()
         wait_for(lambda: b.find_element(By.ID, "connection-state").text == "live", 10, "state 'live' again")
         wait_for(lambda: b.execute_script("return document.querySelectorAll('#charts .chart.stale').length") == 0, 5, "stale marks cleared")
+
+    def test_a_browser_clock_30_s_ahead_does_not_show_stale(self):
+        ahead = make_browser()
+        try:
+            # Every Date in the page is 30 s ahead of the machine's clock.
+            ahead.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": """
+                (() => {
+                  const Real = Date, skew = 30000;
+                  class Ahead extends Real {
+                    constructor(...args) { if (args.length === 0) super(Real.now() + skew); else super(...args); }
+                    static now() { return Real.now() + skew; }
+                  }
+                  window.Date = Ahead;
+                })();"""})
+            ahead.get(self.stack.url + "/")
+            assert ahead.execute_script("return Date.now() - performance.timeOrigin - performance.now()") > 29000, "the clock was not moved"
+            ahead.find_element(By.ID, "load-realtime").click()
+            wait_for(lambda: ahead.find_element(By.ID, "connection-state").text == "live", 10, "state 'live'")
+            # Eight intervals of 0.5 s: long past the 3 intervals after which data would count as stale.
+            deadline = time.monotonic() + 4
+            while time.monotonic() < deadline:
+                state = ahead.find_element(By.ID, "connection-state").text
+                marked = ahead.execute_script("return document.querySelectorAll('#charts .chart.stale').length")
+                assert state == "live" and marked == 0, f"state {state!r}, {marked} charts marked stale"
+                time.sleep(0.25)
+        finally:
+            ahead.quit()
+
+    def test_a_silent_connection_is_closed_and_replaced(self):
+        b = self.browser
+        gateway = self.stack.gateway
+        # A stopped gateway keeps the TCP connection open and sends nothing, like a dead link.
+        os.kill(gateway.pid, signal.SIGSTOP)
+        try:
+            wait_for(lambda: (b.execute_script("return window.rollcast.socket.lastClose") or {}).get("code") == 4000, 5,
+                     "the page to give up the silent socket (close code 4000) after 3 intervals")
+        finally:
+            os.kill(gateway.pid, signal.SIGCONT)
+        messages = b.execute_script("return window.rollcast.messages")
+        wait_for(lambda: b.execute_script("return window.rollcast.messages") > messages + 1, 15, "updates on a new connection")
+        wait_for(lambda: b.find_element(By.ID, "connection-state").text == "live", 5, "state 'live'")
 
     def test_gateway_restart_shows_reconnecting_then_resumes(self):
         b = self.browser
