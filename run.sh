@@ -24,11 +24,16 @@ apt_install() {
     apt-get install -y -qq "$@" >/dev/null
 }
 
-# libzmq (headers and pkg-config file) for the CZMQ module, and uPlot for the dashboard.
+# libzmq (headers and pkg-config file) for the CZMQ module, SQLite's headers for GRDB
+# (persistence), and uPlot for the dashboard.
 setup_runtime() {
     if ! pkg-config --exists libzmq 2>/dev/null; then
         command -v pkg-config >/dev/null || apt_install pkg-config
         apt_install libzmq3-dev
+    fi
+    if ! pkg-config --exists sqlite3 2>/dev/null; then
+        command -v pkg-config >/dev/null || apt_install pkg-config
+        apt_install libsqlite3-dev
     fi
     if [ ! -f web/vendor/uPlot.iife.js ] || [ ! -f web/vendor/uPlot.min.css ]; then
         say "fetching uPlot ($UPLOT_PACKAGE)"

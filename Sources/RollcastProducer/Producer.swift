@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import RollcastCore
 import ServiceLifecycle
@@ -16,7 +17,12 @@ public struct Producer: Sendable {
     public func run() async throws {
         try configuration.runDirectory.prepare()
         let store = WindowStore(limits: configuration.windowLimits, clock: ProducerClock(.wall))
-        let ingest = IngestPipeline(store: store, rules: TickRules(maxFutureSkew: configuration.maxFutureSkew))
+        // With persistence, the windows are rebuilt before anything can publish or ingest.
+        let (journal, ledger) = try restore(into: store)
+        let failStop = FailStop(logger: logger)
+        let ingest = IngestPipeline(
+            store: store, rules: TickRules(maxFutureSkew: configuration.maxFutureSkew), journal: journal?.journal, failStop: failStop, ledger: ledger
+        )
         let feed = try MockFeed(
             store: store,
             symbols: configuration.mockSymbols,
@@ -32,7 +38,9 @@ public struct Producer: Sendable {
         )
         let control = ControlServer(
             endpoint: configuration.controlEndpoint,
-            handler: ControlHandler(store: store, ingest: ingest, feed: feed, publisher: publisher, configuration: configuration),
+            handler: ControlHandler(
+                store: store, ingest: ingest, feed: feed, publisher: publisher, configuration: configuration, restored: journal
+            ),
             logger: logger
         )
         logger.info(
@@ -44,19 +52,49 @@ public struct Producer: Sendable {
                 "mock_symbols": "\(configuration.mockSymbols.joined(separator: ","))",
             ]
         )
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: failStop),
+            .init(service: feed),
+            .init(service: publisher),
+            .init(service: control),
+            .init(service: IngestSocket(endpoint: configuration.ingestEndpoint, pipeline: ingest, logger: logger)),
+        ]
+        if let journal { services.append(.init(service: JournalUpkeep(journal: journal.journal, store: store, logger: logger))) }
         let group = ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(service: feed),
-                    .init(service: publisher),
-                    .init(service: control),
-                    .init(service: IngestSocket(endpoint: configuration.ingestEndpoint, pipeline: ingest, logger: logger)),
-                ],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
         )
         try await group.run()
         logger.info("producer stopped")
+    }
+
+    /// A journal opened and read back, and how long that took.
+    struct RestoredJournal {
+        let journal: Journal
+        let restoredTicks: Int
+        let duration: Duration
+    }
+
+    /// Opens the journal in `--data-dir` and replays it into `store`.
+    /// - Returns: the journal (none without `--data-dir`) and the batch ids it had applied.
+    private func restore(into store: WindowStore) throws -> (RestoredJournal?, BatchLedger) {
+        var ledger = BatchLedger()
+        guard let directory = configuration.dataDirectory else { return (nil, ledger) }
+        let started = ContinuousClock.now
+        let journal = try Journal(directory: directory)
+        let restored = try journal.restore(batchIDsSince: Date().timeIntervalSince1970 - BatchLedger.retention) { store.restore($0) }
+        for entry in restored.batches { ledger.record(entry.id, result: entry.result, now: entry.appliedAt) }
+        let duration = started.duration(to: .now)
+        logger.info(
+            "journal restored",
+            metadata: [
+                "path": "\(journal.path)", "chunks": "\(restored.chunks)", "ticks": "\(restored.ticks)", "batch_ids": "\(restored.batches.count)",
+                "symbols": "\(store.summary().symbols.count)", "ms": "\(duration.milliseconds)",
+            ]
+        )
+        return (RestoredJournal(journal: journal, restoredTicks: restored.ticks, duration: duration), ledger)
     }
 }

@@ -30,6 +30,8 @@ public struct ProducerConfiguration: Sendable {
     public var maxTicksPerWindow: Int
     /// Seconds a window may stay empty before its symbol is forgotten (mock symbols never are).
     public var forgetEmptyAfter: Double
+    /// Where the journal of acknowledged ticks lives; `nil` keeps everything in memory.
+    public var dataDirectory: String?
 
     public static let defaultMockSymbols = ["AAPL", "MSFT", "NVDA", "EURUSD", "BTCUSD"]
 
@@ -47,7 +49,8 @@ public struct ProducerConfiguration: Sendable {
         maxPoints: Int = 1_000,
         maxFutureSkew: Double = 5,
         maxTicksPerWindow: Int = 100_000,
-        forgetEmptyAfter: Double = 60
+        forgetEmptyAfter: Double = 60,
+        dataDirectory: String? = nil
     ) {
         self.runDirectory = runDirectory
         self.snapshotEndpoint = snapshotEndpoint ?? runDirectory.snapshotEndpoint
@@ -63,6 +66,7 @@ public struct ProducerConfiguration: Sendable {
         self.maxFutureSkew = maxFutureSkew
         self.maxTicksPerWindow = maxTicksPerWindow
         self.forgetEmptyAfter = forgetEmptyAfter
+        self.dataDirectory = dataDirectory
     }
 
     var windowLimits: WindowStore.Limits {

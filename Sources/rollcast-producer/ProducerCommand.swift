@@ -54,6 +54,9 @@ struct ProducerCommand: AsyncParsableCommand {
     @Option(help: "Seconds a window may stay empty before its symbol is forgotten and its slot freed; mock symbols never are. (ROLLCAST_FORGET_EMPTY_AFTER; default 60)")
     var forgetEmptyAfter: Double?
 
+    @Option(help: "Folder for the journal of acknowledged ticks (SQLite); windows survive a restart. Unset keeps everything in memory. (ROLLCAST_DATA_DIR)")
+    var dataDir: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (ROLLCAST_LOG_LEVEL; default info)")
     var logLevel: String?
 
@@ -105,7 +108,8 @@ struct ProducerCommand: AsyncParsableCommand {
             maxPoints: maxPoints,
             maxFutureSkew: maxFutureSkew,
             maxTicksPerWindow: maxTicksPerWindow,
-            forgetEmptyAfter: forgetEmptyAfter
+            forgetEmptyAfter: forgetEmptyAfter,
+            dataDirectory: settings.resolve(dataDir, env: "ROLLCAST_DATA_DIR", default: nil)
         )
         try await Producer(configuration: configuration, logger: logger).run()
     }

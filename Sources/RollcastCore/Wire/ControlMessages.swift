@@ -71,20 +71,26 @@ public enum ControlRequest: Equatable, Sendable {
 public struct ControlReply: Codable, Equatable, Sendable {
     /// Set when the command failed; the other fields are then absent.
     public var error: String?
-    /// Set with `error` when the producer is too busy now: trying again later may succeed.
-    public var busy: Bool?
+    /// Set with `error` when the fault is the producer's, not the request's (too busy, or
+    /// unable to store): the same request may succeed later. The gateway answers 503.
+    public var retryable: Bool?
     public var loaded: LoadedMockData?
     public var ingested: IngestResult?
     /// Set by `publish`: a snapshot is on its way.
     public var published: Bool?
     public var status: ProducerStatus?
 
+    /// An error reply for `error`; retryable when the producer, not the request, is at fault.
+    public init(refusal error: RequestError) {
+        self.init(error: error.description, retryable: error.isRetryable ? true : nil)
+    }
+
     public init(
-        error: String? = nil, busy: Bool? = nil, loaded: LoadedMockData? = nil, ingested: IngestResult? = nil, published: Bool? = nil,
+        error: String? = nil, retryable: Bool? = nil, loaded: LoadedMockData? = nil, ingested: IngestResult? = nil, published: Bool? = nil,
         status: ProducerStatus? = nil
     ) {
         self.error = error
-        self.busy = busy
+        self.retryable = retryable
         self.loaded = loaded
         self.ingested = ingested
         self.published = published

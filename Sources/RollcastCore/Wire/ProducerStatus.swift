@@ -14,10 +14,13 @@ public struct ProducerStatus: Codable, Equatable, Sendable {
     /// The producer's clock, Unix seconds: the wall clock, or the replay's position in its file.
     public var clockTime: Double
     public var ingest: IngestStatus
+    /// Present when the producer persists (`--data-dir`).
+    public var persistence: PersistenceStatus?
 
     public init(
         runID: String, seq: UInt64, symbols: [String], points: Int, windowSeconds: Double,
-        intervalMilliseconds: Int64, snapshotEndpoint: String, clock: String, clockTime: Double, ingest: IngestStatus
+        intervalMilliseconds: Int64, snapshotEndpoint: String, clock: String, clockTime: Double, ingest: IngestStatus,
+        persistence: PersistenceStatus? = nil
     ) {
         self.runID = runID
         self.seq = seq
@@ -29,11 +32,12 @@ public struct ProducerStatus: Codable, Equatable, Sendable {
         self.clock = clock
         self.clockTime = clockTime
         self.ingest = ingest
+        self.persistence = persistence
     }
 
     enum CodingKeys: String, CodingKey {
         case runID = "run_id"
-        case seq, symbols, points, clock, ingest
+        case seq, symbols, points, clock, ingest, persistence
         case windowSeconds = "window_s"
         case intervalMilliseconds = "interval_ms"
         case snapshotEndpoint = "snapshot_endpoint"
@@ -83,5 +87,32 @@ public struct IngestStatus: Codable, Equatable, Sendable {
         case ticksDroppedByCap = "ticks_dropped_by_cap"
         case volumesCapped = "volumes_capped"
         case symbolsReleased = "symbols_released"
+    }
+}
+
+/// The journal of a persisting producer.
+public struct PersistenceStatus: Codable, Equatable, Sendable {
+    /// The SQLite file.
+    public var path: String
+    /// Bytes on disk: the file and its write-ahead log.
+    public var bytes: Int
+    /// Ticks the journal holds.
+    public var ticks: Int
+    /// Ticks read back at start, and how long reading them and rebuilding the windows took.
+    public var restoredTicks: Int
+    public var restoreMilliseconds: Int64
+
+    public init(path: String, bytes: Int, ticks: Int, restoredTicks: Int, restoreMilliseconds: Int64) {
+        self.path = path
+        self.bytes = bytes
+        self.ticks = ticks
+        self.restoredTicks = restoredTicks
+        self.restoreMilliseconds = restoreMilliseconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case path, bytes, ticks
+        case restoredTicks = "restored_ticks"
+        case restoreMilliseconds = "restore_ms"
     }
 }

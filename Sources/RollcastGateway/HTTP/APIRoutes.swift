@@ -117,7 +117,7 @@ struct APIRoutes: Sendable {
         } catch {
             throw APIError(.serviceUnavailable, "\(error)", headers: [.retryAfter: "1"])
         }
-        if reply.busy == true, let error = reply.error {
+        if reply.retryable == true, let error = reply.error {
             throw APIError(.serviceUnavailable, error, headers: [.retryAfter: "1"])
         }
         return reply
@@ -247,12 +247,5 @@ struct APIRoutes: Sendable {
                 producerError: producerError
             )
         )
-    }
-}
-
-extension Duration {
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 }

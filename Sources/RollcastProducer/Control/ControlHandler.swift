@@ -8,13 +8,15 @@ struct ControlHandler: Sendable {
     let feed: MockFeed
     let publisher: SnapshotPublisher
     let configuration: ProducerConfiguration
+    /// The journal read back at start, with persistence on.
+    let restored: Producer.RestoredJournal?
 
     /// Applies and answers one command; bad input becomes an error reply, never a crash.
     func reply(to request: ControlRequest) -> ControlReply {
         do {
             return try apply(request)
         } catch {
-            return ControlReply(error: error.description)
+            return ControlReply(refusal: error)
         }
     }
 
@@ -53,7 +55,13 @@ struct ControlHandler: Sendable {
                     snapshotEndpoint: configuration.snapshotEndpoint,
                     clock: store.clock.kind.rawValue,
                     clockTime: store.clock.now(),
-                    ingest: ingest.status()
+                    ingest: ingest.status(),
+                    persistence: restored.map { restored in
+                        PersistenceStatus(
+                            path: restored.journal.path, bytes: restored.journal.sizeOnDisk, ticks: restored.journal.counters.ticks,
+                            restoredTicks: restored.restoredTicks, restoreMilliseconds: restored.duration.milliseconds
+                        )
+                    }
                 )
             )
         }

@@ -86,7 +86,7 @@ final class ControlServer: Service, Sendable {
                     do throws(RequestError) {
                         request = try ControlRequest(parts: body)
                     } catch {
-                        let reply = ControlReply(error: error.description)
+                        let reply = ControlReply(refusal: error)
                         log(reply)
                         try send(Outgoing(envelope: envelope, reply: reply))
                         continue
@@ -112,7 +112,7 @@ final class ControlServer: Service, Sendable {
     private func startLoad(_ request: ControlRequest, envelope: [[UInt8]], done: @escaping @Sendable (Outgoing) -> Void) {
         guard pendingLoads.add(1, ordering: .relaxed).newValue <= Self.maxPendingLoads else {
             pendingLoads.subtract(1, ordering: .relaxed)
-            done(Outgoing(envelope: envelope, reply: ControlReply(error: "\(Self.maxPendingLoads) mock data loads are waiting already; try again", busy: true)))
+            done(Outgoing(envelope: envelope, reply: ControlReply(refusal: .unavailable("\(Self.maxPendingLoads) mock data loads are waiting already; try again"))))
             return
         }
         loads.async {

@@ -3,11 +3,13 @@ import RollcastCore
 import Synchronization
 
 /// The one way real ticks reach the windows, whichever door they came in by: the batch is
-/// read and checked once, skipped if its `batch_id` was applied already, and applied.
+/// read and checked once, skipped if its `batch_id` was applied already, applied, and with
+/// persistence on written to the journal before the answer.
 ///
 /// One lock (``state``) is held from the duplicate check to the apply, so the same batch
 /// arriving twice at once (over HTTP and the ingest socket, say) is applied once, and so
-/// batches reach the windows in one order. The windows' own lock is taken only to apply.
+/// batches reach the windows in one order. The windows' own lock is held while the journal
+/// writes, so no snapshot shows a batch before it is on disk.
 final class IngestPipeline: Sendable {
     enum Source: Sendable {
         case http
@@ -21,11 +23,17 @@ final class IngestPipeline: Sendable {
 
     let store: WindowStore
     let rules: TickRules
-    private let state = Mutex(State())
+    let journal: Journal?
+    private let failStop: FailStop?
+    private let state: Mutex<State>
 
-    init(store: WindowStore, rules: TickRules) {
+    /// - Parameter ledger: batch ids already applied (read back from the journal at start).
+    init(store: WindowStore, rules: TickRules, journal: Journal? = nil, failStop: FailStop? = nil, ledger: BatchLedger = BatchLedger()) {
         self.store = store
         self.rules = rules
+        self.journal = journal
+        self.failStop = failStop
+        self.state = Mutex(State(ledger: ledger))
     }
 
     /// Reads, checks and applies one batch (its JSON bytes).
@@ -46,15 +54,25 @@ final class IngestPipeline: Sendable {
     /// Applies a batch that was read and checked already.
     func apply(_ batch: TickBatch, from source: Source) throws(RequestError) -> IngestResult {
         let now = Date().timeIntervalSince1970
+        let journal = self.journal
+        func record(_ chunk: TickChunk, _ result: IngestResult) throws(RequestError) {
+            guard let journal else { return }
+            try persist(chunk, result: result, batchID: batch.batchID, at: now, in: journal)
+        }
         return try state.withLock { state throws(RequestError) in
+            if let reason = failStop?.stoppingReason {
+                throw .unavailable("the producer is stopping: \(reason)")
+            }
             if let id = batch.batchID, var first = state.ledger.result(for: id, now: now) {
                 state.status[source].duplicates += 1
                 first.duplicate = true
+                // Read back after a restart, the answer's seq is of an earlier run: the data is in the next snapshot.
+                first.visibleFromSeq = max(first.visibleFromSeq, store.nextSeq)
                 return first
             }
             var result: IngestResult
             do throws(RequestError) {
-                result = try store.ingest(batch.ticks)
+                result = try store.ingest(batch.ticks, persist: journal == nil ? nil : record)
             } catch {
                 state.status[source].refused += 1
                 state.status[source].lastRefusal = error.description
@@ -65,6 +83,17 @@ final class IngestPipeline: Sendable {
             state.status[source].batches += 1
             state.status[source].ticks += batch.ticks.count
             return result
+        }
+    }
+
+    private func persist(_ chunk: TickChunk, result: IngestResult, batchID: String?, at now: Double, in journal: Journal) throws(RequestError) {
+        do {
+            try journal.append(chunk, batchID: batchID, result: result, appliedAt: now)
+        } catch {
+            // Applied in memory but not on disk: only a restart from the journal is sure to be true.
+            let reason = "the data directory cannot be written (\(error))"
+            failStop?.trigger(reason)
+            throw .unavailable("the batch could not be made durable and was not acknowledged: \(reason); the producer is stopping")
         }
     }
 

@@ -14,7 +14,7 @@ final class SnapshotPublisher: Service, Sendable {
     private let interval: Double
     private let intervalMilliseconds: Int64
     private let logger: Logger
-    let signal = PublishSignal()
+    let signal = WakeSignal()
     static let firstSnapshotDelay = 0.25
 
     init(store: WindowStore, endpoint: String, interval: Double, logger: Logger) {

@@ -79,9 +79,16 @@ final class WindowStore: Sendable {
     }
 
     /// Adds a checked batch of real ticks, creating windows for symbols not held yet.
+    ///
+    /// With `persist`, the applied batch (its ticks by symbol, and the result) is handed to it
+    /// before the lock is released: no snapshot can show the batch before `persist` returns,
+    /// and batches reach `persist` in the order they were applied.
     /// - Returns: what happened to the ticks, and the first `seq` that contains them.
-    /// - Throws: ``RequestError`` (and changes nothing) when new symbols would pass the limit.
-    func ingest(_ ticks: [IncomingTick]) throws(RequestError) -> IngestResult {
+    /// - Throws: ``RequestError`` (and changes nothing) when new symbols would pass the limit;
+    ///   whatever `persist` throws, after the batch was applied in memory.
+    func ingest(
+        _ ticks: [IncomingTick], persist: ((TickChunk, IngestResult) throws(RequestError) -> Void)? = nil
+    ) throws(RequestError) -> IngestResult {
         // Grouped by symbol, in arrival order within each.
         var bySymbol: [String: [Tick]] = [:]
         for tick in ticks {
@@ -98,12 +105,44 @@ final class WindowStore: Sendable {
                 if !state.slots[symbol]!.window.isEmpty { state.slots[symbol]!.emptySince = nil }
             }
             state.totals += counts
-            return IngestResult(
+            let result = IngestResult(
                 appended: counts.appended, merged: counts.merged, inserted: counts.inserted, tooOld: counts.tooOld,
                 newSymbols: newSymbols, visibleFromSeq: state.seq + 1
             )
+            try persist?(TickChunk(groups: bySymbol.map { ($0.key, $0.value) }), result)
+            return result
         }
     }
+
+    /// Replays a journal chunk at start: as ``ingest(_:persist:)`` would apply it, but without
+    /// the symbol limit or the counters.
+    func restore(_ chunk: TickChunk) {
+        let now = clock.now()
+        state.withLock { state in
+            for (symbol, ticks) in chunk.groups {
+                if state.slots[symbol] == nil { state.slots[symbol] = Slot(window: newWindow()) }
+                _ = state.slots[symbol]!.window.add(ticks, now: now)
+            }
+        }
+    }
+
+    /// Copies the windows of `symbols` and, under the same lock, calls `alongside` (which reads
+    /// the journal's position): a copy that matches the journal exactly up to that position.
+    func copyWindows<T>(of symbols: Set<String>, alongside: () -> T) -> (windows: [(symbol: String, ticks: [Tick])], mark: T, ticks: Int) {
+        state.withLock { state in
+            var windows: [(symbol: String, ticks: [Tick])] = []
+            var total = 0
+            for symbol in symbols {
+                guard let window = state.slots[symbol]?.window else { continue }
+                windows.append((symbol, Array(window.ticks)))
+                total += window.count
+            }
+            return (windows, alongside(), total)
+        }
+    }
+
+    /// The `seq` of the next snapshot.
+    var nextSeq: UInt64 { state.withLock { $0.seq + 1 } }
 
     /// Trims every window against the clock, forgets symbols whose window stayed empty for
     /// ``Limits/forgetEmptyAfter``, and copies every series by symbol name, reduced to

@@ -1,10 +1,11 @@
 import Foundation
 
-/// Wakes the publisher's thread early: to publish now, or to stop.
+/// Wakes a thread that sleeps between rounds of work: to work now, or to stop.
 ///
-/// The publisher sleeps on this between snapshots; a control command that changed the
-/// data asks for a snapshot at once, so its effect is visible without waiting an interval.
-final class PublishSignal: @unchecked Sendable {
+/// The publisher sleeps on one between snapshots (a control command that changed the data
+/// asks for a snapshot at once, so its effect is visible without waiting an interval); the
+/// journal's upkeep sleeps on another between prunes.
+final class WakeSignal: @unchecked Sendable {
     // Safe to share: every access to `requested` and `stopped` holds `condition`.
     private let condition = NSCondition()
     private var requested = false
@@ -12,7 +13,7 @@ final class PublishSignal: @unchecked Sendable {
 
     enum Wake { case deadline, requested, stopped }
 
-    /// Asks for a snapshot as soon as possible.
+    /// Asks for a round of work as soon as possible.
     func requestPublish() {
         condition.withLock {
             requested = true
@@ -20,7 +21,7 @@ final class PublishSignal: @unchecked Sendable {
         }
     }
 
-    /// Ends the publisher's loop; lasts for good.
+    /// Ends the sleeper's loop; lasts for good.
     func stop() {
         condition.withLock {
             stopped = true
