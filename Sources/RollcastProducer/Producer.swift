@@ -17,6 +17,20 @@ public struct Producer: Sendable {
     public func run() async throws {
         try configuration.runDirectory.prepare()
         let store = WindowStore(limits: configuration.windowLimits, clock: ProducerClock(.wall))
+        // Bound first: a second producer is refused at once, and gateways reconnect while the
+        // journal is read back.
+        let publishing = try PublishingSocket(endpoint: configuration.snapshotEndpoint)
+        do {
+            try await run(store: store, publishing: publishing)
+        } catch {
+            // Closing twice is harmless; the publisher closes it when it stops.
+            publishing.close()
+            throw error
+        }
+        logger.info("producer stopped")
+    }
+
+    private func run(store: WindowStore, publishing: PublishingSocket) async throws {
         // With persistence, the windows are rebuilt before anything can publish or ingest.
         let (journal, ledger) = try restore(into: store)
         let failStop = FailStop(logger: logger)
@@ -32,7 +46,7 @@ public struct Producer: Sendable {
         )
         let publisher = SnapshotPublisher(
             store: store,
-            endpoint: configuration.snapshotEndpoint,
+            socket: publishing,
             interval: configuration.interval,
             logger: logger
         )
@@ -68,7 +82,6 @@ public struct Producer: Sendable {
             )
         )
         try await group.run()
-        logger.info("producer stopped")
     }
 
     /// A journal opened and read back, and how long that took.

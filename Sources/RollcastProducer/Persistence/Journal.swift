@@ -117,31 +117,40 @@ final class Journal: Sendable {
         var batches: [BatchLedger.Entry] = []
     }
 
-    /// Hands every chunk to `apply`, oldest first, and returns the batch ids applied since `since`.
+    /// Reads every chunk back, oldest first, and hands `apply` each symbol's ticks in the
+    /// order they were applied; returns the batch ids applied since `since`.
+    ///
+    /// One list per symbol, applied once at the end: the windows come out as if each chunk had
+    /// been applied in turn (a window keeps the newest of what it was given, merged in order),
+    /// without a dictionary lookup and a window pass per chunk and symbol.
     /// - Throws: ``Failure`` naming the file when a row cannot be read.
-    func restore(batchIDsSince since: Double, apply: (TickChunk) -> Void) throws -> Restored {
+    func restore(batchIDsSince since: Double, apply: ([String: [Tick]]) -> Void) throws -> Restored {
         do {
             return try database.read { db in
                 var restored = Restored()
-                var symbols: Set<String> = []
+                var bySymbol: [String: [Tick]] = [:]
                 var lastID: Int64 = 0
                 let rows = try Row.fetchCursor(db, sql: "SELECT id, ticks FROM chunk ORDER BY id")
                 while let row = try rows.next() {
                     let id: Int64 = row[0]
-                    let chunk = try row.withUnsafeData(atIndex: 1) { data -> TickChunk in
+                    try row.withUnsafeData(atIndex: 1) { data in
                         guard let data else { throw Failure(path: path, reason: "is damaged: chunk \(id) has no ticks") }
                         do {
-                            return try data.withUnsafeBytes { bytes in try TickChunk(decoding: bytes) }
+                            try data.withUnsafeBytes { bytes in
+                                try TickChunk.visit(bytes) { symbol, ticks in
+                                    bySymbol[symbol, default: []].append(contentsOf: ticks)
+                                    restored.ticks += ticks.count
+                                }
+                            }
                         } catch {
                             throw Failure(path: path, reason: "is damaged: chunk \(id) cannot be read")
                         }
                     }
-                    apply(chunk)
                     restored.chunks += 1
-                    restored.ticks += chunk.tickCount
-                    for group in chunk.groups { symbols.insert(group.symbol) }
                     lastID = id
                 }
+                apply(bySymbol)
+                let symbols = Set(bySymbol.keys)
                 restored.batches = try Row.fetchAll(
                     db, sql: "SELECT id, applied_at, appended, merged, inserted, too_old FROM batch WHERE applied_at >= ? ORDER BY applied_at",
                     arguments: [since]

@@ -42,6 +42,16 @@ struct TickChunk: Equatable, Sendable {
     /// Reads a blob written by ``encoded()``.
     /// - Throws: ``Damaged`` when the bytes do not hold a whole chunk.
     init(decoding bytes: UnsafeRawBufferPointer) throws(Damaged) {
+        var groups: [(symbol: String, ticks: [Tick])] = []
+        try Self.visit(bytes) { symbol, ticks in groups.append((symbol, Array(ticks))) }
+        self.groups = groups
+    }
+
+    /// Walks the groups of a blob written by ``encoded()`` without building a chunk: the
+    /// journal's read-back appends each group's ticks straight to its symbol's list.
+    /// - Throws: ``Damaged`` when the bytes do not hold a whole chunk; `body` has then seen
+    ///   the groups before the damage.
+    static func visit(_ bytes: UnsafeRawBufferPointer, _ body: (String, EncodedTicks) -> Void) throws(Damaged) {
         var offset = 0
         func read<T: FixedWidthInteger>(_: T.Type) throws(Damaged) -> T {
             guard offset + MemoryLayout<T>.size <= bytes.count else { throw Damaged() }
@@ -49,8 +59,6 @@ struct TickChunk: Equatable, Sendable {
             return T(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: T.self))
         }
         let groupCount = Int(try read(UInt32.self))
-        var groups: [(symbol: String, ticks: [Tick])] = []
-        groups.reserveCapacity(min(groupCount, bytes.count / 5))
         for _ in 0..<groupCount {
             let length = Int(try read(UInt8.self))
             guard offset + length <= bytes.count else { throw Damaged() }
@@ -58,22 +66,26 @@ struct TickChunk: Equatable, Sendable {
             offset += length
             let count = Int(try read(UInt32.self))
             guard count <= (bytes.count - offset) / 24 else { throw Damaged() }
-            let ticks = [Tick](unsafeUninitializedCapacity: count) { buffer, initialized in
-                for index in 0..<count {
-                    let base = offset + index * 24
-                    buffer[index] = Tick(
-                        time: Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: base, as: UInt64.self))),
-                        price: Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: base + 8, as: UInt64.self))),
-                        volume: Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: base + 16, as: UInt64.self)))
-                    )
-                }
-                initialized = count
-            }
+            body(symbol, EncodedTicks(bytes: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + count * 24])))
             offset += count * 24
-            groups.append((symbol, ticks))
         }
         guard offset == bytes.count else { throw Damaged() }
-        self.groups = groups
+    }
+
+    /// A group's ticks as stored: 24 bytes each, read in place.
+    struct EncodedTicks: RandomAccessCollection {
+        let bytes: UnsafeRawBufferPointer
+        var startIndex: Int { 0 }
+        var endIndex: Int { bytes.count / 24 }
+
+        subscript(index: Int) -> Tick {
+            let base = index * 24
+            return Tick(
+                time: Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: base, as: UInt64.self))),
+                price: Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: base + 8, as: UInt64.self))),
+                volume: Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: base + 16, as: UInt64.self)))
+            )
+        }
     }
 
     init(groups: [(symbol: String, ticks: [Tick])]) {

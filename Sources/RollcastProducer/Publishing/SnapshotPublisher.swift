@@ -10,46 +10,41 @@ import ZeroMQ
 /// ``SnapshotHeader``, and the JSON array of chart objects that browsers receive as is.
 final class SnapshotPublisher: Service, Sendable {
     private let store: WindowStore
-    private let endpoint: String
+    private let publishing: PublishingSocket
     private let interval: Double
     private let intervalMilliseconds: Int64
     private let logger: Logger
     let signal = WakeSignal()
     static let firstSnapshotDelay = 0.25
 
-    init(store: WindowStore, endpoint: String, interval: Double, logger: Logger) {
+    init(store: WindowStore, socket: PublishingSocket, interval: Double, logger: Logger) {
         self.store = store
-        self.endpoint = endpoint
+        self.publishing = socket
         self.interval = interval
         self.intervalMilliseconds = Int64((interval * 1000).rounded())
         self.logger = logger
     }
 
     func run() async throws {
-        let context = try ZMQContext()
         try await withGracefulShutdownHandler {
             try await DedicatedThread.run(name: "rollcast-publisher", onCancel: signal.stop) {
-                try self.publishLoop(context: context)
+                try self.publishLoop()
             }
         } onGracefulShutdown: {
             self.signal.stop()
         }
     }
 
-    private func publishLoop(context: ZMQContext) throws {
-        let socket = try ZMQSocket(context: context, type: .pub)
-        try IPCEndpoint.claim(endpoint)
-        try socket.bind(endpoint)
-        defer {
-            socket.close()
-            IPCEndpoint.release(endpoint)
-        }
-        logger.info("publishing snapshots", metadata: ["endpoint": "\(endpoint)", "interval_s": "\(interval)"])
+    private func publishLoop() throws {
+        let socket = publishing.socket
+        defer { publishing.close() }
+        logger.info("publishing snapshots", metadata: ["endpoint": "\(publishing.endpoint)", "interval_s": "\(interval)"])
         let encoder = SnapshotEncoder()
         let headerEncoder = JSONEncoder()
         // Subscribers already running reconnect within about 100 ms of the bind; the first
-        // snapshot waits for them rather than going out to nobody.
-        if signal.wait(until: Date().addingTimeInterval(Self.firstSnapshotDelay)) == .stopped { return }
+        // snapshot waits for them rather than going out to nobody (a restore from the journal
+        // may have used that time already).
+        if signal.wait(until: publishing.boundAt.addingTimeInterval(Self.firstSnapshotDelay)) == .stopped { return }
         var next = Date()
         while true {
             let now = Date()
@@ -77,5 +72,30 @@ final class SnapshotPublisher: Service, Sendable {
                 return
             }
         }
+    }
+}
+
+/// The PUB socket, bound when the producer starts and before it reads its journal back, so
+/// that gateways reconnect while the windows are rebuilt.
+final class PublishingSocket: @unchecked Sendable {
+    // Safe to share: made on the starting thread, then used only by the publisher's thread;
+    // starting that thread is the full memory barrier libzmq asks for when a socket moves.
+    let endpoint: String
+    let socket: ZMQSocket
+    let boundAt: Date
+
+    /// - Throws: ``IPCEndpoint/InUseError`` when a live producer already publishes there.
+    init(endpoint: String) throws {
+        self.endpoint = endpoint
+        socket = try ZMQSocket(context: try ZMQContext(), type: .pub)
+        try IPCEndpoint.claim(endpoint)
+        try socket.bind(endpoint)
+        boundAt = Date()
+    }
+
+    /// Closes the socket and removes its socket file.
+    func close() {
+        socket.close()
+        IPCEndpoint.release(endpoint)
     }
 }

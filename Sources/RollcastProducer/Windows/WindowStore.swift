@@ -114,12 +114,12 @@ final class WindowStore: Sendable {
         }
     }
 
-    /// Replays a journal chunk at start: as ``ingest(_:persist:)`` would apply it, but without
-    /// the symbol limit or the counters.
-    func restore(_ chunk: TickChunk) {
+    /// Rebuilds windows from the journal at start: each symbol's ticks in the order they were
+    /// applied, as ``ingest(_:persist:)`` would apply them, without the symbol limit or counters.
+    func restore(_ bySymbol: [String: [Tick]]) {
         let now = clock.now()
         state.withLock { state in
-            for (symbol, ticks) in chunk.groups {
+            for (symbol, ticks) in bySymbol {
                 if state.slots[symbol] == nil { state.slots[symbol] = Slot(window: newWindow()) }
                 _ = state.slots[symbol]!.window.add(ticks, now: now)
             }
