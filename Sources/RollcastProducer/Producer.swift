@@ -16,12 +16,31 @@ public struct Producer: Sendable {
     /// Runs until SIGINT or SIGTERM, then stops publishing and removes its socket files.
     public func run() async throws {
         try configuration.runDirectory.prepare()
-        let store = WindowStore(limits: configuration.windowLimits, clock: ProducerClock(.wall))
+        // A replayed file is read and checked whole before anything starts: a bad row stops here.
+        var replayFile: ReplayFile?
+        let readStarted = ContinuousClock.now
+        if let replay = configuration.replay {
+            let file = try ReplayFile(path: replay.path, skipBad: replay.skipBad, maxSymbols: configuration.maxSymbols, now: Date().timeIntervalSince1970)
+            logger.info(
+                "replay file read",
+                metadata: [
+                    "file": "\(file.path)", "rows": "\(file.rows)", "symbols": "\(file.symbols.count)",
+                    "skipped_rows": "\(file.skipped)", "first_skipped": "\(file.firstSkipped ?? "none")",
+                ]
+            )
+            replayFile = file
+        }
+        let store = WindowStore(limits: configuration.windowLimits, clock: ProducerClock(configuration.replay == nil ? .wall : .replay))
+        var replayer: Replayer?
+        if let replay = configuration.replay, let replayFile {
+            let readSeconds = Double(readStarted.duration(to: .now).milliseconds) / 1_000
+            replayer = Replayer(file: replayFile, readSeconds: readSeconds, store: store, speed: replay.speed, loop: replay.loop, logger: logger)
+        }
         // Bound first: a second producer is refused at once, and gateways reconnect while the
         // journal is read back.
         let publishing = try PublishingSocket(endpoint: configuration.snapshotEndpoint)
         do {
-            try await run(store: store, publishing: publishing)
+            try await run(store: store, publishing: publishing, replayer: replayer)
         } catch {
             // Closing twice is harmless; the publisher closes it when it stops.
             publishing.close()
@@ -30,7 +49,7 @@ public struct Producer: Sendable {
         logger.info("producer stopped")
     }
 
-    private func run(store: WindowStore, publishing: PublishingSocket) async throws {
+    private func run(store: WindowStore, publishing: PublishingSocket, replayer: Replayer?) async throws {
         // With persistence, the windows are rebuilt before anything can publish or ingest.
         let (journal, ledger) = try restore(into: store)
         let failStop = FailStop(logger: logger)
@@ -39,7 +58,8 @@ public struct Producer: Sendable {
         )
         let feed = try MockFeed(
             store: store,
-            symbols: configuration.mockSymbols,
+            // A replay brings its own symbols and clock; the mock feed only answers load_mock_data.
+            symbols: replayer == nil ? configuration.mockSymbols : [],
             seed: configuration.mockSeed,
             rate: configuration.mockRate,
             logger: logger
@@ -53,7 +73,7 @@ public struct Producer: Sendable {
         let control = ControlServer(
             endpoint: configuration.controlEndpoint,
             handler: ControlHandler(
-                store: store, ingest: ingest, feed: feed, publisher: publisher, configuration: configuration, restored: journal
+                store: store, ingest: ingest, feed: feed, publisher: publisher, configuration: configuration, restored: journal, replayer: replayer
             ),
             logger: logger
         )
@@ -63,7 +83,7 @@ public struct Producer: Sendable {
                 "run_id": "\(store.runID)",
                 "run_dir": "\(configuration.runDirectory.path)",
                 "window_s": "\(configuration.windowSeconds)",
-                "mock_symbols": "\(configuration.mockSymbols.joined(separator: ","))",
+                "mock_symbols": "\(replayer == nil ? configuration.mockSymbols.joined(separator: ",") : "")",
             ]
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
@@ -74,6 +94,7 @@ public struct Producer: Sendable {
             .init(service: IngestSocket(endpoint: configuration.ingestEndpoint, pipeline: ingest, logger: logger)),
         ]
         if let journal { services.append(.init(service: JournalUpkeep(journal: journal.journal, store: store, logger: logger))) }
+        if let replayer { services.append(.init(service: replayer)) }
         let group = ServiceGroup(
             configuration: .init(
                 services: services,

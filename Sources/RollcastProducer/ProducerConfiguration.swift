@@ -32,6 +32,22 @@ public struct ProducerConfiguration: Sendable {
     public var forgetEmptyAfter: Double
     /// Where the journal of acknowledged ticks lives; `nil` keeps everything in memory.
     public var dataDirectory: String?
+    /// A CSV file of ticks to replay instead of the mock feed, on a replay clock.
+    public var replay: Replay?
+
+    public struct Replay: Sendable {
+        public var path: String
+        public var speed: ReplaySpeed
+        public var loop: Bool
+        public var skipBad: Bool
+
+        public init(path: String, speed: ReplaySpeed = .times(1), loop: Bool = false, skipBad: Bool = false) {
+            self.path = path
+            self.speed = speed
+            self.loop = loop
+            self.skipBad = skipBad
+        }
+    }
 
     public static let defaultMockSymbols = ["AAPL", "MSFT", "NVDA", "EURUSD", "BTCUSD"]
 
@@ -50,7 +66,8 @@ public struct ProducerConfiguration: Sendable {
         maxFutureSkew: Double = 5,
         maxTicksPerWindow: Int = 100_000,
         forgetEmptyAfter: Double = 60,
-        dataDirectory: String? = nil
+        dataDirectory: String? = nil,
+        replay: Replay? = nil
     ) {
         self.runDirectory = runDirectory
         self.snapshotEndpoint = snapshotEndpoint ?? runDirectory.snapshotEndpoint
@@ -67,6 +84,7 @@ public struct ProducerConfiguration: Sendable {
         self.maxTicksPerWindow = maxTicksPerWindow
         self.forgetEmptyAfter = forgetEmptyAfter
         self.dataDirectory = dataDirectory
+        self.replay = replay
     }
 
     var windowLimits: WindowStore.Limits {

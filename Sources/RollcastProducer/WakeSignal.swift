@@ -29,6 +29,9 @@ final class WakeSignal: @unchecked Sendable {
         }
     }
 
+    /// Whether ``stop()`` was called.
+    var isStopped: Bool { condition.withLock { stopped } }
+
     /// Blocks until `deadline`, a request or a stop, whichever comes first.
     func wait(until deadline: Date) -> Wake {
         condition.withLock {

@@ -57,6 +57,18 @@ struct ProducerCommand: AsyncParsableCommand {
     @Option(help: "Folder for the journal of acknowledged ticks (SQLite); windows survive a restart. Unset keeps everything in memory. (ROLLCAST_DATA_DIR)")
     var dataDir: String?
 
+    @Option(help: "Replay this CSV file of ticks (header naming t, symbol, price, optional volume) instead of the mock feed; the windows follow the file's clock. (ROLLCAST_REPLAY)")
+    var replay: String?
+
+    @Option(help: "With --replay: N times the file's pace, or max for as fast as possible. (ROLLCAST_REPLAY_SPEED; default 1)")
+    var speed: String?
+
+    @Flag(help: "With --replay: start the file again when it ends. (ROLLCAST_REPLAY_LOOP=1)")
+    var loop = false
+
+    @Flag(help: "With --replay: leave bad rows out (counted and logged) instead of stopping at the first. (ROLLCAST_REPLAY_SKIP_BAD=1)")
+    var skipBad = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (ROLLCAST_LOG_LEVEL; default info)")
     var logLevel: String?
 
@@ -94,6 +106,19 @@ struct ProducerCommand: AsyncParsableCommand {
                 throw ValidationError("--mock-symbols: \(error)")
             }
         }
+        let dataDirectory = settings.resolve(dataDir, env: "ROLLCAST_DATA_DIR", default: nil)
+        var replayConfiguration: ProducerConfiguration.Replay?
+        if let path = settings.resolve(replay, env: "ROLLCAST_REPLAY", default: nil) {
+            let speedText = settings.resolve(speed, env: "ROLLCAST_REPLAY_SPEED", default: "1")!
+            guard let speed = ReplaySpeed(speedText) else { throw ValidationError("--speed must be a number above 0 or max, not '\(speedText)'") }
+            guard dataDirectory == nil else { throw ValidationError("--replay and --data-dir cannot be used together: a replay is not kept") }
+            replayConfiguration = .init(
+                path: path, speed: speed, loop: try settings.resolve(loop ? true : nil, env: "ROLLCAST_REPLAY_LOOP", default: false),
+                skipBad: try settings.resolve(skipBad ? true : nil, env: "ROLLCAST_REPLAY_SKIP_BAD", default: false)
+            )
+        } else if speed != nil || loop || skipBad {
+            throw ValidationError("--speed, --loop and --skip-bad go with --replay FILE")
+        }
         let logger = try LoggerSetup.make(label: "rollcast.producer", level: settings.resolve(logLevel, env: "ROLLCAST_LOG_LEVEL", default: "info"))
         let configuration = ProducerConfiguration(
             runDirectory: runDirectory,
@@ -109,7 +134,8 @@ struct ProducerCommand: AsyncParsableCommand {
             maxFutureSkew: maxFutureSkew,
             maxTicksPerWindow: maxTicksPerWindow,
             forgetEmptyAfter: forgetEmptyAfter,
-            dataDirectory: settings.resolve(dataDir, env: "ROLLCAST_DATA_DIR", default: nil)
+            dataDirectory: dataDirectory,
+            replay: replayConfiguration
         )
         try await Producer(configuration: configuration, logger: logger).run()
     }

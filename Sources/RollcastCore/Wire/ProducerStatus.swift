@@ -16,11 +16,13 @@ public struct ProducerStatus: Codable, Equatable, Sendable {
     public var ingest: IngestStatus
     /// Present when the producer persists (`--data-dir`).
     public var persistence: PersistenceStatus?
+    /// Present when the producer replays a file (`--replay`).
+    public var replay: ReplayStatus?
 
     public init(
         runID: String, seq: UInt64, symbols: [String], points: Int, windowSeconds: Double,
         intervalMilliseconds: Int64, snapshotEndpoint: String, clock: String, clockTime: Double, ingest: IngestStatus,
-        persistence: PersistenceStatus? = nil
+        persistence: PersistenceStatus? = nil, replay: ReplayStatus? = nil
     ) {
         self.runID = runID
         self.seq = seq
@@ -33,11 +35,12 @@ public struct ProducerStatus: Codable, Equatable, Sendable {
         self.clockTime = clockTime
         self.ingest = ingest
         self.persistence = persistence
+        self.replay = replay
     }
 
     enum CodingKeys: String, CodingKey {
         case runID = "run_id"
-        case seq, symbols, points, clock, ingest, persistence
+        case seq, symbols, points, clock, ingest, persistence, replay
         case windowSeconds = "window_s"
         case intervalMilliseconds = "interval_ms"
         case snapshotEndpoint = "snapshot_endpoint"
@@ -114,5 +117,35 @@ public struct PersistenceStatus: Codable, Equatable, Sendable {
         case path, bytes, ticks
         case restoredTicks = "restored_ticks"
         case restoreMilliseconds = "restore_ms"
+    }
+}
+
+/// A replay's progress.
+public struct ReplayStatus: Codable, Equatable, Sendable {
+    public var file = ""
+    /// Rows of the file that are replayed (bad ones left out).
+    public var rows = 0
+    /// Rows applied so far in this pass over the file.
+    public var applied = 0
+    /// Bad rows left out (`--skip-bad`).
+    public var skippedRows = 0
+    public var speed = ""
+    public var loop = false
+    /// Passes over the file completed.
+    public var loops = 0
+    /// Set once the first pass is complete.
+    public var finished = false
+    /// Seconds the file took to read and check before the replay started.
+    public var readSeconds = 0.0
+    /// Seconds the last complete pass over the file took.
+    public var passSeconds: Double?
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case file, rows, applied, speed, loop, loops, finished
+        case skippedRows = "skipped_rows"
+        case readSeconds = "read_s"
+        case passSeconds = "pass_s"
     }
 }

@@ -10,6 +10,7 @@ struct ControlHandler: Sendable {
     let configuration: ProducerConfiguration
     /// The journal read back at start, with persistence on.
     let restored: Producer.RestoredJournal?
+    let replayer: Replayer?
 
     /// Applies and answers one command; bad input becomes an error reply, never a crash.
     func reply(to request: ControlRequest) -> ControlReply {
@@ -61,7 +62,8 @@ struct ControlHandler: Sendable {
                             path: restored.journal.path, bytes: restored.journal.sizeOnDisk, ticks: restored.journal.counters.ticks,
                             restoredTicks: restored.restoredTicks, restoreMilliseconds: restored.duration.milliseconds
                         )
-                    }
+                    },
+                    replay: replayer?.status
                 )
             )
         }

@@ -7,8 +7,8 @@ import RollcastCore
 /// build machine, under the 1 M ticks/s the ingest socket must carry (`rollcast-bench ingest`
 /// compares the two). It accepts exactly the JSON grammar (RFC 8259) and the batch's schema:
 /// unknown fields, wrong types and missing fields are refused by name, and every number is
-/// converted with correct rounding (exact arithmetic when it can be, `strtod` otherwise), so
-/// a tick reads back bit for bit as any JSON reader would read it.
+/// converted with correct rounding (``DecimalText``): bit for bit what Swift's `Double(String)`
+/// makes of the same text.
 struct TickBatchReader {
     private let bytes: UnsafeRawBufferPointer
     private let rules: TickRules
@@ -251,77 +251,25 @@ struct TickBatchReader {
             if peek() == UInt8(ascii: "n") { throw .invalid("'\(path())' must be a number, not null") }
             throw wrongType("'\(path())'", "a number")
         }
-        // The grammar: int, optional fraction, optional exponent. Collect up to 19
-        // significant digits as an integer; the decimal exponent says where the point goes.
-        var mantissa: UInt64 = 0
-        var significant = 0
-        var decimalExponent = 0
-        var exact = true
-        func digit(_ byte: UInt8, afterPoint: Bool) {
-            let value = UInt64(byte - UInt8(ascii: "0"))
-            if significant == 0, value == 0 {
-                if afterPoint { decimalExponent -= 1 }
-                return
-            }
-            if significant < 19 {
-                mantissa = mantissa * 10 + value
-                significant += 1
-                if afterPoint { decimalExponent -= 1 }
-            } else {
-                if value != 0 { exact = false }
-                if !afterPoint { decimalExponent += 1 }
-            }
-        }
+        // The grammar: an integer without leading zeros, an optional fraction, an optional exponent.
         if first == UInt8(ascii: "0") {
             index += 1
         } else {
-            while let byte = peek(), isDigit(byte) {
-                digit(byte, afterPoint: false)
-                index += 1
-            }
+            while let byte = peek(), isDigit(byte) { index += 1 }
         }
         if peek() == UInt8(ascii: ".") {
             index += 1
             guard let byte = peek(), isDigit(byte) else { throw syntax("expected a digit after '.'") }
-            while let byte = peek(), isDigit(byte) {
-                digit(byte, afterPoint: true)
-                index += 1
-            }
+            while let byte = peek(), isDigit(byte) { index += 1 }
         }
         if let marker = peek(), marker == UInt8(ascii: "e") || marker == UInt8(ascii: "E") {
             index += 1
-            var negative = false
-            if let sign = peek(), sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") {
-                negative = sign == UInt8(ascii: "-")
-                index += 1
-            }
+            if let sign = peek(), sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") { index += 1 }
             guard let byte = peek(), isDigit(byte) else { throw syntax("expected a digit in an exponent") }
-            var exponent = 0
-            while let byte = peek(), isDigit(byte) {
-                exponent = min(exponent * 10 + Int(byte - UInt8(ascii: "0")), 100_000)
-                index += 1
-            }
-            decimalExponent += negative ? -exponent : exponent
+            while let byte = peek(), isDigit(byte) { index += 1 }
         }
-        let negative = bytes[start] == UInt8(ascii: "-")
-        // Exact for mantissas below 2^53 and powers of ten up to 10^22 (both exact doubles):
-        // one correctly rounded multiplication or division.
-        if exact, mantissa < 1 << 53, (-22...22).contains(decimalExponent) {
-            var value = Double(mantissa)
-            value = decimalExponent < 0 ? value / Self.powersOfTen[-decimalExponent] : value * Self.powersOfTen[decimalExponent]
-            return negative ? -value : value
-        }
-        return Self.strtod(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
-    }
-
-    private static let powersOfTen: [Double] = (0...22).map { Foundation.pow(10, Double($0)) }
-
-    private static func strtod(_ text: UnsafeRawBufferPointer) -> Double {
-        var terminated = Array(text)
-        terminated.append(0)
-        return terminated.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { Foundation.strtod($0.baseAddress!, nil) }
-        }
+        // The text is a JSON number, which DecimalText reads.
+        return DecimalText.parse(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))!
     }
 
     private mutating func readNull() throws(RequestError) -> Bool {

@@ -141,6 +141,13 @@ final class WindowStore: Sendable {
         }
     }
 
+    /// Empties every window (a replay starting its file again); the symbols stay.
+    func clearWindows() {
+        state.withLock { state in
+            for symbol in state.slots.keys { state.slots[symbol]!.window.replace(with: [], now: 0) }
+        }
+    }
+
     /// The `seq` of the next snapshot.
     var nextSeq: UInt64 { state.withLock { $0.seq + 1 } }
 
