@@ -24,6 +24,8 @@ public struct ProducerConfiguration: Sendable {
     public var maxSymbols: Int
     /// Most points per chart in a snapshot, reduced with min/max buckets; 0 sends every point.
     public var maxPoints: Int
+    /// Most points in a whole snapshot; with many symbols each chart gets its share. 0 is no limit.
+    public var maxSnapshotPoints: Int
     /// Seconds a tick may lie ahead of the producer's clock; later ones are refused.
     public var maxFutureSkew: Double
     /// Most ticks a window holds; past it the oldest go first.
@@ -63,6 +65,7 @@ public struct ProducerConfiguration: Sendable {
         mockSeed: UInt64 = 1,
         maxSymbols: Int = 1_000,
         maxPoints: Int = 1_000,
+        maxSnapshotPoints: Int = 250_000,
         maxFutureSkew: Double = 5,
         maxTicksPerWindow: Int = 100_000,
         forgetEmptyAfter: Double = 60,
@@ -80,6 +83,7 @@ public struct ProducerConfiguration: Sendable {
         self.mockSeed = mockSeed
         self.maxSymbols = maxSymbols
         self.maxPoints = maxPoints
+        self.maxSnapshotPoints = maxSnapshotPoints
         self.maxFutureSkew = maxFutureSkew
         self.maxTicksPerWindow = maxTicksPerWindow
         self.forgetEmptyAfter = forgetEmptyAfter
@@ -89,7 +93,8 @@ public struct ProducerConfiguration: Sendable {
 
     var windowLimits: WindowStore.Limits {
         WindowStore.Limits(
-            windowSeconds: windowSeconds, maxSymbols: maxSymbols, maxPoints: maxPoints, maxTicksPerWindow: maxTicksPerWindow,
+            windowSeconds: windowSeconds, maxSymbols: maxSymbols, maxPoints: maxPoints, maxSnapshotPoints: maxSnapshotPoints,
+            maxTicksPerWindow: maxTicksPerWindow,
             forgetEmptyAfter: forgetEmptyAfter
         )
     }

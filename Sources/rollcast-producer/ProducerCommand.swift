@@ -69,6 +69,9 @@ struct ProducerCommand: AsyncParsableCommand {
     @Flag(help: "With --replay: leave bad rows out (counted and logged) instead of stopping at the first. (ROLLCAST_REPLAY_SKIP_BAD=1)")
     var skipBad = false
 
+    @Option(help: "Most points in a whole snapshot; with many symbols each chart gets its share (at least 4). 0 is no limit. (ROLLCAST_MAX_SNAPSHOT_POINTS; default 250000)")
+    var maxSnapshotPoints: Int?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (ROLLCAST_LOG_LEVEL; default info)")
     var logLevel: String?
 
@@ -90,6 +93,8 @@ struct ProducerCommand: AsyncParsableCommand {
         guard maxPoints == 0 || maxPoints >= Downsampler.minimumPoints else {
             throw ValidationError("--max-points must be 0 (off) or at least \(Downsampler.minimumPoints)")
         }
+        let maxSnapshotPoints = try settings.resolve(maxSnapshotPoints, env: "ROLLCAST_MAX_SNAPSHOT_POINTS", default: 250_000)
+        guard maxSnapshotPoints >= 0 else { throw ValidationError("--max-snapshot-points must be 0 (no limit) or more") }
         let maxFutureSkew = try settings.resolve(maxFutureSkew, env: "ROLLCAST_MAX_FUTURE_SKEW", default: 5.0)
         guard maxFutureSkew >= 0, maxFutureSkew <= 86_400 else { throw ValidationError("--max-future-skew must be between 0 and 86400 seconds") }
         let maxTicksPerWindow = try settings.resolve(maxTicksPerWindow, env: "ROLLCAST_MAX_TICKS_PER_WINDOW", default: 100_000)
@@ -131,6 +136,7 @@ struct ProducerCommand: AsyncParsableCommand {
             mockRate: mockRate,
             maxSymbols: maxSymbols,
             maxPoints: maxPoints,
+            maxSnapshotPoints: maxSnapshotPoints,
             maxFutureSkew: maxFutureSkew,
             maxTicksPerWindow: maxTicksPerWindow,
             forgetEmptyAfter: forgetEmptyAfter,

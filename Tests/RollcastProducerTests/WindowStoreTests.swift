@@ -70,6 +70,32 @@ struct WindowStoreTests {
     }
 }
 
+@Suite("Snapshot size")
+struct SnapshotSizeTests {
+    @Test("with many symbols each chart gets its share of the snapshot limit, never under 4 points")
+    func share() {
+        var limits = WindowStore.Limits(windowSeconds: 60, maxSymbols: 1_000, maxPoints: 1_000, maxSnapshotPoints: 250_000)
+        #expect(limits.pointsPerChart(charts: 5) == 1_000)
+        #expect(limits.pointsPerChart(charts: 1_000) == 250)
+        #expect(limits.pointsPerChart(charts: 100_000) == 4)
+        limits.maxPoints = 0
+        #expect(limits.pointsPerChart(charts: 10) == 25_000)
+        limits.maxSnapshotPoints = 0
+        #expect(limits.pointsPerChart(charts: 1_000) == 0, "both off: every point")
+    }
+
+    @Test("a snapshot of 100 charts of 1,000 ticks under a 10,000-point limit sends at most 100 a chart")
+    func snapshot() throws {
+        let clock = ProducerClock(.replay, start: 2_000)
+        let store = WindowStore(limits: .init(windowSeconds: 5_000, maxSymbols: 100, maxPoints: 1_000, maxSnapshotPoints: 10_000), clock: clock)
+        _ = try store.replace((0..<100).map { symbol in ("S\(symbol)", (0..<1_000).map { Tick(time: Double($0), price: Double(($0 * 7 + symbol) % 13)) }) })
+        let series = store.takeSnapshot().series
+        #expect(series.count == 100)
+        #expect(series.allSatisfy { $0.ticks.count <= 100 && $0.rawCount == 1_000 })
+        #expect(series.reduce(0) { $0 + $1.ticks.count } <= 10_000)
+    }
+}
+
 @Suite("Ingest into the window store")
 struct IngestStoreTests {
     @Test("ticks are appended, merged, inserted or dropped as the window says, and new symbols are created")

@@ -15,6 +15,9 @@ final class WindowStore: Sendable {
         var maxSymbols: Int
         /// Most points per series in a snapshot (0 = all); see ``Downsampler``.
         var maxPoints: Int = 0
+        /// Most points in a whole snapshot (0 = no limit): with many symbols each chart gets its
+        /// share, so a snapshot stays a size a browser takes every interval.
+        var maxSnapshotPoints: Int = 0
         /// Most ticks per window; past it the oldest go first.
         var maxTicksPerWindow: Int = 100_000
         /// Seconds (on the producer's clock) a window may stay empty before its symbol is forgotten.
@@ -160,6 +163,7 @@ final class WindowStore: Sendable {
             state.seq += 1
             var series: [SeriesSnapshot] = []
             series.reserveCapacity(state.slots.count)
+            let perChart = limits.pointsPerChart(charts: state.slots.count)
             for symbol in state.slots.keys.sorted() {
                 state.slots[symbol]!.window.trim(now: now)
                 let slot = state.slots[symbol]!
@@ -176,7 +180,7 @@ final class WindowStore: Sendable {
                     }
                 }
                 let ticks = slot.window.ticks
-                series.append(SeriesSnapshot(symbol: symbol, ticks: Downsampler.minMax(ticks, maxPoints: limits.maxPoints), rawCount: ticks.count))
+                series.append(SeriesSnapshot(symbol: symbol, ticks: Downsampler.minMax(ticks, maxPoints: perChart), rawCount: ticks.count))
             }
             return (state.seq, series)
         }
@@ -215,5 +219,16 @@ final class WindowStore: Sendable {
     /// A short id that tells one producer run from the next.
     static func makeRunID() -> String {
         String(UUID().uuidString.lowercased().prefix(8))
+    }
+}
+
+extension WindowStore.Limits {
+    /// Points each chart may send in a snapshot of `charts` charts (0 = every point): the
+    /// per-chart limit, or the chart's share of the snapshot limit if that is smaller, but never
+    /// under ``Downsampler/minimumPoints``.
+    func pointsPerChart(charts: Int) -> Int {
+        guard maxSnapshotPoints > 0, charts > 0 else { return maxPoints }
+        let share = max(Downsampler.minimumPoints, maxSnapshotPoints / charts)
+        return maxPoints == 0 ? share : min(maxPoints, share)
     }
 }
