@@ -34,6 +34,8 @@ final class Journal: Sendable {
     }
 
     static let fileName = "rollcast.sqlite"
+    /// The write-ahead log is cut back to this after each checkpoint.
+    static let walSizeLimit = 16 << 20
 
     /// Opens (or creates) the journal in `directory`, made private (0700) if new.
     /// - Throws: ``Failure`` naming the file when it cannot be opened or is not a Rollcast journal.
@@ -50,6 +52,10 @@ final class Journal: Sendable {
         configuration.prepareDatabase { db in
             // Durable at commit, not merely at the next checkpoint: acknowledged means on disk.
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Space freed by pruning goes back to the file system (takes effect in a new file,
+            // before its first table), and the write-ahead log shrinks back after a checkpoint.
+            try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
+            try db.execute(sql: "PRAGMA journal_size_limit = \(Self.walSizeLimit)")
         }
         do {
             database = try DatabaseQueue(path: path, configuration: configuration)
@@ -217,6 +223,15 @@ final class Journal: Sendable {
             }
             let ticks = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(tick_count), 0) FROM chunk") ?? 0
             state.withLock { $0.ticks = ticks }
+        }
+    }
+
+    /// Gives pages freed by pruning and compaction back to the file system and empties the
+    /// write-ahead log into the database, so the files shrink with the windows.
+    func releaseSpace() throws {
+        try database.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA incremental_vacuum")
+            _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
         }
     }
 

@@ -48,6 +48,13 @@ final class JournalUpkeep: Service, Sendable {
             logger.error("journal could not be pruned", metadata: ["path": "\(journal.path)", "error": "\(error)"])
             return
         }
+        defer {
+            do {
+                try journal.releaseSpace()
+            } catch {
+                logger.error("journal space could not be released", metadata: ["path": "\(journal.path)", "error": "\(error)"])
+            }
+        }
         let counters = journal.counters
         // The windows' total is an upper bound of what the journal's symbols hold: copy only when it may pay.
         guard counters.ticks > 2 * summary.points + Self.slack else { return }
