@@ -132,6 +132,12 @@ run_benchmarks() {
     "$BIN_DIR/rollcast-bench" fanout "$@"
     say "idle connections"
     "$BIN_DIR/rollcast-bench" fanout --idle --clients 0,1000
+    say "ingest (in memory and with --data-dir)"
+    "$BIN_DIR/rollcast-bench" ingest
+    say "restart of a persisting producer"
+    "$BIN_DIR/rollcast-bench" restart
+    say "replay"
+    "$BIN_DIR/rollcast-bench" replay
     say "dashboard update cost (headless Chromium)"
     python3 Tests/browser/dashboard_benchmark.py
 }
