@@ -36,7 +36,9 @@ let package = Package(
         .target(
             name: "RollcastCore",
             dependencies: [
+                "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Ticks in (mock feed, ingest, replay), rolling windows, snapshots out.

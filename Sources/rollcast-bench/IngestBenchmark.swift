@@ -26,7 +26,7 @@ struct IngestBenchmark: AsyncParsableCommand {
 
     func run() async throws {
         try compareReaders()
-        let bin = binDir ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+        let bin = benchBinDirectory(binDir)
         let batches = makeBatches()
         print("")
         print("| mode | ticks | batches of | seconds | ticks/s | producer CPU s/s | producer peak RSS |")
@@ -78,7 +78,7 @@ struct IngestBenchmark: AsyncParsableCommand {
             var body = #"{"batch_id":"bench-\#(number)","ticks":["#
             for index in 0..<batch {
                 let sequence = number * batch + index
-                let t = RandomWalkTime.milliseconds(start + Double(sequence) * spacing)
+                let t = RandomWalk.milliseconds(start + Double(sequence) * spacing)
                 if index > 0 { body += "," }
                 body += #"{"symbol":"S\#(sequence % symbols)","t":\#(t),"price":\#(100 + Double(sequence % 997) / 100),"volume":\#(sequence % 50 + 1)}"#
             }
@@ -87,15 +87,13 @@ struct IngestBenchmark: AsyncParsableCommand {
     }
 
     func pushRun(batches: [[UInt8]], bin: String, persisted: Bool) async throws {
-        let directory = "/tmp/rcb-\(UUID().uuidString.prefix(8).lowercased())"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        let directory = try makeBenchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let producer = Process()
-        producer.executableURL = URL(fileURLWithPath: "\(bin)/rollcast-producer")
-        producer.arguments = ["--run-dir", directory, "--no-mock-feed", "--log-level", "warning", "--max-symbols", "\(max(1_000, symbols))"]
-            + (persisted ? ["--data-dir", "\(directory)/data"] : [])
-        producer.standardError = FileHandle.standardError
-        try producer.run()
+        let producer = try startProducer(
+            bin: bin,
+            arguments: ["--run-dir", directory, "--no-mock-feed", "--log-level", "warning", "--max-symbols", "\(max(1_000, symbols))"]
+                + (persisted ? ["--data-dir", "\(directory)/data"] : [])
+        )
         defer {
             producer.terminate()
             producer.waitUntilExit()
@@ -133,115 +131,5 @@ struct IngestBenchmark: AsyncParsableCommand {
             "| \(persisted ? "--data-dir" : "in memory") | \(total) | \(batch) | \(format(seconds, 2)) | \(format(Double(total) / seconds / 1e6, 2)) M "
                 + "| \(format(cpu / seconds, 2)) | \(stats.memoryKiB.peak / 1024) MiB |"
         )
-    }
-}
-
-enum RandomWalkTime {
-    /// Unix seconds rounded to whole milliseconds, as feeds send them.
-    static func milliseconds(_ seconds: Double) -> Double { (seconds * 1000).rounded() / 1000 }
-}
-
-/// Asks a producer's control socket for its status, as the gateway does.
-final class ControlProbe {
-    private let socket: ZMQSocket
-
-    init(context: ZMQContext, endpoint: String) throws {
-        socket = try ZMQSocket(context: context, type: .dealer)
-        try socket.connect(endpoint)
-    }
-
-    func status(within limit: Duration) async throws -> ProducerStatus {
-        let deadline = ContinuousClock.now.advanced(by: limit)
-        let request = try ControlRequest.status.parts()
-        while ContinuousClock.now < deadline {
-            try socket.setReceiveTimeout(milliseconds: 200)
-            if try socket.send(parts: [[]] + request, dontWait: true), let parts = try socket.receiveMultipart(), parts.count == 2,
-                let status = try? JSONDecoder().decode(ControlReply.self, from: Data(parts[1].bytes)).status
-            {
-                return status
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        throw ValidationError("the producer did not answer its control socket")
-    }
-}
-
-/// A persisting producer holding `symbols` × `ticks` killed and started again: time to its first snapshot.
-struct RestartBenchmark: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "restart",
-        abstract: "SIGKILL a producer with --data-dir holding N symbols × M ticks; time from the new process's start to its first snapshot."
-    )
-
-    @Option(help: "Symbols.")
-    var symbols = 1_000
-    @Option(help: "Ticks per symbol.")
-    var ticks = 3_000
-    @Option(help: "Restarts to time.")
-    var runs = 3
-    @Option(help: "Folder holding rollcast-producer (default: beside this program).")
-    var binDir: String?
-
-    func run() async throws {
-        let bin = binDir ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
-        let directory = "/tmp/rcb-\(UUID().uuidString.prefix(8).lowercased())"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let arguments = [
-            "--run-dir", directory, "--no-mock-feed", "--log-level", "warning", "--max-symbols", "\(symbols)", "--data-dir", "\(directory)/data",
-        ]
-        var producer = try spawn(bin: bin, arguments: arguments)
-        let context = try ZMQContext()
-        let control = try ControlProbe(context: context, endpoint: "ipc://\(directory)/control.sock")
-        _ = try await control.status(within: .seconds(20))
-        // Batch k holds tick k of every symbol: `ticks` batches of `symbols` ticks.
-        progress("filling: \(symbols) symbols × \(ticks) ticks")
-        let start = Date().timeIntervalSince1970 - 200
-        let push = try ZMQSocket(context: context, type: .push)
-        try push.connect("ipc://\(directory)/ingest.sock")
-        for number in 0..<ticks {
-            let t = RandomWalkTime.milliseconds(start + Double(number) * 150 / Double(ticks))
-            let body = (0..<symbols).map { #"{"symbol":"S\#($0)","t":\#(t),"price":\#(100 + Double(number % 997) / 100)}"# }
-            try push.send(Array(#"{"ticks":[\#(body.joined(separator: ","))]}"#.utf8))
-        }
-        while try await control.status(within: .seconds(10)).ingest.socket.ticks < symbols * ticks {
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        print("| symbols × ticks | database on disk | process start → first snapshot | journal read back (restore_ms) | first snapshot |")
-        print("|---|---|---|---|---|")
-        for _ in 0..<runs {
-            kill(producer.processIdentifier, SIGKILL)
-            producer.waitUntilExit()
-            let size = ["rollcast.sqlite", "rollcast.sqlite-wal"].reduce(0) { total, file in
-                total + ((try? FileManager.default.attributesOfItem(atPath: "\(directory)/data/\(file)")[.size] as? Int) ?? 0)
-            }
-            // Subscribed before the start, so the first snapshot is not missed.
-            let subscriber = try ZMQSocket(context: context, type: .sub)
-            try subscriber.subscribe(SnapshotHeader.topic)
-            try subscriber.setReceiveTimeout(milliseconds: 30_000)
-            try subscriber.setMaxMessageSize(-1)
-            try subscriber.connect("ipc://\(directory)/snapshots.sock")
-            let started = ContinuousClock.now
-            producer = try spawn(bin: bin, arguments: arguments)
-            guard let parts = try subscriber.receiveMultipart() else { throw ValidationError("no snapshot within 30 s") }
-            let elapsed = started.duration(to: .now)
-            subscriber.close()
-            let status = try await control.status(within: .seconds(10))
-            print(
-                "| \(symbols) × \(ticks) | \(size / 1_000_000) MB | \(elapsed.milliseconds) ms | \(status.persistence?.restoreMilliseconds ?? 0) ms "
-                    + "| \(parts.last!.count / 1_000_000) MB, \(status.symbols.count) charts |"
-            )
-        }
-        producer.terminate()
-        producer.waitUntilExit()
-    }
-
-    private func spawn(bin: String, arguments: [String]) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "\(bin)/rollcast-producer")
-        process.arguments = arguments
-        process.standardError = FileHandle.standardError
-        try process.run()
-        return process
     }
 }

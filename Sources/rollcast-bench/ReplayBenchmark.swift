@@ -23,9 +23,8 @@ struct ReplayBenchmark: AsyncParsableCommand {
     var binDir: String?
 
     func run() async throws {
-        let bin = binDir ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
-        let directory = "/tmp/rcb-\(UUID().uuidString.prefix(8).lowercased())"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        let bin = benchBinDirectory(binDir)
+        let directory = try makeBenchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var files: [(label: String, path: String)] = []
         for iso in [false, true] {
@@ -58,7 +57,7 @@ struct ReplayBenchmark: AsyncParsableCommand {
         text.reserveCapacity(rows * 48)
         for row in 0..<rows {
             let t = start + Double(row) * 0.01
-            let time = iso ? formatter.string(from: Date(timeIntervalSince1970: t)) : "\(RandomWalkTime.milliseconds(t))"
+            let time = iso ? formatter.string(from: Date(timeIntervalSince1970: t)) : "\(RandomWalk.milliseconds(t))"
             text += "\(time),S\(row % symbols),\(100 + Double(row % 997) / 100),\(row % 90 + 1)\n"
         }
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
@@ -76,16 +75,15 @@ struct ReplayBenchmark: AsyncParsableCommand {
     private func replay(_ file: (label: String, path: String), bin: String, directory: String) async throws {
         let runDirectory = "\(directory)/run"
         try? FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: false)
-        let producer = Process()
-        producer.executableURL = URL(fileURLWithPath: "\(bin)/rollcast-producer")
-        // A window over the whole file: every row stays, the worst case for the windows.
-        producer.arguments = [
-            "--run-dir", runDirectory, "--replay", file.path, "--speed", "max", "--window", "86400", "--max-symbols", "\(symbols)",
-            "--log-level", "warning",
-        ]
-        producer.standardError = FileHandle.standardError
         let started = ContinuousClock.now
-        try producer.run()
+        // A window over the whole file: every row stays, the worst case for the windows.
+        let producer = try startProducer(
+            bin: bin,
+            arguments: [
+                "--run-dir", runDirectory, "--replay", file.path, "--speed", "max", "--window", "86400", "--max-symbols", "\(symbols)",
+                "--log-level", "warning",
+            ]
+        )
         defer {
             producer.terminate()
             producer.waitUntilExit()

@@ -93,7 +93,8 @@ struct IngestTests {
         try await RollcastStack.with { stack in
             try await stack.waitUntilReady()
             let loadSent = ContinuousClock.now
-            async let load = stack.request(.POST, "/api/test/load_mock_data", body: #"{"symbols":["G1","G2","G3","G4","G5","G6","G7","G8","G9","G10"],"points":100000}"#)
+            // Half the budget: in a debug build beside other suites the whole budget can pass 2 s.
+            async let load = stack.request(.POST, "/api/test/load_mock_data", body: #"{"symbols":["G1","G2","G3","G4","G5"],"points":100000}"#)
             // Ingest while it runs: each answer must come before the load's.
             var ingestAnswers: [ContinuousClock.Instant] = []
             try await Task.sleep(for: .milliseconds(20))
@@ -104,8 +105,8 @@ struct IngestTests {
             let answer = try await load
             let loadDone = ContinuousClock.now
             #expect(answer.status == .ok, "\(answer.body)")
-            // Measured here: five ingests done 30–40 ms after the load was sent, the load after
-            // 1.4 s (debug build). Behind the load they would all wait for its generation.
+            // Measured with twice this load: five ingests done 30–40 ms after the load was sent,
+            // the load after 1.4 s (debug build). Behind the load they would wait for its generation.
             let loadTook = loadSent.duration(to: loadDone)
             #expect(loadSent.duration(to: ingestAnswers.last!) < loadTook / 4, "ingest answers \(ingestAnswers.map { loadSent.duration(to: $0) }), load \(loadSent.duration(to: loadDone))")
         }

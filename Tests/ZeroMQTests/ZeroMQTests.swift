@@ -110,4 +110,38 @@ struct ZeroMQTests {
         socket.close()
         #expect(throws: ZMQError.self) { try socket.bind("ipc:///tmp/never.sock") }
     }
+
+    @Test("a ROUTER answers DEALER requests out of order by their envelope; a poll wakes for a socket or a PollWakeup")
+    func routerDealerAndPoll() throws {
+        let directory = try Self.socketDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let context = try ZMQContext()
+        let router = try ZMQSocket(context: context, type: .router)
+        try router.bind("ipc://\(directory)/router.sock")
+        let dealer = try ZMQSocket(context: context, type: .dealer)
+        try dealer.setReceiveTimeout(milliseconds: 5_000)
+        try dealer.connect("ipc://\(directory)/router.sock")
+        let wakeup = try PollWakeup()
+
+        // Nothing to read yet: the poll times out.
+        #expect(try ZMQPoll.readable([.socket(router), .fileDescriptor(wakeup.fileDescriptor)], timeoutMilliseconds: 10) == [false, false])
+        wakeup.signal()
+        #expect(try ZMQPoll.readable([.socket(router), .fileDescriptor(wakeup.fileDescriptor)], timeoutMilliseconds: 1_000) == [false, true])
+        wakeup.drain()
+        #expect(try ZMQPoll.readable([.fileDescriptor(wakeup.fileDescriptor)], timeoutMilliseconds: 0) == [false])
+
+        for id in ["first", "second"] { try dealer.send(parts: [Array(id.utf8), [], Array("question \(id)".utf8)]) }
+        var requests: [[[UInt8]]] = []
+        while requests.count < 2 {
+            guard try ZMQPoll.readable([.socket(router)], timeoutMilliseconds: 5_000)[0] else { break }
+            while let parts = try router.receiveMultipart(dontWait: true) { requests.append(parts.map(\.bytes)) }
+        }
+        #expect(requests.count == 2)
+        #expect(requests.allSatisfy { $0.count == 4 && $0[2].isEmpty }, "routing id, request id, delimiter, body")
+        // Answered the other way round: each reply finds its request by the envelope.
+        for request in requests.reversed() { try router.send(parts: Array(request.prefix(3)) + [Array("answer to ".utf8) + request[3]]) }
+        let replies = try (0..<2).map { _ in try #require(try dealer.receiveMultipart()).map(\.bytes) }
+        #expect(replies.map { String(decoding: $0[0], as: UTF8.self) } == ["second", "first"])
+        #expect(replies.allSatisfy { String(decoding: $0[2], as: UTF8.self) == "answer to question " + String(decoding: $0[0], as: UTF8.self) })
+    }
 }

@@ -74,38 +74,47 @@ final class ControlClient: Service, Sendable {
         let now = ContinuousClock.now
         let deadline = now.advanced(by: timeout)
         let sendBy = min(deadline, now.advanced(by: Self.connectGrace))
-        return try await withCheckedThrowingContinuation { continuation in
-            let refusal: Failure? = state.withLock { state in
-                if state.stopped { return .unavailable("the gateway is shutting down") }
-                guard state.inFlight < Self.maxInFlight else { return .busy }
-                state.unsent.append((state.nextID, Pending(parts: parts, deadline: deadline, sendBy: sendBy, continuation: continuation)))
-                state.nextID += 1
-                return nil
+        let id = state.withLock { state in
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let refusal: (any Error)? = state.withLock { state in
+                    if state.stopped { return Failure.unavailable("the gateway is shutting down") }
+                    if Task.isCancelled { return CancellationError() }
+                    guard state.inFlight < Self.maxInFlight else { return Failure.busy }
+                    state.unsent.append((id, Pending(parts: parts, deadline: deadline, sendBy: sendBy, continuation: continuation)))
+                    return nil
+                }
+                if let refusal {
+                    continuation.resume(throwing: refusal)
+                } else {
+                    wakeup.signal()
+                }
             }
-            if let refusal {
-                continuation.resume(throwing: refusal)
-            } else {
-                wakeup.signal()
+        } onCancel: {
+            // Whoever takes a request out of the state resumes it: here, or the socket's thread.
+            let pending = state.withLock { state -> Pending? in
+                if let index = state.unsent.firstIndex(where: { $0.id == id }) { return state.unsent.remove(at: index).request }
+                return state.awaitingReply.removeValue(forKey: id)
             }
+            pending?.continuation.resume(throwing: CancellationError())
         }
     }
 
     func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await DedicatedThread.run(name: "rollcast-control-client", onCancel: context.shutdown) {
-                try self.exchangeLoop()
-            }
-        } onGracefulShutdown: {
-            self.context.shutdown()
+        try await ServiceThread.run(name: "rollcast-control-client", stop: context.shutdown) {
+            try self.exchangeLoop()
         }
     }
 
     private func exchangeLoop() throws {
+        // First, so that no caller waits for ever, even when the socket cannot be made (a
+        // context shut down before this thread started).
+        defer { failAll(with: .unavailable("the gateway is shutting down")) }
         let socket = try ZMQSocket(context: context, type: .dealer)
-        defer {
-            socket.close()
-            failAll(with: .unavailable("the gateway is shutting down"))
-        }
+        defer { socket.close() }
         // With ZMQ_IMMEDIATE a send fails at once while no producer is connected, so a
         // request is never queued for a producer that is not there.
         try socket.setImmediate(true)
@@ -153,11 +162,12 @@ final class ControlClient: Service, Sendable {
             // Move to "awaiting" first: the reply can be read before this loop ends.
             state.withLock { $0.awaitingReply[item.id] = item.request }
             if try socket.send(parts: [envelope, []] + item.request.parts, dontWait: true) { continue }
-            state.withLock { _ = $0.awaitingReply.removeValue(forKey: item.id) }
-            if ContinuousClock.now >= item.request.sendBy {
-                item.request.continuation.resume(throwing: Failure.unavailable("no producer is listening on \(endpoint)"))
+            // Not sent; unless its caller gave up meanwhile (and was resumed), it is still ours.
+            guard let request = state.withLock({ $0.awaitingReply.removeValue(forKey: item.id) }) else { continue }
+            if ContinuousClock.now >= request.sendBy {
+                request.continuation.resume(throwing: Failure.unavailable("no producer is listening on \(endpoint)"))
             } else {
-                waiting.append(item)
+                waiting.append((item.id, request))
             }
         }
         if !waiting.isEmpty { state.withLock { $0.unsent.insert(contentsOf: waiting, at: 0) } }

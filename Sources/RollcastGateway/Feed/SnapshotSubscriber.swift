@@ -28,12 +28,8 @@ final class SnapshotSubscriber: Service, Sendable {
 
     func run() async throws {
         let context = try ZMQContext()
-        try await withGracefulShutdownHandler {
-            try await DedicatedThread.run(name: "rollcast-subscriber", onCancel: context.shutdown) {
-                try self.receiveLoop(context: context)
-            }
-        } onGracefulShutdown: {
-            context.shutdown()
+        try await ServiceThread.run(name: "rollcast-subscriber", stop: context.shutdown) {
+            try self.receiveLoop(context: context)
         }
     }
 

@@ -33,13 +33,9 @@ final class ControlServer: Service, Sendable {
 
     func run() async throws {
         let context = try ZMQContext()
-        try await withGracefulShutdownHandler {
-            try await DedicatedThread.run(name: "rollcast-control", onCancel: context.shutdown) {
-                try self.serve(context: context)
-            }
-        } onGracefulShutdown: {
-            // Makes the blocked poll return ETERM.
-            context.shutdown()
+        // Shutting the context down makes the blocked poll return ETERM.
+        try await ServiceThread.run(name: "rollcast-control", stop: context.shutdown) {
+            try self.serve(context: context)
         }
     }
 

@@ -31,12 +31,8 @@ final class IngestSocket: Service, Sendable {
 
     func run() async throws {
         let context = try ZMQContext()
-        try await withGracefulShutdownHandler {
-            try await DedicatedThread.run(name: "rollcast-ingest", onCancel: context.shutdown) {
-                try self.receiveLoop(context: context)
-            }
-        } onGracefulShutdown: {
-            context.shutdown()
+        try await ServiceThread.run(name: "rollcast-ingest", stop: context.shutdown) {
+            try self.receiveLoop(context: context)
         }
     }
 

@@ -24,14 +24,10 @@ final class JournalUpkeep: Service, Sendable {
     }
 
     func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await DedicatedThread.run(name: "rollcast-journal", onCancel: signal.stop) {
-                while self.signal.wait(until: Date().addingTimeInterval(Self.period)) != .stopped {
-                    self.upkeep()
-                }
+        try await ServiceThread.run(name: "rollcast-journal", stop: signal.stop) {
+            while self.signal.wait(until: Date().addingTimeInterval(Self.period)) != .stopped {
+                self.upkeep()
             }
-        } onGracefulShutdown: {
-            self.signal.stop()
         }
     }
 

@@ -26,12 +26,8 @@ final class SnapshotPublisher: Service, Sendable {
     }
 
     func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await DedicatedThread.run(name: "rollcast-publisher", onCancel: signal.stop) {
-                try self.publishLoop()
-            }
-        } onGracefulShutdown: {
-            self.signal.stop()
+        try await ServiceThread.run(name: "rollcast-publisher", stop: signal.stop) {
+            try self.publishLoop()
         }
     }
 

@@ -69,12 +69,8 @@ final class Replayer: Service, Sendable {
     var status: ReplayStatus { progress.withLock { $0 } }
 
     func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await DedicatedThread.run(name: "rollcast-replay", onCancel: signal.stop) {
-                self.play()
-            }
-        } onGracefulShutdown: {
-            self.signal.stop()
+        try await ServiceThread.run(name: "rollcast-replay", stop: signal.stop) {
+            self.play()
         }
     }
 
