@@ -24,11 +24,13 @@ final class ControlServer: Service, Sendable {
     private let logger: Logger
     private let loads = DispatchQueue(label: "rollcast.mock-loads")
     private let pendingLoads = Atomic<Int>(0)
+    private let refusals: RefusalLog
 
     init(endpoint: String, handler: ControlHandler, logger: Logger) {
         self.endpoint = endpoint
         self.handler = handler
         self.logger = logger
+        self.refusals = RefusalLog(logger: logger, message: "control command refused")
     }
 
     func run() async throws {
@@ -121,7 +123,7 @@ final class ControlServer: Service, Sendable {
 
     private func log(_ reply: ControlReply) {
         if let error = reply.error {
-            logger.warning("control command refused", metadata: ["reason": "\(error)"])
+            refusals.note(error)
         } else if let ingested = reply.ingested {
             logger.debug("ticks ingested", metadata: ["appended": "\(ingested.appended)", "new_symbols": "\(ingested.newSymbols.count)"])
         } else if let loaded = reply.loaded {

@@ -47,7 +47,7 @@ final class IngestSocket: Service, Sendable {
             IPCEndpoint.release(endpoint)
         }
         logger.info("ingest socket ready", metadata: ["endpoint": "\(endpoint)"])
-        var refusals = RefusalLog(logger: logger)
+        let refusals = RefusalLog(logger: logger, message: "ingest batch refused")
         while true {
             let parts: [ZMQMessage]
             do {
@@ -71,33 +71,5 @@ final class IngestSocket: Service, Sendable {
                 refusals.note(error.description)
             }
         }
-    }
-}
-
-/// Logs refused batches at most once a second, with how many were refused in between.
-struct RefusalLog {
-    let logger: Logger
-    private var lastLogged: ContinuousClock.Instant?
-    private var unlogged = 0
-
-    init(logger: Logger) {
-        self.logger = logger
-    }
-
-    mutating func note(_ reason: String) {
-        let now = ContinuousClock.now
-        if let lastLogged, lastLogged.duration(to: now) < .seconds(1) {
-            unlogged += 1
-            return
-        }
-        logger.warning("ingest batch refused", metadata: ["reason": "\(reason)", "refused_since_last_line": "\(unlogged)"])
-        lastLogged = now
-        unlogged = 0
-    }
-
-    mutating func flush() {
-        guard unlogged > 0 else { return }
-        logger.warning("ingest batches refused", metadata: ["refused_since_last_line": "\(unlogged)"])
-        unlogged = 0
     }
 }

@@ -1,0 +1,39 @@
+import Logging
+import Synchronization
+
+/// Logs refusals at most once a second, with how many were left out in between: a sender
+/// that keeps sending bad requests cannot flood the log.
+final class RefusalLog: Sendable {
+    private let logger: Logger
+    private let message: Logger.Message
+    private let state = Mutex<(lastLogged: ContinuousClock.Instant?, unlogged: Int)>((nil, 0))
+
+    init(logger: Logger, message: Logger.Message) {
+        self.logger = logger
+        self.message = message
+    }
+
+    func note(_ reason: String) {
+        let now = ContinuousClock.now
+        let unlogged: Int? = state.withLock { state in
+            if let last = state.lastLogged, last.duration(to: now) < .seconds(1) {
+                state.unlogged += 1
+                return nil
+            }
+            defer { state = (now, 0) }
+            return state.unlogged
+        }
+        guard let unlogged else { return }
+        logger.warning(message, metadata: ["reason": "\(reason)", "refused_since_last_line": "\(unlogged)"])
+    }
+
+    /// Logs how many were left out since the last line, if any (at shutdown).
+    func flush() {
+        let unlogged = state.withLock { state in
+            defer { state.unlogged = 0 }
+            return state.unlogged
+        }
+        guard unlogged > 0 else { return }
+        logger.warning(message, metadata: ["refused_since_last_line": "\(unlogged)"])
+    }
+}
