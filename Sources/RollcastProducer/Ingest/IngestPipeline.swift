@@ -66,8 +66,8 @@ final class IngestPipeline: Sendable {
             if let id = batch.batchID, var first = state.ledger.result(for: id, now: now) {
                 state.status[source].duplicates += 1
                 first.duplicate = true
-                // Read back after a restart, the answer's seq is of an earlier run: the data is in the next snapshot.
-                first.visibleFromSeq = max(first.visibleFromSeq, store.nextSeq)
+                // Read back after a restart, the answer has no seq of this run: the data is in the next snapshot.
+                if first.visibleFromSeq == 0 { first.visibleFromSeq = store.nextSeq }
                 return first
             }
             var result: IngestResult
