@@ -82,8 +82,9 @@ start_both() {
     }
     trap stop INT TERM
     "$BIN_DIR/rollcast-producer" & pids+=($!)
-    # The gateway writes its port to $ready once it listens.
-    ROLLCAST_PORT_FILE="$ready" "$BIN_DIR/rollcast-gateway" "$@" & pids+=($!)
+    # The gateway writes its port to $ready once it listens. The demo serves the test API
+    # (the page's mock data loads); a gateway started alone does not.
+    ROLLCAST_PORT_FILE="$ready" "$BIN_DIR/rollcast-gateway" --enable-test-api "$@" & pids+=($!)
     for _ in $(seq 1 300); do
         [ -s "$ready" ] && break
         kill -0 "${pids[1]}" 2>/dev/null || break

@@ -65,9 +65,13 @@ public struct Gateway: Sendable {
         broadcaster: SnapshotBroadcaster, control: ControlClient, registry: ClientRegistry, counters: ClientCounters
     ) throws -> some ApplicationProtocol {
         let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: ErrorMiddleware(routes: APIRoutes.table))
+        let routes = APIRoutes(broadcaster: broadcaster, control: control, counters: counters, configuration: configuration)
+        router.add(middleware: ErrorMiddleware(routes: routes.table))
         router.add(middleware: FileMiddleware(configuration.webRoot, searchForIndexHtml: true, logger: logger))
-        APIRoutes(broadcaster: broadcaster, control: control, counters: counters, configuration: configuration).register(on: router)
+        routes.register(on: router)
+        if configuration.enableTestAPI {
+            logger.warning("test API on: anyone who reaches the gateway can load mock data", metadata: ["routes": "\(APIRoutes.testRoutes.keys.sorted())"])
+        }
 
         let socket = RealtimeChartsSocket(
             broadcaster: broadcaster,

@@ -29,6 +29,8 @@ public struct GatewayConfiguration: Sendable {
     public var pongTimeout: Duration
     /// Offer `permessage-deflate`: each snapshot is compressed once and shared.
     public var permessageDeflate: Bool
+    /// Serve `/api/test/*` (mock data for tests and demos); 404 otherwise.
+    public var enableTestAPI: Bool
 
     public init(
         host: String = "127.0.0.1",
@@ -44,7 +46,8 @@ public struct GatewayConfiguration: Sendable {
         slowClientLimit: Duration = .seconds(30),
         pingInterval: Duration = .seconds(25),
         pongTimeout: Duration = .seconds(10),
-        permessageDeflate: Bool = false
+        permessageDeflate: Bool = false,
+        enableTestAPI: Bool = false
     ) {
         self.host = host
         self.port = port
@@ -60,5 +63,6 @@ public struct GatewayConfiguration: Sendable {
         self.pingInterval = pingInterval
         self.pongTimeout = pongTimeout
         self.permessageDeflate = permessageDeflate
+        self.enableTestAPI = enableTestAPI
     }
 }

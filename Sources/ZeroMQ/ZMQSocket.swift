@@ -189,13 +189,24 @@ public final class ZMQSocket {
 
     /// Receives all parts of one multipart message; `nil` when the receive timed out.
     public func receiveMultipart(dontWait: Bool = false) throws -> [ZMQMessage]? {
+        try receiveMultipart(dontWait: dontWait, maxParts: .max).map(\.parts)
+    }
+
+    /// Receives one multipart message keeping at most `maxParts` parts: the rest are received
+    /// and dropped one by one, so a message of many large parts costs one part's memory.
+    /// - Returns: the parts kept and how many the message had; `nil` when the receive timed out.
+    public func receiveMultipart(dontWait: Bool = false, maxParts: Int) throws -> (parts: [ZMQMessage], total: Int)? {
         guard let first = try receive(dontWait: dontWait) else { return nil }
         var parts = [first]
+        var total = 1
+        var more = first.hasMore
         // The remaining parts have already arrived with the first one.
-        while parts[parts.count - 1].hasMore {
+        while more {
             guard let next = try receive() else { break }
-            parts.append(next)
+            total += 1
+            more = next.hasMore
+            if parts.count < maxParts { parts.append(next) }
         }
-        return parts
+        return (parts, total)
     }
 }

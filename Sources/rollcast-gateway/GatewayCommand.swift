@@ -47,6 +47,9 @@ struct GatewayCommand: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Offer permessage-deflate to clients; each snapshot is compressed once and shared. (ROLLCAST_PERMESSAGE_DEFLATE=1; default off)")
     var permessageDeflate: Bool?
 
+    @Flag(help: "Serve the test API (POST /api/test/load_mock_data), for tests and demos; 404 otherwise. (ROLLCAST_ENABLE_TEST_API=1; default off)")
+    var enableTestAPI = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (ROLLCAST_LOG_LEVEL; default info)")
     var logLevel: String?
 
@@ -81,7 +84,8 @@ struct GatewayCommand: AsyncParsableCommand {
             slowClientLimit: .milliseconds(Int64(slowClientTimeout * 1000)),
             pingInterval: .milliseconds(Int64(pingInterval * 1000)),
             pongTimeout: .milliseconds(Int64(pongTimeout * 1000)),
-            permessageDeflate: try settings.resolve(permessageDeflate, env: "ROLLCAST_PERMESSAGE_DEFLATE", default: false)
+            permessageDeflate: try settings.resolve(permessageDeflate, env: "ROLLCAST_PERMESSAGE_DEFLATE", default: false),
+            enableTestAPI: try settings.resolve(enableTestAPI ? true : nil, env: "ROLLCAST_ENABLE_TEST_API", default: false)
         )
         try await Gateway(configuration: configuration, logger: logger).run()
     }

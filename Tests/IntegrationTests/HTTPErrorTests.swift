@@ -48,6 +48,24 @@ struct HTTPErrorTests {
             #expect(try await stack.request(.GET, "/api/realtime_window").status == .serviceUnavailable)
         }
     }
+
+    @Test("the test API is off unless the gateway is started with --enable-test-api")
+    func testAPIOffByDefault() async throws {
+        try await RollcastStack.with(testAPI: false) { stack in
+            try await stack.waitUntilReady()
+            for method in [HTTPMethod.POST, .GET] {
+                let answer = try await stack.request(method, "/api/test/load_mock_data", body: method == .POST ? "{}" : nil)
+                #expect(answer.status == .notFound, "\(method): \(answer.body)")
+                #expect(answer.errorReason == "no such route: /api/test/load_mock_data")
+            }
+            #expect(!(stack.gateway?.log.contains("test API on") ?? true))
+        }
+        try await RollcastStack.with { stack in
+            try await stack.waitUntilReady()
+            #expect(try await stack.request(.POST, "/api/test/load_mock_data", body: #"{"symbols":["ON"]}"#).status == .ok)
+            #expect(stack.gateway?.log.contains("test API on") == true, "the gateway says so when it is on")
+        }
+    }
 }
 
 /// The HTTP methods used above, without importing NIO's type into the table's signature.

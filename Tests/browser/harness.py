@@ -64,6 +64,7 @@ class Stack:
             "--port", str(port),
             "--port-file", str(port_file),
             "--web-root", str(ROOT / "web"),
+            "--enable-test-api",
             # Chromium offers permessage-deflate: the browser tests read the shared compressed frames.
             "--permessage-deflate",
         ]

@@ -128,10 +128,11 @@ final class ControlClient: Service, Sendable {
                 )
                 if readable[1] { wakeup.drain() }
                 try sendQueued(on: socket)
-                while let parts = try socket.receiveMultipart(dontWait: true) {
+                while let received = try socket.receiveMultipart(dontWait: true, maxParts: 3) {
+                    let parts = received.parts
                     // [request id, empty delimiter, reply]
-                    guard parts.count == 3, parts[0].count == 8, parts[1].count == 0 else {
-                        logger.warning("control reply with an unknown shape dropped", metadata: ["parts": "\(parts.count)"])
+                    guard received.total == 3, parts[0].count == 8, parts[1].count == 0 else {
+                        logger.warning("control reply with an unknown shape dropped", metadata: ["parts": "\(received.total)"])
                         continue
                     }
                     let id = parts[0].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }

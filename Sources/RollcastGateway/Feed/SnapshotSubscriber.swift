@@ -48,8 +48,13 @@ final class SnapshotSubscriber: Service, Sendable {
         while true {
             let parts: [ZMQMessage]
             do {
-                guard let received = try socket.receiveMultipart() else { continue }
-                parts = received
+                // A snapshot is three parts; more are dropped as they are read.
+                guard let received = try socket.receiveMultipart(maxParts: 3) else { continue }
+                guard received.total == 3 else {
+                    logger.warning("malformed snapshot message dropped", metadata: ["parts": "\(received.total)"])
+                    continue
+                }
+                parts = received.parts
             } catch let error as ZMQError where error.isContextTerminated {
                 logger.info("snapshot subscription closed")
                 return

@@ -10,9 +10,15 @@ struct APIRoutes: Sendable {
     let counters: ClientCounters
     let configuration: GatewayConfiguration
 
+    /// The routes only for tests and demos, served with `--enable-test-api`.
+    static let testRoutes: [String: [HTTPRequest.Method]] = ["/api/test/load_mock_data": [.post]]
+
     /// Allowed methods by path, for telling 405 from 404.
-    static let table: [String: [HTTPRequest.Method]] = [
-        "/api/test/load_mock_data": [.post],
+    var table: [String: [HTTPRequest.Method]] {
+        configuration.enableTestAPI ? Self.routes.merging(Self.testRoutes) { $1 } : Self.routes
+    }
+
+    private static let routes: [String: [HTTPRequest.Method]] = [
         "/api/ingest": [.post],
         "/api/realtime_window": [.get],
         "/api/status": [.get],
@@ -22,7 +28,9 @@ struct APIRoutes: Sendable {
     ]
 
     func register(on router: Router<some RequestContext>) {
-        router.post("/api/test/load_mock_data") { request, context in try await loadMockData(request) }
+        if configuration.enableTestAPI {
+            router.post("/api/test/load_mock_data") { request, _ in try await loadMockData(request) }
+        }
         router.post("/api/ingest") { request, _ in try await ingest(request) }
         router.get("/api/realtime_window") { _, _ in try realtimeWindow() }
         router.get("/api/status") { _, _ in await status() }

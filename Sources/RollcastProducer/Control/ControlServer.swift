@@ -16,6 +16,9 @@ import ZeroMQ
 final class ControlServer: Service, Sendable {
     /// Larger requests make libzmq drop the sender rather than allocate for them.
     static let maxRequestBytes: Int64 = 4 << 20
+    /// Most parts of a control message: a DEALER's routing id, request id and delimiter, or a
+    /// REQ's routing id and delimiter, then one or two parts of command.
+    static let maxParts = 6
     /// Mock loads waiting or running at once; past it a load is refused as busy.
     static let maxPendingLoads = 4
 
@@ -72,7 +75,14 @@ final class ControlServer: Service, Sendable {
                     for outgoing in outbox.withLock({ outbox in defer { outbox.removeAll() }; return outbox }) { try send(outgoing) }
                 }
                 guard readable[0] else { continue }
-                while let parts = try socket.receiveMultipart(dontWait: true) {
+                while let received = try socket.receiveMultipart(dontWait: true, maxParts: Self.maxParts) {
+                    // Parts past the limit were dropped as they were read: a message of a hundred
+                    // 4 MiB parts costs one part's memory, not 400 MB.
+                    guard received.total <= Self.maxParts else {
+                        refusals.note("a control message of \(received.total) parts was dropped; at most \(Self.maxParts)")
+                        continue
+                    }
+                    let parts = received.parts
                     // The envelope is everything up to and including the first empty part.
                     guard let delimiter = parts.firstIndex(where: { $0.count == 0 }), delimiter + 1 < parts.count else {
                         logger.warning("control message without an envelope dropped", metadata: ["parts": "\(parts.count)"])

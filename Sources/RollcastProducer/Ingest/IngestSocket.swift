@@ -51,17 +51,18 @@ final class IngestSocket: Service, Sendable {
         while true {
             let parts: [ZMQMessage]
             do {
-                guard let received = try socket.receiveMultipart() else { continue }
-                parts = received
+                // Only the first part is kept: extra parts are dropped as they are read.
+                guard let received = try socket.receiveMultipart(maxParts: 1) else { continue }
+                guard received.total == 1 else {
+                    pipeline.countRefusal(.invalid("a batch is one message part, not \(received.total)"), from: .socket)
+                    refusals.note("a batch is one message part, not \(received.total)")
+                    continue
+                }
+                parts = received.parts
             } catch let error as ZMQError where error.isContextTerminated {
                 refusals.flush()
                 logger.info("ingest socket closed")
                 return
-            }
-            guard parts.count == 1 else {
-                pipeline.countRefusal(.invalid("a batch is one message part, not \(parts.count)"), from: .socket)
-                refusals.note("a batch is one message part, not \(parts.count)")
-                continue
             }
             do throws(RequestError) {
                 _ = try parts[0].withUnsafeBytes { bytes in

@@ -81,9 +81,14 @@ final class PublishingSocket: @unchecked Sendable {
     let boundAt: Date
 
     /// - Throws: ``IPCEndpoint/InUseError`` when a live producer already publishes there.
+    /// Snapshots libzmq queues per subscriber; past it a slow or stalled subscriber misses
+    /// snapshots (the next full one replaces them) and the producer's memory stays flat.
+    static let queuedSnapshots: Int32 = 2
+
     init(endpoint: String) throws {
         self.endpoint = endpoint
         socket = try ZMQSocket(context: try ZMQContext(), type: .pub)
+        try socket.setSendHighWaterMark(Self.queuedSnapshots)
         try IPCEndpoint.claim(endpoint)
         try socket.bind(endpoint)
         boundAt = Date()

@@ -74,9 +74,14 @@ enum TestEnvironment {
 
 extension RollcastProcess {
     /// Resident memory in KiB, from /proc/<pid>/status.
-    var residentKiB: Int {
+    var residentKiB: Int { statusField("VmRSS:") }
+
+    /// The most resident memory the process has had, in KiB.
+    var peakResidentKiB: Int { statusField("VmHWM:") }
+
+    private func statusField(_ name: String) -> Int {
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix(name) } ?? ""
         return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
     }
 

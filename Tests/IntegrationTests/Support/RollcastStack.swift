@@ -26,9 +26,11 @@ final class RollcastStack: @unchecked Sendable {
         producerArguments: [String] = ["--no-mock-feed", "--interval", "0.5"],
         gatewayArguments: [String] = [],
         startProducer: Bool = true,
+        testAPI: Bool = true,
         _ body: (RollcastStack) async throws -> T
     ) async throws -> T {
         let stack = try RollcastStack(producerArguments: producerArguments)
+        stack.testAPI = testAPI
         do {
             if startProducer { try stack.startProducer() }
             try await stack.startGateway(extra: gatewayArguments)
@@ -58,6 +60,9 @@ final class RollcastStack: @unchecked Sendable {
         )
     }
 
+    /// Tests load mock data through the test API; one test checks it is off without the flag.
+    var testAPI = true
+
     func startGateway(port requested: Int = 0, extra: [String] = []) async throws {
         let portFile = "\(runDirectory)/port"
         try? FileManager.default.removeItem(atPath: portFile)
@@ -66,7 +71,7 @@ final class RollcastStack: @unchecked Sendable {
             arguments: [
                 "--run-dir", runDirectory, "--port", "\(requested)", "--port-file", portFile,
                 "--web-root", "\(TestEnvironment.repositoryRoot)/web",
-            ] + extra,
+            ] + (testAPI ? ["--enable-test-api"] : []) + extra,
             logPath: "\(runDirectory)/gateway.log"
         )
         port = try await poll("the gateway's port file", within: .seconds(20)) {
