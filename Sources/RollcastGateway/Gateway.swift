@@ -4,6 +4,7 @@ import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOHTTP1
 import RollcastCore
 import ServiceLifecycle
 
@@ -66,7 +67,9 @@ public struct Gateway: Sendable {
     ) throws -> some ApplicationProtocol {
         let router = Router(context: BasicRequestContext.self)
         let routes = APIRoutes(broadcaster: broadcaster, control: control, counters: counters, configuration: configuration)
+        let policy = AccessPolicy(listenHost: configuration.host, serverNames: configuration.serverNames, allowedOrigins: configuration.allowedOrigins)
         router.add(middleware: ErrorMiddleware(routes: routes.table))
+        router.add(middleware: AccessMiddleware(policy: policy))
         router.add(middleware: FileMiddleware(configuration.webRoot, searchForIndexHtml: true, logger: logger))
         routes.register(on: router)
         if configuration.enableTestAPI {
@@ -91,7 +94,7 @@ public struct Gateway: Sendable {
         return Application(
             router: router,
             server: HTTPServerBuilder { responder in
-                CappedWebSocketChannel(
+                GatedWebSocketChannel(
                     inner: HTTP1WebSocketUpgradeChannel(
                         responder: responder,
                         configuration: .init(
@@ -116,11 +119,21 @@ public struct Gateway: Sendable {
                         }
                     ),
                     path: "/ws/realtime_charts",
-                    maxClients: configuration.maxClients,
-                    isFull: { counters.connected.value >= configuration.maxClients },
-                    onRefused: {
-                        counters.refused.increment()
-                        logger.warning("client refused", metadata: ["max_clients": "\(configuration.maxClients)"])
+                    decide: { head in
+                        let host = head.headers.first(name: "host")
+                        if let refusal = policy.hostRefusal(host, isHTTP11: true) ?? policy.originRefusal(head.headers.first(name: "origin"), host: host) {
+                            logger.info("upgrade refused", metadata: ["status": "\(refusal.status)", "reason": "\(refusal.reason)"])
+                            return .init(status: HTTPResponseStatus(statusCode: refusal.status), reason: refusal.reason)
+                        }
+                        guard counters.connected.value < configuration.maxClients else {
+                            counters.refused.increment()
+                            logger.warning("client refused", metadata: ["max_clients": "\(configuration.maxClients)"])
+                            return .init(
+                                status: .serviceUnavailable, reason: "the gateway has its maximum of \(configuration.maxClients) clients; try again later",
+                                headers: [("Retry-After", "5")]
+                            )
+                        }
+                        return nil
                     }
                 )
             },

@@ -31,6 +31,10 @@ public struct GatewayConfiguration: Sendable {
     public var permessageDeflate: Bool
     /// Serve `/api/test/*` (mock data for tests and demos); 404 otherwise.
     public var enableTestAPI: Bool
+    /// Host names the gateway answers for besides its listen address (and `localhost` on loopback).
+    public var serverNames: [String]
+    /// Origins besides the gateway's own whose pages may use it (`scheme://host[:port]`).
+    public var allowedOrigins: [String]
 
     public init(
         host: String = "127.0.0.1",
@@ -47,7 +51,9 @@ public struct GatewayConfiguration: Sendable {
         pingInterval: Duration = .seconds(25),
         pongTimeout: Duration = .seconds(10),
         permessageDeflate: Bool = false,
-        enableTestAPI: Bool = false
+        enableTestAPI: Bool = false,
+        serverNames: [String] = [],
+        allowedOrigins: [String] = []
     ) {
         self.host = host
         self.port = port
@@ -64,5 +70,7 @@ public struct GatewayConfiguration: Sendable {
         self.pongTimeout = pongTimeout
         self.permessageDeflate = permessageDeflate
         self.enableTestAPI = enableTestAPI
+        self.serverNames = serverNames
+        self.allowedOrigins = allowedOrigins
     }
 }

@@ -50,6 +50,12 @@ struct GatewayCommand: AsyncParsableCommand {
     @Flag(help: "Serve the test API (POST /api/test/load_mock_data), for tests and demos; 404 otherwise. (ROLLCAST_ENABLE_TEST_API=1; default off)")
     var enableTestAPI = false
 
+    @Option(help: "A host name the gateway answers for besides its listen address (requests naming another Host get 421); repeatable. (ROLLCAST_SERVER_NAMES, comma-separated)")
+    var serverName: [String] = []
+
+    @Option(help: "An origin (scheme://host[:port]) whose pages may open the WebSocket and post, besides the gateway's own; repeatable. (ROLLCAST_ALLOWED_ORIGINS, comma-separated)")
+    var allowedOrigin: [String] = []
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (ROLLCAST_LOG_LEVEL; default info)")
     var logLevel: String?
 
@@ -85,8 +91,20 @@ struct GatewayCommand: AsyncParsableCommand {
             pingInterval: .milliseconds(Int64(pingInterval * 1000)),
             pongTimeout: .milliseconds(Int64(pongTimeout * 1000)),
             permessageDeflate: try settings.resolve(permessageDeflate, env: "ROLLCAST_PERMESSAGE_DEFLATE", default: false),
-            enableTestAPI: try settings.resolve(enableTestAPI ? true : nil, env: "ROLLCAST_ENABLE_TEST_API", default: false)
+            enableTestAPI: try settings.resolve(enableTestAPI ? true : nil, env: "ROLLCAST_ENABLE_TEST_API", default: false),
+            serverNames: serverName.isEmpty ? settings.list(env: "ROLLCAST_SERVER_NAMES") : serverName,
+            allowedOrigins: try checkedOrigins(allowedOrigin.isEmpty ? settings.list(env: "ROLLCAST_ALLOWED_ORIGINS") : allowedOrigin)
         )
         try await Gateway(configuration: configuration, logger: logger).run()
+    }
+
+    /// Origins as `scheme://host[:port]`; anything else is a typo worth a clear error.
+    private func checkedOrigins(_ origins: [String]) throws -> [String] {
+        for origin in origins {
+            guard let url = URL(string: origin), let scheme = url.scheme, ["http", "https"].contains(scheme.lowercased()), url.host != nil,
+                url.path.isEmpty || url.path == "/"
+            else { throw ValidationError("--allowed-origin must be scheme://host[:port], such as https://desk.example.com, not '\(origin)'") }
+        }
+        return origins
     }
 }

@@ -4,9 +4,12 @@ Run by `./run.sh test`. Each step waits on a condition with a deadline; the whol
 is bounded by an alarm. A screenshot of the live dashboard is saved under .build/.
 """
 
+import http.server
+import json
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -235,6 +238,59 @@ class DashboardTests:
         messages = b.execute_script("return window.rollcast.messages")
         wait_for(lambda: b.execute_script("return window.rollcast.messages") > messages + 1, 15, "updates on a new connection")
         wait_for(lambda: b.find_element(By.ID, "connection-state").text == "live", 5, "state 'live'")
+
+    def test_a_page_on_another_site_can_neither_read_nor_write(self):
+        # Another origin: the same machine, another port.
+        class Page(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = b"<!doctype html><title>elsewhere</title><p>another site</p>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        other = make_browser()
+        try:
+            other.get(f"http://127.0.0.1:{server.server_address[1]}/")
+            outcome = other.execute_async_script(
+                """
+                const [gateway, done] = [arguments[0], arguments[arguments.length - 1]];
+                const tick = JSON.stringify({ ticks: [{ symbol: "EVIL", t: Date.now() / 1000, price: 666 }] });
+                const result = {};
+                // A "simple" request needs no preflight: the browser sends it, the gateway must refuse it.
+                try { await fetch(gateway + "/api/ingest", { method: "POST", mode: "no-cors", body: tick, headers: { "Content-Type": "text/plain" } }); result.simple = "sent"; }
+                catch (e) { result.simple = "blocked"; }
+                try { await fetch(gateway + "/api/ingest", { method: "POST", body: tick, headers: { "Content-Type": "application/json" } }); result.json = "read"; }
+                catch (e) { result.json = "blocked"; }
+                try { const r = await fetch(gateway + "/api/status"); result.read = await r.text(); }
+                catch (e) { result.read = "blocked"; }
+                result.socket = await new Promise((resolve) => {
+                  const socket = new WebSocket(gateway.replace("http", "ws") + "/ws/realtime_charts");
+                  socket.onopen = () => resolve("open");
+                  socket.onmessage = () => resolve("message");
+                  socket.onerror = () => resolve("refused");
+                  setTimeout(() => resolve("timeout"), 5000);
+                });
+                done(result);
+                """,
+                self.stack.url,
+            )
+        finally:
+            other.quit()
+            server.shutdown()
+        assert outcome["json"] == "blocked", f"a cross-site JSON post was answered: {outcome}"
+        assert outcome["read"] == "blocked", f"a cross-site page read the status: {outcome}"
+        assert outcome["socket"] == "refused", f"a cross-site page opened the WebSocket: {outcome}"
+        # Nothing in this run ingests over HTTP but that page: the producer must have applied nothing.
+        status, body = self.stack.request("GET", "/api/status")
+        applied = json.loads(body)["producer"]["ingest"]["http"]["batches"]
+        assert applied == 0, f"a cross-site post reached the windows ({outcome})"
 
     def test_gateway_restart_shows_reconnecting_then_resumes(self):
         b = self.browser

@@ -27,6 +27,11 @@ public struct SettingResolver: Sendable {
         return fallback
     }
 
+    /// A comma-separated list from the environment variable `name`; empty when unset.
+    public func list(env name: String) -> [String] {
+        (environment[name] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
     /// Like the generic form, but also takes 1/0, yes/no and on/off from the environment.
     public func resolve(_ flag: Bool?, env name: String, default fallback: Bool) throws -> Bool {
         if let flag { return flag }

@@ -8,8 +8,33 @@ final class RawWebSocket {
 
     /// Connects and completes the upgrade handshake.
     /// - Parameter receiveBuffer: a small value makes a client that stalls fill up fast.
-    init(port: Int, path: String = "/ws/realtime_charts", receiveBuffer: Int32? = nil, timeout: TimeInterval = 5, extensions: String? = nil) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    /// - Parameter host: the `Host` header (`127.0.0.1:<port>` by default); `headers`: more header lines.
+    init(
+        port: Int, path: String = "/ws/realtime_charts", receiveBuffer: Int32? = nil, timeout: TimeInterval = 5, extensions: String? = nil,
+        host: String? = nil, headers: [String] = []
+    ) throws {
+        fd = try Self.connectedSocket(port: port, timeout: timeout, receiveBuffer: receiveBuffer)
+        let request = "GET \(path) HTTP/1.1\r\nHost: \(host ?? "127.0.0.1:\(port)")\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+            + (extensions.map { "Sec-WebSocket-Extensions: \($0)\r\n" } ?? "") + headers.map { $0 + "\r\n" }.joined() + "\r\n"
+        try send(Array(request.utf8))
+        var head: [UInt8] = []
+        while !head.suffix(4).elementsEqual([13, 10, 13, 10]) {
+            head.append(try readExactly(1)[0])
+        }
+        let text = String(decoding: head, as: UTF8.self)
+        status = Int(text.split(separator: " ")[1]) ?? 0
+        if status != 101,
+            let lengthLine = text.split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("content-length:") }),
+            let length = Int(lengthLine.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)), length > 0
+        {
+            responseBody = String(decoding: try readExactly(length), as: UTF8.self)
+        }
+    }
+
+    /// A blocking TCP socket connected to 127.0.0.1:`port`, with send and receive timeouts.
+    static func connectedSocket(port: Int, timeout: TimeInterval, receiveBuffer: Int32? = nil) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RawError("socket failed") }
         if var size = receiveBuffer {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
@@ -28,22 +53,7 @@ final class RawWebSocket {
             close(fd)
             throw RawError("connect failed")
         }
-        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-            + (extensions.map { "Sec-WebSocket-Extensions: \($0)\r\n" } ?? "") + "\r\n"
-        try send(Array(request.utf8))
-        var head: [UInt8] = []
-        while !head.suffix(4).elementsEqual([13, 10, 13, 10]) {
-            head.append(try readExactly(1)[0])
-        }
-        let text = String(decoding: head, as: UTF8.self)
-        status = Int(text.split(separator: " ")[1]) ?? 0
-        if status != 101,
-            let lengthLine = text.split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("content-length:") }),
-            let length = Int(lengthLine.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)), length > 0
-        {
-            responseBody = String(decoding: try readExactly(length), as: UTF8.self)
-        }
+        return fd
     }
 
     /// The HTTP status of the handshake answer (101 when upgraded).

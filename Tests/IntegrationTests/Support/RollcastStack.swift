@@ -103,13 +103,17 @@ final class RollcastStack: @unchecked Sendable {
         try await request(method, path, rawBody: body.map { Array($0.utf8) }, timeout: timeout)
     }
 
-    func request(_ method: HTTPMethod, _ path: String, rawBody: [UInt8]?, timeout: Duration = .seconds(10)) async throws -> HTTPAnswer {
+    /// - Parameter headers: headers to add; a `Content-Type` here replaces the JSON default.
+    func request(
+        _ method: HTTPMethod, _ path: String, rawBody: [UInt8]?, headers: [(String, String)] = [], timeout: Duration = .seconds(10)
+    ) async throws -> HTTPAnswer {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         if let rawBody {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: rawBody))
         }
+        for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
         let response = try await HTTPClient.shared.execute(request, timeout: .init(timeout))
         let bytes = try await response.body.collect(upTo: 64 << 20)
         return HTTPAnswer(status: response.status, headers: response.headers, body: String(buffer: bytes))

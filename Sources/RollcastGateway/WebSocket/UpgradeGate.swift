@@ -5,51 +5,64 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// Answers WebSocket upgrades past `--max-clients` with HTTP 503 and a JSON reason.
+/// Answers WebSocket upgrades that may not go ahead with an HTTP status and a JSON reason:
+/// a `Host` the gateway does not answer for (421), an `Origin` it does not allow (403), or
+/// `--max-clients` reached (503 with `Retry-After`).
 ///
-/// The WebSocket layer turns every refused upgrade into an empty 400, so the cap is checked
-/// one step earlier: this handler sits between the HTTP decoder and the upgrade handler,
-/// answers an upgrade request itself when the gateway is full, and closes the connection.
-/// Plain HTTP requests and upgrades below the cap pass through untouched. (Connections that
-/// race past it are still closed with 1013 by ``RealtimeChartsSocket``.)
-final class ConnectionCapHandler: ChannelDuplexHandler, RemovableChannelHandler {
+/// The WebSocket layer turns every refused upgrade into an empty 400, so the checks run one
+/// step earlier: this handler sits between the HTTP decoder and the upgrade handler, answers
+/// a refused upgrade itself and closes the connection. Plain HTTP requests and admitted
+/// upgrades pass through untouched. (Connections that race past the cap are still closed with
+/// 1013 by ``RealtimeChartsSocket``.)
+final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
+    /// Why an upgrade is refused: the status, the reason, and extra headers.
+    struct Refusal: Sendable {
+        var status: HTTPResponseStatus
+        var reason: String
+        var headers: [(String, String)] = []
+    }
+
     private let path: String
-    private let isFull: @Sendable () -> Bool
-    private let onRefused: @Sendable () -> Void
-    private let body: ByteBuffer
+    private let decide: @Sendable (HTTPRequestHead) -> Refusal?
     private var refusing = false
     private var admittedUpgrade = false
 
-    init(path: String, maxClients: Int, isFull: @escaping @Sendable () -> Bool, onRefused: @escaping @Sendable () -> Void) {
+    /// - Parameter decide: the refusal for an upgrade request to `path`, or `nil` to let it through.
+    init(path: String, decide: @escaping @Sendable (HTTPRequestHead) -> Refusal?) {
         self.path = path
-        self.isFull = isFull
-        self.onRefused = onRefused
-        self.body = ByteBuffer(string: #"{"error":"the gateway has its maximum of \#(maxClients) clients; try again later"}"#)
+        self.decide = decide
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head(let head) where isUpgrade(head) && isFull():
+        case .head(let head) where isUpgrade(head):
+            guard let refusal = decide(head) else {
+                admittedUpgrade = true
+                context.fireChannelRead(data)
+                return
+            }
             refusing = true
-            onRefused()
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .withoutEscapingSlashes
+            let body = ByteBuffer(bytes: (try? encoder.encode(APIError.ErrorBody(error: refusal.reason))) ?? Data())
             var headers = HTTPHeaders()
             headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
             headers.add(name: "Content-Length", value: "\(body.readableBytes)")
-            headers.add(name: "Retry-After", value: "5")
+            for (name, value) in refusal.headers { headers.add(name: name, value: value) }
             headers.add(name: "Connection", value: "close")
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .serviceUnavailable, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: refusal.status, headers: headers))), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
             context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
                 loopBound.value.close(promise: nil)
             }
-        case .head(let head):
-            admittedUpgrade = isUpgrade(head)
+        case .head:
+            admittedUpgrade = false
             context.fireChannelRead(data)
         case .body:
             if !refusing { context.fireChannelRead(data) }
@@ -68,16 +81,14 @@ final class ConnectionCapHandler: ChannelDuplexHandler, RemovableChannelHandler 
     }
 }
 
-/// The HTTP/1 + WebSocket child channel with a ``ConnectionCapHandler`` in its pipeline,
+/// The HTTP/1 + WebSocket child channel with an ``UpgradeGateHandler`` in its pipeline,
 /// and the ``UnsentBytesLimit`` on its socket.
-struct CappedWebSocketChannel: ServerChildChannel {
+struct GatedWebSocketChannel: ServerChildChannel {
     typealias Value = HTTP1WebSocketUpgradeChannel.Value
 
     let inner: HTTP1WebSocketUpgradeChannel
     let path: String
-    let maxClients: Int
-    let isFull: @Sendable () -> Bool
-    let onRefused: @Sendable () -> Void
+    let decide: @Sendable (HTTPRequestHead) -> UpgradeGateHandler.Refusal?
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         UnsentBytesLimit.apply(to: channel, logger: logger)
@@ -86,7 +97,7 @@ struct CappedWebSocketChannel: ServerChildChannel {
                 type: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self
             )
             try channel.pipeline.syncOperations.addHandler(
-                ConnectionCapHandler(path: path, maxClients: maxClients, isFull: isFull, onRefused: onRefused),
+                UpgradeGateHandler(path: path, decide: decide),
                 position: .before(upgrader)
             )
             return value
