@@ -63,43 +63,111 @@ setup_browser() {
         python3 -m pip install --quiet "selenium>=4.20,<5"
 }
 
+# ROLLCAST_BIN_DIR names built executables to use instead of building (the tests of run.sh
+# itself use the debug build).
+use_built_or_build() {
+    if [ -n "${ROLLCAST_BIN_DIR:-}" ]; then
+        BIN_DIR=$ROLLCAST_BIN_DIR
+    else
+        build_release
+    fi
+}
+
 build_release() {
     say "building (release)"
     swift build -c release
     BIN_DIR=$(swift build -c release --show-bin-path)
 }
 
+# Runs "$@" as NAME and starts it again whenever it ends: after 1 s, doubling up to 30 s,
+# back to 1 s once it has run a minute. A first run that exits with an error of its own
+# within 10 s is a start-up error (a bad flag, a port in use, a damaged database): the
+# supervisor gives up with its status. The running child's pid is in $state/NAME.pid.
+supervise() {
+    local name=$1; shift
+    local delay=1 first=1 started status
+    # A Ctrl-C is the main script's to handle: it stops the children, then this loop ends.
+    trap '' INT
+    while [ ! -e "$state/stopping" ]; do
+        started=$SECONDS
+        # In a session of its own: a Ctrl-C at the terminal reaches this script, which stops
+        # the children itself, and never a child alone (which the supervisor would restart).
+        setsid "$@" &
+        echo $! > "$state/$name.pid"
+        status=0
+        wait $! || status=$?
+        [ -e "$state/stopping" ] && return 0
+        # Statuses above 128 are deaths by a signal (a crash, a kill): those are restarted.
+        if [ "$first" = 1 ] && [ "$status" -ne 0 ] && [ "$status" -le 128 ] && [ $((SECONDS - started)) -lt 10 ]; then
+            say "$name failed to start (status $status)"
+            return "$status"
+        fi
+        first=0
+        [ $((SECONDS - started)) -ge 60 ] && delay=1
+        say "$name exited (status $status); restarting it in ${delay} s"
+        sleep "$delay" &
+        echo $! > "$state/$name.sleep"
+        wait $! 2>/dev/null || true
+        delay=$((delay * 2 > 30 ? 30 : delay * 2))
+    done
+}
+
+# Whether any of the given processes still runs (one that ended but is not yet reaped is a
+# zombie, which `kill -0` would still find).
+running() {
+    local pid
+    for pid in "$@"; do
+        [ -r "/proc/$pid/stat" ] && [ "$(cut -d ' ' -f 3 "/proc/$pid/stat" 2>/dev/null)" != Z ] && return 0
+    done
+    return 1
+}
+
+# Producer and gateway, each supervised: one that dies is restarted while the other keeps
+# serving. Ctrl-C (or SIGTERM) stops both within 2 s.
 start_both() {
-    local pids=()
-    local ready
-    ready=$(mktemp -u /tmp/rollcast-ready.XXXXXX)
+    local state supervisors=()
+    state=$(mktemp -d /tmp/rollcast-run.XXXXXX)
     stop() {
         trap - INT TERM
         say "stopping"
-        kill -TERM "${pids[@]}" 2>/dev/null || true
-        wait "${pids[@]}" 2>/dev/null || true
-        rm -f "$ready"
+        touch "$state/stopping"
+        # A supervisor may be starting a child right now: signal what the pid files name
+        # until every supervisor has returned, then kill what is left.
+        local tries=0
+        while [ "$tries" -lt 20 ] && running "${supervisors[@]}"; do
+            for file in "$state"/*.pid "$state"/*.sleep; do
+                [ -e "$file" ] && kill -TERM "$(cat "$file")" 2>/dev/null || true
+            done
+            sleep 0.1
+            tries=$((tries + 1))
+        done
+        for file in "$state"/*.pid; do
+            [ -e "$file" ] && running "$(cat "$file")" && kill -KILL "$(cat "$file")" 2>/dev/null || true
+        done
+        wait 2>/dev/null || true
+        rm -rf "$state"
     }
-    trap stop INT TERM
-    "$BIN_DIR/rollcast-producer" & pids+=($!)
-    # The gateway writes its port to $ready once it listens. The demo serves the test API
-    # (the page's mock data loads); a gateway started alone does not.
-    ROLLCAST_PORT_FILE="$ready" "$BIN_DIR/rollcast-gateway" --enable-test-api "$@" & pids+=($!)
+    trap 'stop; exit 130' INT
+    trap 'stop; exit 143' TERM
+    supervise producer "$BIN_DIR/rollcast-producer" & supervisors+=($!)
+    # The gateway writes its port to $state/port once it listens. The demo serves the test
+    # API (the page's mock data loads); a gateway started alone does not.
+    ROLLCAST_PORT_FILE="$state/port" supervise gateway "$BIN_DIR/rollcast-gateway" --enable-test-api "$@" & supervisors+=($!)
     for _ in $(seq 1 300); do
-        [ -s "$ready" ] && break
-        kill -0 "${pids[1]}" 2>/dev/null || break
+        [ -s "$state/port" ] && break
+        kill -0 "${supervisors[1]}" 2>/dev/null || break
         sleep 0.1
     done
-    if [ -s "$ready" ]; then
-        local url="http://${ROLLCAST_HOST:-127.0.0.1}:$(tr -d '[:space:]' < "$ready")"
+    if [ -s "$state/port" ]; then
+        local url="http://${ROLLCAST_HOST:-127.0.0.1}:$(tr -d '[:space:]' < "$state/port")"
         say "dashboard: $url  (Ctrl-C stops both)"
         echo "$url"
     else
         say "the gateway did not start; its error is above"
     fi
-    # Either process ending ends the other; a failure is the script's exit status.
+    # A supervisor returns only when its process could not start: that ends the script.
     local status=0
-    wait -n "${pids[@]}" || status=$?
+    wait -n "${supervisors[@]}" || status=$?
     stop
     return "$status"
 }
@@ -116,6 +184,8 @@ run_tests() {
     timeout --signal=KILL 1200 swift test --skip-build
     say "browser tests"
     timeout --signal=KILL 600 python3 Tests/browser/dashboard_test.py
+    say "run.sh itself: supervision and Ctrl-C"
+    timeout --signal=KILL 180 python3 Tests/scripts/run_sh_test.py
 }
 
 # Every benchmark of docs/performance.md; extra arguments go to the fan-out benchmark
@@ -144,7 +214,7 @@ run_benchmarks() {
 }
 
 case "${1:-}" in
-    "") setup_runtime; build_release; start_both ;;
+    "") setup_runtime; use_built_or_build; start_both ;;
     producer) shift; setup_runtime; build_release; exec "$BIN_DIR/rollcast-producer" "$@" ;;
     gateway) shift; setup_runtime; build_release; exec "$BIN_DIR/rollcast-gateway" "$@" ;;
     test) run_tests ;;
