@@ -98,6 +98,9 @@ public struct Gateway: Sendable {
                     inner: HTTP1WebSocketUpgradeChannel(
                         responder: responder,
                         configuration: .init(
+                            // Between requests, and before a request's head is complete: a
+                            // connection idle this long is closed (idle keep-alive, slowloris).
+                            http1: .init(idleTimeout: .nanoseconds(Int64(configuration.idleTimeout.milliseconds) * 1_000_000)),
                             ws: .init(
                                 // Clients send nothing of use; a small frame limit keeps floods cheap.
                                 maxFrameSize: RealtimeChartsSocket.maxClientMessageBytes,
@@ -119,6 +122,7 @@ public struct Gateway: Sendable {
                         }
                     ),
                     path: "/ws/realtime_charts",
+                    headDeadline: .nanoseconds(Int64(configuration.idleTimeout.milliseconds) * 1_000_000),
                     decide: { head in
                         let host = head.headers.first(name: "host")
                         if let refusal = policy.hostRefusal(host, isHTTP11: true) ?? policy.originRefusal(head.headers.first(name: "origin"), host: host) {
@@ -134,6 +138,12 @@ public struct Gateway: Sendable {
                             )
                         }
                         return nil
+                    },
+                    connections: counters.connections,
+                    maxConnections: configuration.maxClients + configuration.maxHTTPConnections,
+                    onConnectionRefused: {
+                        counters.connectionsRefused.increment()
+                        logger.debug("connection refused", metadata: ["open": "\(counters.connections.value)"])
                     }
                 )
             },

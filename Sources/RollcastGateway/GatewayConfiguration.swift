@@ -29,6 +29,11 @@ public struct GatewayConfiguration: Sendable {
     public var pongTimeout: Duration
     /// Offer `permessage-deflate`: each snapshot is compressed once and shared.
     public var permessageDeflate: Bool
+    /// How long a connection may stay idle between requests, or take to send a request's head.
+    public var idleTimeout: Duration
+    /// Connections allowed besides `maxClients` WebSocket clients (plain HTTP, upgrades on their way).
+    public var maxHTTPConnections: Int
+
     /// Serve `/api/test/*` (mock data for tests and demos); 404 otherwise.
     public var enableTestAPI: Bool
     /// Host names the gateway answers for besides its listen address (and `localhost` on loopback).
@@ -51,6 +56,8 @@ public struct GatewayConfiguration: Sendable {
         pingInterval: Duration = .seconds(25),
         pongTimeout: Duration = .seconds(10),
         permessageDeflate: Bool = false,
+        idleTimeout: Duration = .seconds(15),
+        maxHTTPConnections: Int = 1_000,
         enableTestAPI: Bool = false,
         serverNames: [String] = [],
         allowedOrigins: [String] = []
@@ -69,6 +76,8 @@ public struct GatewayConfiguration: Sendable {
         self.pingInterval = pingInterval
         self.pongTimeout = pongTimeout
         self.permessageDeflate = permessageDeflate
+        self.idleTimeout = idleTimeout
+        self.maxHTTPConnections = maxHTTPConnections
         self.enableTestAPI = enableTestAPI
         self.serverNames = serverNames
         self.allowedOrigins = allowedOrigins

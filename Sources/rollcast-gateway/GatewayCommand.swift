@@ -47,6 +47,12 @@ struct GatewayCommand: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Offer permessage-deflate to clients; each snapshot is compressed once and shared. (ROLLCAST_PERMESSAGE_DEFLATE=1; default off)")
     var permessageDeflate: Bool?
 
+    @Option(help: "Seconds a connection may stay idle between requests, or take to send a request's head, before it is closed. (ROLLCAST_IDLE_TIMEOUT; default 15)")
+    var idleTimeout: Double?
+
+    @Option(help: "Most connections besides the WebSocket clients (plain HTTP, upgrades under way); past it, and past --max-clients, new connections are closed at once. (ROLLCAST_MAX_HTTP_CONNECTIONS; default 1000)")
+    var maxHTTPConnections: Int?
+
     @Flag(help: "Serve the test API (POST /api/test/load_mock_data), for tests and demos; 404 otherwise. (ROLLCAST_ENABLE_TEST_API=1; default off)")
     var enableTestAPI = false
 
@@ -78,6 +84,10 @@ struct GatewayCommand: AsyncParsableCommand {
         guard pingInterval >= 0.1 else { throw ValidationError("--ping-interval must be at least 0.1 seconds") }
         let pongTimeout = try settings.resolve(pongTimeout, env: "ROLLCAST_PONG_TIMEOUT", default: 10.0)
         guard pongTimeout >= 0.1 else { throw ValidationError("--pong-timeout must be at least 0.1 seconds") }
+        let idleTimeout = try settings.resolve(idleTimeout, env: "ROLLCAST_IDLE_TIMEOUT", default: 15.0)
+        guard idleTimeout >= 0.1, idleTimeout <= 3_600 else { throw ValidationError("--idle-timeout must be between 0.1 and 3600 seconds") }
+        let maxHTTPConnections = try settings.resolve(maxHTTPConnections, env: "ROLLCAST_MAX_HTTP_CONNECTIONS", default: 1_000)
+        guard maxHTTPConnections >= 1 else { throw ValidationError("--max-http-connections must be at least 1") }
         let logger = try LoggerSetup.make(label: "rollcast.gateway", level: settings.resolve(logLevel, env: "ROLLCAST_LOG_LEVEL", default: "info"))
         let configuration = GatewayConfiguration(
             host: try settings.resolve(host, env: "ROLLCAST_HOST", default: "127.0.0.1"),
@@ -91,6 +101,8 @@ struct GatewayCommand: AsyncParsableCommand {
             pingInterval: .milliseconds(Int64(pingInterval * 1000)),
             pongTimeout: .milliseconds(Int64(pongTimeout * 1000)),
             permessageDeflate: try settings.resolve(permessageDeflate, env: "ROLLCAST_PERMESSAGE_DEFLATE", default: false),
+            idleTimeout: .milliseconds(Int64(idleTimeout * 1000)),
+            maxHTTPConnections: maxHTTPConnections,
             enableTestAPI: try settings.resolve(enableTestAPI ? true : nil, env: "ROLLCAST_ENABLE_TEST_API", default: false),
             serverNames: serverName.isEmpty ? settings.list(env: "ROLLCAST_SERVER_NAMES") : serverName,
             allowedOrigins: try checkedOrigins(allowedOrigin.isEmpty ? settings.list(env: "ROLLCAST_ALLOWED_ORIGINS") : allowedOrigin)

@@ -194,6 +194,8 @@ struct APIRoutes: Sendable {
     struct Status: Encodable {
         let clients: Int
         let clientsRefused: Int
+        let connections: Int
+        let connectionsRefused: Int
         let slowClientsClosed: Int
         let pingTimeouts: Int
         let snapshotsSkipped: Int
@@ -212,6 +214,8 @@ struct APIRoutes: Sendable {
             case clients, seq, charts, producer
             case producerError = "producer_error"
             case clientsRefused = "clients_refused"
+            case connections
+            case connectionsRefused = "connections_refused"
             case slowClientsClosed = "slow_clients_closed"
             case pingTimeouts = "ping_timeouts"
             case snapshotsSkipped = "snapshots_skipped"
@@ -241,6 +245,8 @@ struct APIRoutes: Sendable {
             Status(
                 clients: counters.connected.value,
                 clientsRefused: counters.refused.value,
+                connections: counters.connections.value,
+                connectionsRefused: counters.connectionsRefused.value,
                 slowClientsClosed: counters.slowClosed.value,
                 pingTimeouts: counters.pingTimeouts.value,
                 snapshotsSkipped: broadcaster.skippedTotal,

@@ -83,6 +83,10 @@ final class ClientCounters: Sendable {
     let pingTimeouts = AtomicCounter()
     /// Clients closed at once because the gateway had `--max-clients` clients.
     let refused = AtomicCounter()
+    /// TCP connections open now (HTTP and WebSocket).
+    let connections = AtomicCounter()
+    /// Connections closed at once because the gateway had its maximum of connections.
+    let connectionsRefused = AtomicCounter()
 }
 
 /// A counter that any thread may bump.

@@ -7,7 +7,9 @@ import NIOHTTP1
 
 /// Answers WebSocket upgrades that may not go ahead with an HTTP status and a JSON reason:
 /// a `Host` the gateway does not answer for (421), an `Origin` it does not allow (403), or
-/// `--max-clients` reached (503 with `Retry-After`).
+/// `--max-clients` reached (503 with `Retry-After`); and closes a connection whose first
+/// request head has not arrived within `headDeadline` of connecting (slowloris; later requests
+/// on a kept-alive connection are under the HTTP layer's idle timeout).
 ///
 /// The WebSocket layer turns every refused upgrade into an empty 400, so the checks run one
 /// step earlier: this handler sits between the HTTP decoder and the upgrade handler, answers
@@ -29,16 +31,45 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let path: String
     private let decide: @Sendable (HTTPRequestHead) -> Refusal?
+    private let headDeadline: TimeAmount
+    private var headTimer: Scheduled<Void>?
     private var refusing = false
     private var admittedUpgrade = false
 
-    /// - Parameter decide: the refusal for an upgrade request to `path`, or `nil` to let it through.
-    init(path: String, decide: @escaping @Sendable (HTTPRequestHead) -> Refusal?) {
+    /// - Parameters:
+    ///   - decide: the refusal for an upgrade request to `path`, or `nil` to let it through.
+    ///   - headDeadline: how long after connecting the first request head may take.
+    init(path: String, headDeadline: TimeAmount, decide: @escaping @Sendable (HTTPRequestHead) -> Refusal?) {
         self.path = path
+        self.headDeadline = headDeadline
         self.decide = decide
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { startHeadTimer(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        startHeadTimer(context: context)
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        headTimer?.cancel()
+    }
+
+    private func startHeadTimer(context: ChannelHandlerContext) {
+        guard headTimer == nil else { return }
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        headTimer = context.eventLoop.scheduleTask(in: headDeadline) {
+            loopBound.value.close(promise: nil)
+        }
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head = unwrapInboundIn(data) {
+            headTimer?.cancel()
+        }
         switch unwrapInboundIn(data) {
         case .head(let head) where isUpgrade(head):
             guard let refusal = decide(head) else {
@@ -88,16 +119,30 @@ struct GatedWebSocketChannel: ServerChildChannel {
 
     let inner: HTTP1WebSocketUpgradeChannel
     let path: String
+    let headDeadline: TimeAmount
     let decide: @Sendable (HTTPRequestHead) -> UpgradeGateHandler.Refusal?
+    /// Open connections now, and the most allowed: past it a new one is closed before a byte
+    /// is read, so idle or half-sent requests cannot use up the process's file descriptors.
+    let connections: AtomicCounter
+    let maxConnections: Int
+    let onConnectionRefused: @Sendable () -> Void
+
+    struct TooManyConnections: Error {}
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        guard connections.increment(below: maxConnections) else {
+            onConnectionRefused()
+            channel.close(promise: nil)
+            return channel.eventLoop.makeFailedFuture(TooManyConnections())
+        }
+        channel.closeFuture.whenComplete { _ in connections.decrement() }
         UnsentBytesLimit.apply(to: channel, logger: logger)
         return inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let upgrader = try channel.pipeline.syncOperations.handler(
                 type: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self
             )
             try channel.pipeline.syncOperations.addHandler(
-                UpgradeGateHandler(path: path, decide: decide),
+                UpgradeGateHandler(path: path, headDeadline: headDeadline, decide: decide),
                 position: .before(upgrader)
             )
             return value

@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+
+@Suite("Slow and idle HTTP connections", .serialized, .timeLimit(.minutes(2)))
+struct HTTPHardeningTests {
+    /// Reads until the server closes the connection; `true` if it did within `limit` seconds.
+    static func closedByServer(_ socket: Int32, within limit: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(limit)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while Date() < deadline {
+            let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+            if count == 0 { return true }
+            if count < 0, errno != EAGAIN, errno != EWOULDBLOCK { return true }
+        }
+        return false
+    }
+
+    @Test("half-sent request heads (slowloris) and idle keep-alive connections are closed after --idle-timeout")
+    func slowAndIdle() async throws {
+        try await RollcastStack.with(gatewayArguments: ["--idle-timeout", "1"]) { stack in
+            try await stack.waitUntilReady()
+            let port = stack.port
+            let (slow, idle, started) = try await Task.detached { () -> ([Bool], Bool, Date) in
+                let started = Date()
+                let sockets = try (0..<50).map { _ in try RawWebSocket.connectedSocket(port: port, timeout: 0.2) }
+                defer { sockets.forEach { close($0) } }
+                for socket in sockets {
+                    _ = Array("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ".utf8).withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                }
+                let keepAlive = try RawWebSocket.connectedSocket(port: port, timeout: 0.2)
+                defer { close(keepAlive) }
+                _ = Array("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n\r\n".utf8).withUnsafeBytes { send(keepAlive, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                return (sockets.map { Self.closedByServer($0, within: 5) }, Self.closedByServer(keepAlive, within: 5), started)
+            }.value
+            #expect(slow.allSatisfy { $0 }, "\(slow.filter { !$0 }.count) of 50 half-sent requests still open after 5 s")
+            #expect(idle, "an idle keep-alive connection was not closed")
+            #expect(Date().timeIntervalSince(started) < 12)
+            #expect(try await stack.request(.GET, "/healthz").status == .ok, "and everyone else is served")
+        }
+    }
+
+    @Test("past --max-clients plus --max-http-connections, new connections are closed at once; the open ones are served")
+    func connectionCap() async throws {
+        try await RollcastStack.with(gatewayArguments: ["--max-clients", "5", "--max-http-connections", "20", "--idle-timeout", "30"]) { stack in
+            try await stack.waitUntilReady()
+            let port = stack.port
+            let (openedBefore, refused) = try await Task.detached { () -> (Int, Bool) in
+                // 25 connections that send nothing fill the gateway's 5 + 20.
+                let held = try (0..<25).map { _ in try RawWebSocket.connectedSocket(port: port, timeout: 0.5) }
+                defer { held.forEach { close($0) } }
+                usleep(300_000)
+                let extra = try RawWebSocket.connectedSocket(port: port, timeout: 2)
+                defer { close(extra) }
+                return (held.count, Self.closedByServer(extra, within: 2))
+            }.value
+            #expect(openedBefore == 25)
+            #expect(refused, "the 26th connection was left open")
+            // Once they are gone, connections are taken again.
+            let status = try await poll("the gateway to take connections again", within: .seconds(5)) { () -> String? in
+                (try? await stack.request(.GET, "/api/status"))?.body
+            }
+            #expect(status.contains(#""connections_refused":"#), "\(status)")
+            #expect(!status.contains(#""connections_refused":0"#), "the refusal was counted: \(status)")
+        }
+    }
+}
