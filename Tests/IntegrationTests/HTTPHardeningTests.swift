@@ -63,4 +63,44 @@ struct HTTPHardeningTests {
             #expect(!status.contains(#""connections_refused":0"#), "the refusal was counted: \(status)")
         }
     }
+
+    @Test("an oversized body gets 413 and the connection closed: sent whole with Connection: close, announced with Expect: 100-continue, or half sent")
+    func oversizedBody() async throws {
+        try await RollcastStack.with { stack in
+            try await stack.waitUntilReady()
+            let port = stack.port
+            let answers = try await Task.detached { () -> [(String, TimeInterval)] in
+                let head = "POST /api/ingest HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Type: application/json\r\nContent-Length: \(16 << 20)\r\n"
+                var answers: [(String, TimeInterval)] = []
+                for (extra, sent) in [("Connection: close\r\n", 16 << 20), ("Expect: 100-continue\r\n", 0), ("", 3 << 20)] {
+                    let socket = try RawWebSocket.connectedSocket(port: port, timeout: 10)
+                    defer { close(socket) }
+                    let started = Date()
+                    var request = Array((head + extra + "\r\n").utf8)
+                    request += [UInt8](repeating: 0x20, count: sent)
+                    var offset = 0
+                    while offset < request.count {
+                        let written = request[offset...].withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                        guard written > 0 else { break }
+                        offset += written
+                    }
+                    var answer: [UInt8] = []
+                    var buffer = [UInt8](repeating: 0, count: 4096)
+                    while true {
+                        let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+                        if count <= 0 { break }
+                        answer += buffer[..<count]
+                    }
+                    answers.append((String(decoding: answer, as: UTF8.self), Date().timeIntervalSince(started)))
+                }
+                return answers
+            }.value
+            for (answer, seconds) in answers {
+                #expect(answer.hasPrefix("HTTP/1.1 413"), "\(answer.prefix(100))")
+                #expect(answer.hasSuffix(#"{"error":"request body is larger than 1048576 bytes"}"#))
+                // Closed by the gateway: the read above ended before the socket's 10 s timeout.
+                #expect(seconds < 5, "closed after \(seconds) s")
+            }
+        }
+    }
 }

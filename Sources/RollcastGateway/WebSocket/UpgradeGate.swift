@@ -33,8 +33,14 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let decide: @Sendable (HTTPRequestHead) -> Refusal?
     private let headDeadline: TimeAmount
     private var headTimer: Scheduled<Void>?
+    private var requestTimer: Scheduled<Void>?
     private var refusing = false
     private var admittedUpgrade = false
+    private var closeAfterResponse = false
+
+    /// How long a request may take from its head to its end: a body that trickles in (or
+    /// never comes) does not hold the connection for ever.
+    var requestDeadline: TimeAmount { headDeadline * 4 }
 
     /// - Parameters:
     ///   - decide: the refusal for an upgrade request to `path`, or `nil` to let it through.
@@ -56,19 +62,49 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         headTimer?.cancel()
+        requestTimer?.cancel()
     }
 
     private func startHeadTimer(context: ChannelHandlerContext) {
         guard headTimer == nil else { return }
+        headTimer = closing(context, after: headDeadline)
+    }
+
+    private func closing(_ context: ChannelHandlerContext, after delay: TimeAmount) -> Scheduled<Void> {
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        headTimer = context.eventLoop.scheduleTask(in: headDeadline) {
+        return context.eventLoop.scheduleTask(in: delay) {
             loopBound.value.close(promise: nil)
         }
     }
 
+    /// A response that says `Connection: close` closes the connection once written, whether or
+    /// not the request was read whole (a 413 for a body that never comes, say).
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(let head):
+            closeAfterResponse = head.headers["connection"].contains { $0.lowercased() == "close" }
+            context.write(data, promise: promise)
+        case .end where closeAfterResponse:
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.writeAndFlush(data).whenComplete { result in
+                promise?.completeWith(result)
+                loopBound.value.close(promise: nil)
+            }
+        default:
+            context.write(data, promise: promise)
+        }
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head = unwrapInboundIn(data) {
+        switch unwrapInboundIn(data) {
+        case .head:
             headTimer?.cancel()
+            requestTimer?.cancel()
+            requestTimer = closing(context, after: requestDeadline)
+        case .end:
+            requestTimer?.cancel()
+        case .body:
+            break
         }
         switch unwrapInboundIn(data) {
         case .head(let head) where isUpgrade(head):
