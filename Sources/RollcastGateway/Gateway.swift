@@ -107,7 +107,9 @@ public struct Gateway: Sendable {
                                 // ConnectionGuard pings on event-loop timers instead: the built-in
                                 // pinger's sleeping task outlives each closed connection by a period.
                                 autoPing: .disabled,
-                                closeTimeout: .seconds(1)
+                                closeTimeout: .seconds(1),
+                                // A text message or close reason that is not UTF-8 closes with 1007.
+                                validateUTF8: true
                             )
                         ),
                         // Not the WebSocket router: it stores each request context inside itself,

@@ -10,6 +10,11 @@ import NIOWebSocket
 ///   stopped reading (a frozen tab, a dead network). It is closed with 1008 ("client too
 ///   slow"). Until then the gateway holds at most one snapshot in flight for it.
 ///
+/// - Protocol: frames a client must not send (RFC 6455) close the connection at once:
+///   unmasked frames and control frames with RSV bits (1002), and a message split into more
+///   than ``maxFramesPerMessage`` frames (1009), so that millions of empty continuation frames
+///   cannot pile up in the message being gathered.
+///
 /// It sits in the pipeline right after the frame decoder and works with event-loop timers,
 /// so an idle, healthy connection costs one scheduled ping and nothing per snapshot.
 final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
@@ -20,7 +25,12 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     enum Closure: Sendable, Equatable {
         case pingTimeout
         case tooSlow
+        case protocolError(String)
+        case tooManyFrames
     }
+
+    /// Frames one message from a client may be split into; it has nothing to send that needs more.
+    static let maxFramesPerMessage = 64
 
     struct Limits: Sendable {
         var pingInterval: TimeAmount
@@ -36,6 +46,8 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     private var unwritableSince: NIODeadline?
     private var stallCheck: Scheduled<Void>?
     private var pingPayload = ByteBuffer()
+    /// Frames of the data message under way; 0 between messages.
+    private var framesInMessage = 0
 
     /// - Parameter onClose: called on the event loop when the guard closes the connection.
     init(limits: Limits, onClose: @escaping @Sendable (Closure) -> Void) {
@@ -67,6 +79,17 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        guard frame.maskKey != nil else { return close(context: context, .protocolError("client frames must be masked")) }
+        switch frame.opcode {
+        case .ping, .pong, .connectionClose:
+            if frame.rsv1 || frame.rsv2 || frame.rsv3 { return close(context: context, .protocolError("control frames carry no RSV bits")) }
+        case .continuation:
+            framesInMessage += 1
+            if framesInMessage > Self.maxFramesPerMessage { return close(context: context, .tooManyFrames) }
+            if frame.fin { framesInMessage = 0 }
+        default:
+            framesInMessage = frame.fin ? 0 : 1
+        }
         if frame.opcode == .pong, frame.unmaskedData == pingPayload {
             pongDeadline?.cancel()
             pongDeadline = nil
@@ -130,6 +153,12 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         case .tooSlow:
             data.write(webSocketErrorCode: .policyViolation)
             data.writeString("client too slow")
+        case .protocolError(let reason):
+            data.write(webSocketErrorCode: .protocolError)
+            data.writeString(reason)
+        case .tooManyFrames:
+            data.write(webSocketErrorCode: .messageTooLarge)
+            data.writeString("a message in more than \(Self.maxFramesPerMessage) frames")
         }
         // A stalled client will not read this, but one that wakes up in time learns why.
         context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)), promise: nil)

@@ -61,6 +61,10 @@ struct RealtimeChartsSocket: Sendable {
                 case .pingTimeout:
                     counters.pingTimeouts.increment()
                     logger.warning("unresponsive client closed", metadata: ["pong_timeout_s": "\(limits.pongTimeout.nanoseconds / 1_000_000_000)"])
+                case .protocolError(let reason):
+                    logger.info("client closed for a protocol error", metadata: ["reason": "\(reason)"])
+                case .tooManyFrames:
+                    logger.info("client closed for a message in too many frames")
                 }
             }
             let decoder = try channel.pipeline.syncOperations.context(handlerType: ByteToMessageHandler<WebSocketFrameDecoder>.self)

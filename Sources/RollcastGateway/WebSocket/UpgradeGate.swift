@@ -107,8 +107,8 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
             break
         }
         switch unwrapInboundIn(data) {
-        case .head(let head) where isUpgrade(head):
-            guard let refusal = decide(head) else {
+        case .head(let head) where wantsWebSocket(head):
+            guard let refusal = handshakeRefusal(head) ?? decide(head) else {
                 admittedUpgrade = true
                 context.fireChannelRead(data)
                 return
@@ -143,8 +143,26 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func isUpgrade(_ head: HTTPRequestHead) -> Bool {
-        head.headers["upgrade"].contains { $0.lowercased() == "websocket" } && head.uri.split(separator: "?").first.map(String.init) == path
+    private func wantsWebSocket(_ head: HTTPRequestHead) -> Bool {
+        head.headers["upgrade"].contains { $0.lowercased() == "websocket" }
+    }
+
+    /// What RFC 6455 requires of the handshake itself, answered with a reason instead of the
+    /// empty 400 (or a silent close) the layers below would give.
+    private func handshakeRefusal(_ head: HTTPRequestHead) -> Refusal? {
+        guard head.uri.split(separator: "?").first.map(String.init) == path else {
+            return Refusal(status: .notFound, reason: "no WebSocket at \(head.uri.prefix(100)); use \(path)")
+        }
+        guard head.method == .GET else {
+            return Refusal(status: .methodNotAllowed, reason: "a WebSocket upgrade is a GET, not \(head.method.rawValue.prefix(20))", headers: [("Allow", "GET")])
+        }
+        guard head.headers["sec-websocket-version"].first?.trimmingCharacters(in: .whitespaces) == "13" else {
+            return Refusal(status: .upgradeRequired, reason: "this server speaks WebSocket version 13", headers: [("Sec-WebSocket-Version", "13")])
+        }
+        guard let key = head.headers["sec-websocket-key"].first, Data(base64Encoded: key.trimmingCharacters(in: .whitespaces))?.count == 16 else {
+            return Refusal(status: .badRequest, reason: "Sec-WebSocket-Key must be 16 bytes in base64")
+        }
+        return nil
     }
 }
 
