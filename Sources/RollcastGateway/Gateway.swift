@@ -69,7 +69,9 @@ public struct Gateway: Sendable {
         let routes = APIRoutes(broadcaster: broadcaster, control: control, counters: counters, configuration: configuration)
         let policy = AccessPolicy(listenHost: configuration.host, serverNames: configuration.serverNames, allowedOrigins: configuration.allowedOrigins)
         router.add(middleware: ErrorMiddleware(routes: routes.table))
+        router.add(middleware: HardeningMiddleware())
         router.add(middleware: AccessMiddleware(policy: policy))
+        router.add(middleware: WebRootMiddleware(webRoot: configuration.webRoot))
         router.add(middleware: FileMiddleware(configuration.webRoot, searchForIndexHtml: true, logger: logger))
         routes.register(on: router)
         if configuration.enableTestAPI {

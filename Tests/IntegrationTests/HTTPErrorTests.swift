@@ -15,7 +15,7 @@ struct HTTPErrorTests {
                 (.POST, "/api/test/load_mock_data", #"{"symbols":"A"}"#, 400, "'symbols' must be a list"),
                 (.POST, "/api/test/load_mock_data", String(repeating: " ", count: 70_000), 413, "request body is larger than 65536 bytes"),
                 (.GET, "/api/test/load_mock_data", nil, 405, "GET is not allowed on /api/test/load_mock_data; use POST"),
-                (.POST, "/api/realtime_window", "{}", 405, "POST is not allowed on /api/realtime_window; use GET"),
+                (.POST, "/api/realtime_window", "{}", 405, "POST is not allowed on /api/realtime_window; use GET, HEAD"),
                 (.GET, "/api/nothing-here", nil, 404, "no such route: /api/nothing-here"),
                 (.GET, "/ws/realtime_charts", nil, 426, "this endpoint speaks WebSocket only"),
             ]

@@ -10,6 +10,8 @@ struct APIRoutes: Sendable {
     let control: ControlClient
     let counters: ClientCounters
     let configuration: GatewayConfiguration
+    /// The NDJSON of the latest snapshot, made once and shared by every request for it.
+    let window = NDJSONCache()
 
     /// The routes only for tests and demos, served with `--enable-test-api`.
     static let testRoutes: [String: [HTTPRequest.Method]] = ["/api/test/load_mock_data": [.post]]
@@ -21,10 +23,10 @@ struct APIRoutes: Sendable {
 
     private static let routes: [String: [HTTPRequest.Method]] = [
         "/api/ingest": [.post],
-        "/api/realtime_window": [.get],
-        "/api/status": [.get],
-        "/healthz": [.get],
-        "/readyz": [.get],
+        "/api/realtime_window": [.get, .head],
+        "/api/status": [.get, .head],
+        "/healthz": [.get, .head],
+        "/readyz": [.get, .head],
         "/ws/realtime_charts": [.get],
     ]
 
@@ -33,10 +35,21 @@ struct APIRoutes: Sendable {
             router.post("/api/test/load_mock_data") { request, _ in try await loadMockData(request) }
         }
         router.post("/api/ingest") { request, _ in try await ingest(request) }
-        router.get("/api/realtime_window") { _, _ in try realtimeWindow() }
-        router.get("/api/status") { _, _ in await status() }
-        router.get("/healthz") { _, _ in JSONBody.response(["status": "ok"]) }
-        router.get("/readyz") { _, _ in readiness() }
+        // Each GET route answers HEAD too: the same status and headers, no body.
+        let reads: [(String, @Sendable () async throws -> Response)] = [
+            ("/api/realtime_window", { try realtimeWindow() }),
+            ("/api/status", { await status() }),
+            ("/healthz", { JSONBody.response(["status": "ok"]) }),
+            ("/readyz", { readiness() }),
+        ]
+        for (path, answer) in reads {
+            router.get(RouterPath(path)) { _, _ in try await answer() }
+            router.head(RouterPath(path)) { _, _ in
+                var response = try await answer()
+                response.body = .init()
+                return response
+            }
+        }
         router.get("/ws/realtime_charts") { _, _ -> Response in
             throw APIError(.upgradeRequired, "this endpoint speaks WebSocket only", headers: [.upgrade: "websocket"])
         }
@@ -180,18 +193,10 @@ struct APIRoutes: Sendable {
         guard let snapshot = broadcaster.latest else {
             throw APIError(.serviceUnavailable, "no snapshot has arrived from the producer yet")
         }
-        let payload = snapshot.payload
-        let ranges = try JSONArraySplitter.elementRanges(in: payload.readableBytesView)
-        var body = ByteBuffer()
-        body.reserveCapacity(payload.readableBytes + ranges.count)
-        for range in ranges {
-            body.writeImmutableBuffer(payload.getSlice(at: payload.readerIndex + range.lowerBound, length: range.count)!)
-            body.writeInteger(UInt8(ascii: "\n"))
-        }
         return Response(
             status: .ok,
             headers: [.contentType: "application/x-ndjson", .cacheControl: "no-store"],
-            body: .init(byteBuffer: body)
+            body: .init(byteBuffer: try window.ndjson(of: snapshot))
         )
     }
 
@@ -303,5 +308,26 @@ struct APIRoutes: Sendable {
                 producerError: producerError
             )
         )
+    }
+}
+
+/// The latest snapshot as NDJSON, made once per snapshot: a client that never reads its answer
+/// holds a reference to the shared bytes, not a copy of its own.
+final class NDJSONCache: Sendable {
+    private let latest = Mutex<(key: String, body: ByteBuffer)?>(nil)
+
+    func ndjson(of snapshot: RelayedSnapshot) throws -> ByteBuffer {
+        let key = "\(snapshot.header.runID)/\(snapshot.header.seq)"
+        if let cached = latest.withLock({ $0 }), cached.key == key { return cached.body }
+        let payload = snapshot.payload
+        let ranges = try JSONArraySplitter.elementRanges(in: payload.readableBytesView)
+        var body = ByteBuffer()
+        body.reserveCapacity(payload.readableBytes + ranges.count)
+        for range in ranges {
+            body.writeImmutableBuffer(payload.getSlice(at: payload.readerIndex + range.lowerBound, length: range.count)!)
+            body.writeInteger(UInt8(ascii: "\n"))
+        }
+        latest.withLock { $0 = (key, body) }
+        return body
     }
 }

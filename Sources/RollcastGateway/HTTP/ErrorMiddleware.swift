@@ -32,7 +32,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 let list = allowed.map(\.rawValue).joined(separator: ", ")
                 return APIError(.methodNotAllowed, "\(request.method.rawValue) is not allowed on \(request.uri.path); use \(list)", headers: [.allow: list])
             }
-            return APIError(.notFound, "no such route: \(request.uri.path)")
+            // Not the whole path: a 64 KB path would come back whole.
+            let path = request.uri.path
+            return APIError(.notFound, "no such route: \(path.prefix(100))\(path.count > 100 ? "…" : "")")
         case .contentTooLarge:
             return APIError(.contentTooLarge, "request body is larger than the limit")
         default:

@@ -1,0 +1,71 @@
+import Foundation
+import NIOHTTP1
+import Testing
+
+@Suite("HTTP details an attacker tries", .serialized, .timeLimit(.minutes(2)))
+struct HTTPDetailTests {
+    @Test("NUL in a path, HEAD, a huge unknown path, Range and the dashboard's security headers")
+    func details() async throws {
+        // A copy of the web root with a link that leads outside it.
+        let webRoot = "/tmp/rcw-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.copyItem(atPath: "\(TestEnvironment.repositoryRoot)/web", toPath: webRoot)
+        defer { try? FileManager.default.removeItem(atPath: webRoot) }
+        try FileManager.default.createSymbolicLink(atPath: "\(webRoot)/passwd.txt", withDestinationPath: "/etc/passwd")
+        try await RollcastStack.with(gatewayArguments: ["--web-root", webRoot]) { stack in
+            try await stack.waitUntilReady()
+            let port = stack.port
+            let nul = try await Task.detached { try RawHTTP.exchange(port: port, "GET /index.html%00.js HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n") }.value
+            #expect(nul.hasPrefix("HTTP/1.1 400"), "\(nul.prefix(200))")
+            #expect(!nul.contains("text/javascript"))
+
+            let head = try await stack.request(.HEAD, "/healthz", rawBody: nil)
+            #expect(head.status == .ok && head.body.isEmpty)
+            let page = try await stack.request(.HEAD, "/", rawBody: nil)
+            #expect(page.status == .ok && page.body.isEmpty)
+
+            let long = try await stack.request(.GET, "/" + String(repeating: "a", count: 20_000), rawBody: nil)
+            #expect(long.status == .notFound)
+            #expect((long.errorReason?.count ?? .max) < 130, "the 404 echoed \(long.body.count) bytes")
+
+            let dashboard = try await stack.request(.GET, "/", rawBody: nil)
+            #expect(dashboard.headers["content-security-policy"].first?.contains("frame-ancestors 'none'") == true)
+            #expect(dashboard.headers["x-content-type-options"] == ["nosniff"])
+            #expect(try await stack.request(.GET, "/api/status", rawBody: nil).headers["x-content-type-options"] == ["nosniff"])
+
+            let full = try await stack.request(.GET, "/app.js", rawBody: nil)
+            for range in ["bytes=-5", "bytes=999999999-", "bytes=0-3"] {
+                let answer = try await stack.request(.GET, "/app.js", rawBody: nil, headers: [("Range", range)])
+                #expect(answer.status == .ok && answer.body == full.body, "\(range): \(answer.status), the whole file, not a slice")
+            }
+            #expect(try await stack.request(.GET, "/passwd.txt", rawBody: nil).status == .notFound, "a link out of the web root is not followed")
+        }
+    }
+
+    @Test("clients that ask for the window and never read share one copy of it: gateway memory stays put")
+    func unreadWindows() async throws {
+        let symbols = (1...40).map { "U\($0)" }.joined(separator: ",")
+        try await RollcastStack.with(producerArguments: ["--mock-symbols", symbols, "--mock-rate", "20", "--interval", "0.5"]) { stack in
+            try await stack.waitUntilReady()
+            let gateway = try #require(stack.gateway)
+            let size = try await stack.request(.GET, "/api/realtime_window", rawBody: nil).body.utf8.count
+            #expect(size > 500_000, "the window is \(size) bytes")
+            let before = gateway.residentKiB
+            let port = stack.port
+            let sockets = try await Task.detached { () -> [Int32] in
+                try (0..<200).map { _ in
+                    let socket = try RawWebSocket.connectedSocket(port: port, timeout: 5, receiveBuffer: 4096)
+                    _ = Array("GET /api/realtime_window HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n\r\n".utf8).withUnsafeBytes {
+                        send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+                    }
+                    return socket
+                }
+            }.value
+            defer { sockets.forEach { close($0) } }
+            try await Task.sleep(for: .seconds(2))
+            // 200 copies would be 200 × the window; shared, the cost is the sockets' buffers.
+            let grown = gateway.residentKiB - before
+            #expect(grown < size * 200 / 1024 / 4, "RSS grew \(grown) KiB for 200 unread windows of \(size) bytes")
+            #expect(try await stack.request(.GET, "/healthz", rawBody: nil).status == .ok)
+        }
+    }
+}
