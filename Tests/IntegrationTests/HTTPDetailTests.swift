@@ -68,4 +68,34 @@ struct HTTPDetailTests {
             #expect(try await stack.request(.GET, "/healthz", rawBody: nil).status == .ok)
         }
     }
+
+    @Test("requests the HTTP parser cannot read get a status, a JSON reason and a close")
+    func malformed() async throws {
+        try await RollcastStack.with { stack in
+            try await stack.waitUntilReady()
+            let port = stack.port
+            let host = "Host: 127.0.0.1:\(port)\r\n"
+            let cases: [(name: String, request: String, status: String)] = [
+                ("a garbage request line", "GARBAGE\r\n\r\n", "501"),
+                ("an unknown method", "FOO / HTTP/1.1\r\n\(host)\r\n", "501"),
+                ("HTTP/9.9", "GET / HTTP/9.9\r\n\(host)\r\n", "505"),
+                ("an 90 KB header", "GET / HTTP/1.1\r\n\(host)X-Big: \(String(repeating: "a", count: 90_000))\r\n\r\n", "431"),
+                ("two Content-Lengths", "POST /api/ingest HTTP/1.1\r\n\(host)Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello", "400"),
+                ("Transfer-Encoding beside Content-Length", "POST /api/ingest HTTP/1.1\r\n\(host)Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "400"),
+                ("an invalid chunk size", "POST /api/ingest HTTP/1.1\r\n\(host)Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nabc\r\n0\r\n\r\n", "400"),
+                ("HTTP/1.0 without Host", "GET /healthz HTTP/1.0\r\n\r\n", "400"),
+                ("HTTP/1.0 (closes after the answer)", "GET /healthz HTTP/1.0\r\n\(host)\r\n", "200"),
+            ]
+            for item in cases {
+                let started = Date()
+                let answer = try await Task.detached { try RawHTTP.exchange(port: port, item.request) }.value
+                #expect(answer.hasPrefix("HTTP/1.1 \(item.status)"), "\(item.name): \(answer.prefix(80))")
+                #expect(answer.contains("\r\n\r\n{\""), "\(item.name): a JSON body")
+                #expect(Date().timeIntervalSince(started) < 3, "\(item.name): the connection was left open")
+            }
+            // What `curl --http2` sends: an h2c upgrade offer, answered as plain HTTP/1.1.
+            let h2c = "GET /healthz HTTP/1.1\r\n\(host)Connection: Upgrade, HTTP2-Settings, close\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n"
+            #expect(try await Task.detached { try RawHTTP.exchange(port: port, h2c) }.value.hasPrefix("HTTP/1.1 200"))
+        }
+    }
 }

@@ -37,6 +37,9 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var refusing = false
     private var admittedUpgrade = false
     private var closeAfterResponse = false
+    /// The request under way asked for the connection to close after its answer (HTTP/1.0
+    /// without keep-alive, or `Connection: close`).
+    private var requestWantsClose = false
 
     /// How long a request may take from its head to its end: a body that trickles in (or
     /// never comes) does not hold the connection for ever.
@@ -82,7 +85,7 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head(let head):
-            closeAfterResponse = head.headers["connection"].contains { $0.lowercased() == "close" }
+            closeAfterResponse = requestWantsClose || head.headers["connection"].contains { $0.lowercased() == "close" }
             context.write(data, promise: promise)
         case .end where closeAfterResponse:
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
@@ -97,10 +100,11 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head:
+        case .head(let head):
             headTimer?.cancel()
             requestTimer?.cancel()
             requestTimer = closing(context, after: requestDeadline)
+            requestWantsClose = !head.isKeepAlive
         case .end:
             requestTimer?.cancel()
         case .body:
@@ -114,20 +118,14 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return
             }
             refusing = true
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = .withoutEscapingSlashes
-            let body = ByteBuffer(bytes: (try? encoder.encode(APIError.ErrorBody(error: refusal.reason))) ?? Data())
-            var headers = HTTPHeaders()
-            headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
-            headers.add(name: "Content-Length", value: "\(body.readableBytes)")
-            for (name, value) in refusal.headers { headers.add(name: name, value: value) }
-            headers.add(name: "Connection", value: "close")
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: refusal.status, headers: headers))), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-                loopBound.value.close(promise: nil)
-            }
+            answerAndClose(refusal, version: head.version, context: context)
+        case .head(var head) where head.headers.contains(name: "upgrade"):
+            // An upgrade to anything but a WebSocket (`h2c`, what `curl --http2` offers) is
+            // answered as the plain HTTP/1.1 request it also is.
+            admittedUpgrade = false
+            head.headers.remove(name: "upgrade")
+            head.headers.remove(name: "http2-settings")
+            context.fireChannelRead(wrapInboundOut(.head(head)))
         case .head:
             admittedUpgrade = false
             context.fireChannelRead(data)
@@ -140,6 +138,44 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // After an upgrade the pipeline carries WebSocket bytes, not HTTP parts, and
             // those only come once the client has the 101: leave before then.
             if admittedUpgrade { context.pipeline.syncOperations.removeHandler(context: context, promise: nil) }
+        }
+    }
+
+    /// A request the HTTP decoder cannot read gets a status and a reason, and the connection
+    /// closes (the decoder cannot find where the next request would start).
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let error = error as? HTTPParserError, !refusing else { return context.fireErrorCaught(error) }
+        refusing = true
+        headTimer?.cancel()
+        answerAndClose(Self.refusal(for: error), version: .http1_1, context: context)
+    }
+
+    static func refusal(for error: HTTPParserError) -> Refusal {
+        switch error {
+        case .headerOverflow: Refusal(status: .requestHeaderFieldsTooLarge, reason: "the request's head is larger than 80 KB")
+        case .invalidMethod: Refusal(status: .notImplemented, reason: "the gateway answers GET, HEAD, POST and OPTIONS")
+        case .invalidVersion: Refusal(status: .httpVersionNotSupported, reason: "the gateway speaks HTTP/1.0 and HTTP/1.1")
+        case .invalidURL, .invalidPath, .invalidQueryString, .invalidFragment: Refusal(status: .badRequest, reason: "the request's target is not a valid URL path")
+        case .invalidContentLength, .unexpectedContentLength: Refusal(status: .badRequest, reason: "the request's Content-Length is not valid (one, a number, and no Transfer-Encoding beside it)")
+        case .invalidChunkSize: Refusal(status: .badRequest, reason: "a chunk of the request's body has an invalid size")
+        default: Refusal(status: .badRequest, reason: "the request is not valid HTTP/1.1")
+        }
+    }
+
+    private func answerAndClose(_ refusal: Refusal, version: HTTPVersion, context: ChannelHandlerContext) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        let body = ByteBuffer(bytes: (try? encoder.encode(APIError.ErrorBody(error: refusal.reason))) ?? Data())
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
+        headers.add(name: "Content-Length", value: "\(body.readableBytes)")
+        for (name, value) in refusal.headers { headers.add(name: name, value: value) }
+        headers.add(name: "Connection", value: "close")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: refusal.status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+            loopBound.value.close(promise: nil)
         }
     }
 
