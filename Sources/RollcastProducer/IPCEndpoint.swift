@@ -1,5 +1,7 @@
 import Foundation
 import RollcastCore
+import Synchronization
+import ZeroMQ
 
 /// Guards the socket files behind `ipc://` endpoints.
 ///
@@ -19,10 +21,15 @@ enum IPCEndpoint {
         if isListening(path) { throw InUseError(endpoint: endpoint) }
     }
 
-    /// Removes the endpoint's socket file, if it has one.
-    static func release(_ endpoint: String) {
-        guard let path = ipcSocketPath(of: endpoint) else { return }
-        unlink(path)
+    /// Claims `endpoint` (see ``claim(_:)``), binds `socket` to it and has `watch` keep an eye
+    /// on the socket file it made.
+    /// - Returns: that file (remove it when done), or `nil` for endpoints that are not `ipc://`.
+    static func bind(_ socket: ZMQSocket, to endpoint: String, watch: SocketFileWatch) throws -> BoundSocketFile? {
+        try claim(endpoint)
+        try socket.bind(endpoint)
+        let file = ipcSocketPath(of: endpoint).flatMap(BoundSocketFile.init(path:))
+        watch.watch(file)
+        return file
     }
 
     private static func isListening(_ path: String) -> Bool {
@@ -41,5 +48,49 @@ enum IPCEndpoint {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
             }
         }
+    }
+}
+
+/// A socket file this process bound, known by its inode: only it is ever removed, and its
+/// loss (the run directory deleted, another producer binding over it) can be noticed.
+struct BoundSocketFile: Sendable, Equatable {
+    let path: String
+    let device: UInt64
+    let inode: UInt64
+
+    init?(path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        self.path = path
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+    }
+
+    /// Whether the file at `path` is still the one bound.
+    var isStillOurs: Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && UInt64(info.st_dev) == device && UInt64(info.st_ino) == inode
+    }
+
+    /// Removes the file if it is still ours; another process's file at the same path stays.
+    func remove() {
+        if isStillOurs { unlink(path) }
+    }
+}
+
+/// The socket files of this producer, checked once per snapshot: a producer whose run
+/// directory vanished (or whose files another producer replaced) can no longer be reached,
+/// and stops so that its supervisor starts a fresh one.
+final class SocketFileWatch: Sendable {
+    private let files = Mutex<[BoundSocketFile]>([])
+
+    func watch(_ file: BoundSocketFile?) {
+        guard let file else { return }
+        files.withLock { $0.append(file) }
+    }
+
+    /// The first watched file that is gone or replaced.
+    func lost() -> BoundSocketFile? {
+        files.withLock { $0.first { !$0.isStillOurs } }
     }
 }

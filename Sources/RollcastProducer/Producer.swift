@@ -38,9 +38,10 @@ public struct Producer: Sendable {
         }
         // Bound first: a second producer is refused at once, and gateways reconnect while the
         // journal is read back.
-        let publishing = try PublishingSocket(endpoint: configuration.snapshotEndpoint)
+        let files = SocketFileWatch()
+        let publishing = try PublishingSocket(endpoint: configuration.snapshotEndpoint, watch: files)
         do {
-            try await run(store: store, publishing: publishing, replayer: replayer)
+            try await run(store: store, publishing: publishing, files: files, replayer: replayer)
         } catch {
             // Closing twice is harmless; the publisher closes it when it stops.
             publishing.close()
@@ -49,7 +50,7 @@ public struct Producer: Sendable {
         logger.info("producer stopped")
     }
 
-    private func run(store: WindowStore, publishing: PublishingSocket, replayer: Replayer?) async throws {
+    private func run(store: WindowStore, publishing: PublishingSocket, files: SocketFileWatch, replayer: Replayer?) async throws {
         // With persistence, the windows are rebuilt before anything can publish or ingest.
         let (journal, ledger) = try restore(into: store)
         let failStop = FailStop(logger: logger)
@@ -68,6 +69,8 @@ public struct Producer: Sendable {
             store: store,
             socket: publishing,
             interval: configuration.interval,
+            files: files,
+            onLost: { failStop.trigger($0) },
             logger: logger
         )
         let control = ControlServer(
@@ -75,6 +78,7 @@ public struct Producer: Sendable {
             handler: ControlHandler(
                 store: store, ingest: ingest, feed: feed, publisher: publisher, configuration: configuration, restored: journal, replayer: replayer
             ),
+            files: files,
             logger: logger
         )
         logger.info(
@@ -91,7 +95,7 @@ public struct Producer: Sendable {
             .init(service: feed),
             .init(service: publisher),
             .init(service: control),
-            .init(service: IngestSocket(endpoint: configuration.ingestEndpoint, pipeline: ingest, logger: logger)),
+            .init(service: IngestSocket(endpoint: configuration.ingestEndpoint, pipeline: ingest, files: files, logger: logger)),
         ]
         if let journal { services.append(.init(service: JournalUpkeep(journal: journal.journal, store: store, logger: logger))) }
         if let replayer { services.append(.init(service: replayer)) }

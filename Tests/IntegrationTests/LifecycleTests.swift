@@ -1,4 +1,5 @@
 import Foundation
+import RollcastCore
 import Testing
 
 @Suite("Process lifecycle", .serialized, .timeLimit(.minutes(1)))
@@ -82,5 +83,35 @@ struct LifecycleTests {
         #expect(await process.waitForExit(within: .seconds(10)))
         #expect(process.process.terminationStatus != 0)
         #expect(process.log.contains(message), "\(process.log)")
+    }
+
+    @Test("a producer whose run directory is deleted stops, and never removes the socket files of the producer started in its place")
+    func runDirectoryRemoved() async throws {
+        try await RollcastStack.with(producerArguments: ["--mock-symbols", "RD", "--interval", "0.3"]) { stack in
+            try await stack.waitUntilReady()
+            let first = try #require(stack.producer)
+            try FileManager.default.removeItem(atPath: stack.runDirectory)
+            // Another producer starts on the same path, as a supervisor would (it makes the folder again).
+            let log = "/tmp/rcl-\(UUID().uuidString.prefix(8)).log"
+            defer { try? FileManager.default.removeItem(atPath: log) }
+            let second = try RollcastProcess(
+                executable: "rollcast-producer",
+                arguments: ["--run-dir", stack.runDirectory, "--mock-symbols", "RD2", "--interval", "0.3"],
+                logPath: log
+            )
+            defer { Task { await second.stop() } }
+            #expect(await first.waitForExit(within: .seconds(5)), "the first producer did not notice")
+            #expect(first.process.terminationStatus != 0)
+            for name in ["snapshots.sock", "control.sock", "ingest.sock"] {
+                #expect(FileManager.default.fileExists(atPath: "\(stack.runDirectory)/\(name)"), "\(name) of the second producer was removed")
+            }
+            // The gateway now gets the second producer's snapshots.
+            let charts = try await poll("the second producer's charts", within: .seconds(10)) { () -> [ChartObject]? in
+                let window = try await stack.window()
+                return window.map(\.symbol) == ["RD2"] ? window : nil
+            }
+            #expect(!charts.isEmpty)
+            await second.stop()
+        }
     }
 }

@@ -24,13 +24,15 @@ final class ControlServer: Service, Sendable {
 
     private let endpoint: String
     private let handler: ControlHandler
+    private let files: SocketFileWatch
     private let logger: Logger
     private let loads = DispatchQueue(label: "rollcast.mock-loads")
     private let pendingLoads = Atomic<Int>(0)
     private let refusals: RefusalLog
 
-    init(endpoint: String, handler: ControlHandler, logger: Logger) {
+    init(endpoint: String, handler: ControlHandler, files: SocketFileWatch, logger: Logger) {
         self.endpoint = endpoint
+        self.files = files
         self.handler = handler
         self.logger = logger
         self.refusals = RefusalLog(logger: logger, message: "control command refused")
@@ -53,11 +55,10 @@ final class ControlServer: Service, Sendable {
     private func serve(context: ZMQContext) throws {
         let socket = try ZMQSocket(context: context, type: .router)
         try socket.setMaxMessageSize(Self.maxRequestBytes)
-        try IPCEndpoint.claim(endpoint)
-        try socket.bind(endpoint)
+        let file = try IPCEndpoint.bind(socket, to: endpoint, watch: files)
         defer {
             socket.close()
-            IPCEndpoint.release(endpoint)
+            file?.remove()
         }
         logger.info("control socket ready", metadata: ["endpoint": "\(endpoint)"])
         let wakeup = try PollWakeup()

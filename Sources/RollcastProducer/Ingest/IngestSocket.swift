@@ -21,10 +21,12 @@ final class IngestSocket: Service, Sendable {
 
     private let endpoint: String
     private let pipeline: IngestPipeline
+    private let files: SocketFileWatch
     private let logger: Logger
 
-    init(endpoint: String, pipeline: IngestPipeline, logger: Logger) {
+    init(endpoint: String, pipeline: IngestPipeline, files: SocketFileWatch, logger: Logger) {
         self.endpoint = endpoint
+        self.files = files
         self.pipeline = pipeline
         self.logger = logger
     }
@@ -40,11 +42,10 @@ final class IngestSocket: Service, Sendable {
         let socket = try ZMQSocket(context: context, type: .pull)
         try socket.setReceiveHighWaterMark(Self.receiveQueue)
         try socket.setMaxMessageSize(Self.maxMessageBytes)
-        try IPCEndpoint.claim(endpoint)
-        try socket.bind(endpoint)
+        let file = try IPCEndpoint.bind(socket, to: endpoint, watch: files)
         defer {
             socket.close()
-            IPCEndpoint.release(endpoint)
+            file?.remove()
         }
         logger.info("ingest socket ready", metadata: ["endpoint": "\(endpoint)"])
         let refusals = RefusalLog(logger: logger, message: "ingest batch refused")

@@ -17,9 +17,20 @@ final class SnapshotPublisher: Service, Sendable {
     let signal = WakeSignal()
     static let firstSnapshotDelay = 0.25
 
-    init(store: WindowStore, socket: PublishingSocket, interval: Double, logger: Logger) {
+    private let files: SocketFileWatch
+    private let onLost: @Sendable (String) -> Void
+
+    /// - Parameters:
+    ///   - files: the producer's socket files, checked before each snapshot.
+    ///   - onLost: called once when one of them is gone or replaced.
+    init(
+        store: WindowStore, socket: PublishingSocket, interval: Double, files: SocketFileWatch, onLost: @escaping @Sendable (String) -> Void,
+        logger: Logger
+    ) {
         self.store = store
         self.publishing = socket
+        self.files = files
+        self.onLost = onLost
         self.interval = interval
         self.intervalMilliseconds = Int64((interval * 1000).rounded())
         self.logger = logger
@@ -42,7 +53,12 @@ final class SnapshotPublisher: Service, Sendable {
         // may have used that time already).
         if signal.wait(until: publishing.boundAt.addingTimeInterval(Self.firstSnapshotDelay)) == .stopped { return }
         var next = Date()
+        var lostReported = false
         while true {
+            if !lostReported, let lost = files.lost() {
+                lostReported = true
+                onLost("its socket file \(lost.path) was removed or replaced (the run directory deleted, or another producer bound over it)")
+            }
             let now = Date()
             let (seq, series) = store.takeSnapshot()
             let header = SnapshotHeader(
@@ -78,6 +94,7 @@ final class PublishingSocket: @unchecked Sendable {
     // starting that thread is the full memory barrier libzmq asks for when a socket moves.
     let endpoint: String
     let socket: ZMQSocket
+    let file: BoundSocketFile?
     let boundAt: Date
 
     /// - Throws: ``IPCEndpoint/InUseError`` when a live producer already publishes there.
@@ -85,18 +102,17 @@ final class PublishingSocket: @unchecked Sendable {
     /// snapshots (the next full one replaces them) and the producer's memory stays flat.
     static let queuedSnapshots: Int32 = 2
 
-    init(endpoint: String) throws {
+    init(endpoint: String, watch: SocketFileWatch) throws {
         self.endpoint = endpoint
         socket = try ZMQSocket(context: try ZMQContext(), type: .pub)
         try socket.setSendHighWaterMark(Self.queuedSnapshots)
-        try IPCEndpoint.claim(endpoint)
-        try socket.bind(endpoint)
+        file = try IPCEndpoint.bind(socket, to: endpoint, watch: watch)
         boundAt = Date()
     }
 
-    /// Closes the socket and removes its socket file.
+    /// Closes the socket and removes its socket file (if it is still this process's).
     func close() {
         socket.close()
-        IPCEndpoint.release(endpoint)
+        file?.remove()
     }
 }
