@@ -11,6 +11,8 @@ struct HTTPDetailTests {
         try FileManager.default.copyItem(atPath: "\(TestEnvironment.repositoryRoot)/web", toPath: webRoot)
         defer { try? FileManager.default.removeItem(atPath: webRoot) }
         try FileManager.default.createSymbolicLink(atPath: "\(webRoot)/passwd.txt", withDestinationPath: "/etc/passwd")
+        try FileManager.default.createDirectory(atPath: "\(webRoot)/sub", withIntermediateDirectories: false)
+        try FileManager.default.createSymbolicLink(atPath: "\(webRoot)/sub/index.html", withDestinationPath: "/etc/passwd")
         try await RollcastStack.with(gatewayArguments: ["--web-root", webRoot]) { stack in
             try await stack.waitUntilReady()
             let port = stack.port
@@ -38,6 +40,12 @@ struct HTTPDetailTests {
                 #expect(answer.status == .ok && answer.body == full.body, "\(range): \(answer.status), the whole file, not a slice")
             }
             #expect(try await stack.request(.GET, "/passwd.txt", rawBody: nil).status == .notFound, "a link out of the web root is not followed")
+            for spelling in ["/passwd%2Etxt", "/%70asswd.txt", "/sub/", "/sub/index.html", "/./passwd.txt"] {
+                let answer = try await Task.detached {
+                    try RawHTTP.exchange(port: port, "GET \(spelling) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n")
+                }.value
+                #expect(answer.hasPrefix("HTTP/1.1 404") && !answer.contains("root:"), "\(spelling): \(answer.prefix(200))")
+            }
         }
     }
 
