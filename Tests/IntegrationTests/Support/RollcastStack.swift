@@ -114,7 +114,7 @@ final class RollcastStack: @unchecked Sendable {
             request.body = .bytes(ByteBuffer(bytes: rawBody))
         }
         for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .init(timeout))
+        let response = try await testHTTPClient.execute(request, timeout: .init(timeout))
         let bytes = try await response.body.collect(upTo: 64 << 20)
         return HTTPAnswer(status: response.status, headers: response.headers, body: String(buffer: bytes))
     }
@@ -134,6 +134,16 @@ func poll<T>(_ what: String, within limit: Duration, _ condition: () async throw
     }
     throw TimeoutError(what: what)
 }
+
+/// The tests' HTTP client. It drops a pooled connection after 5 s idle, well before the
+/// gateway's 15 s `--idle-timeout`, as a client that knows the server's idle timeout does:
+/// otherwise a request sent on a connection the gateway is closing at that moment fails with
+/// "I/O on closed channel" (seen after a gateway resumed from SIGSTOP).
+let testHTTPClient: HTTPClient = {
+    var configuration = HTTPClient.Configuration()
+    configuration.connectionPool = .init(idleTimeout: .seconds(5))
+    return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+}()
 
 /// Runs `body`, failing with ``TimeoutError`` if it takes longer than `limit`.
 func withTimeout<T: Sendable>(_ limit: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
