@@ -3,6 +3,7 @@
 
 import { ChartBoard } from "./chart-board.js";
 import { RealtimeSocket, realtimeURL } from "./realtime-socket.js";
+import { accessRefusal, takeToken } from "./access-token.js";
 
 const board = new ChartBoard(document.getElementById("charts"));
 const stateLabel = document.getElementById("connection-state");
@@ -17,6 +18,7 @@ const labels = {
   live: "live",
   reconnecting: "reconnecting…",
   stale: "stale",
+  unauthorised: "not authorised",
 };
 
 let connection = "idle";
@@ -49,6 +51,12 @@ function refreshStatus() {
 }
 
 function refreshEmptyNote() {
+  if (connection === "unauthorised") {
+    const { reason } = socket.refusal;
+    emptyNote.textContent = `The gateway refused this dashboard: ${reason}. Open it with a link that ends in #token=… (an operator makes one with: rollcast-gateway token --role read).`;
+    emptyNote.hidden = false;
+    return;
+  }
   if (board.cards.size === 0) {
     emptyNote.textContent = latest ? "No symbols in the window yet." : "Press “Load Real-time Window” to see the live charts.";
   } else if (board.visibleCount === 0) {
@@ -66,9 +74,12 @@ function render(charts) {
 }
 
 const socket = new RealtimeSocket(realtimeURL(window.location), {
+  token: takeToken(),
+  checkAccess: accessRefusal,
   onState(state) {
     connection = state;
     refreshStatus();
+    if (state === "unauthorised") refreshEmptyNote();
   },
   onSnapshot(charts, { fresh, intervalMs: interval }) {
     // A reconnect's cached copy of a snapshot already shown is not news.
@@ -108,6 +119,11 @@ filterInput.addEventListener("input", () => {
   refreshEmptyNote();
 });
 setInterval(refreshStatus, 1000);
+// A link with a new token pasted into this tab's address bar takes effect at once.
+window.addEventListener("hashchange", () => {
+  if (!window.location.hash.includes("token=")) return;
+  socket.useToken(takeToken());
+});
 
 // For tests and the console: the charts by symbol and what the socket last delivered.
 window.rollcast = { board, socket, connectWebSocket, setPaused, messages: 0, lastMessage: null, lastApplyMs: 0 };

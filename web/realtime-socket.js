@@ -5,19 +5,28 @@ const MAX_DELAY_MS = 10_000;
 // Until the first message says otherwise.
 const DEFAULT_INTERVAL_MS = 2000;
 
+// Offered on every connection; a token rides beside it as `bearer.<token>` (browsers cannot
+// set Authorization on a WebSocket), and the gateway answers with this one.
+const SUBPROTOCOL = "rollcast.v1";
+
 /**
  * Opens the socket and keeps it open. Each message is parsed and handed to `onSnapshot`
  * with `fresh` (a snapshot not seen before) and the feed's interval;
  * state changes ("connecting", "live", "reconnecting") go to `onState`.
+ * A connection refused before it opened is put to `checkAccess`, which answers whether the
+ * gateway refuses this tab's token: then it stops ("unauthorised") instead of retrying.
  * After a drop it retries with exponential backoff and full jitter, capped at 10 s.
  * A socket that delivers nothing for 3 intervals is given up and a new one opened: a
  * connection can die without a close (a sleeping laptop, a dropped NAT entry).
  */
 export class RealtimeSocket {
-  constructor(url, { onSnapshot, onState }) {
+  constructor(url, { onSnapshot, onState, token = null, checkAccess = async () => null }) {
     this.url = url;
     this.onSnapshot = onSnapshot;
     this.onState = onState;
+    this.token = token;
+    this.checkAccess = checkAccess;
+    this.refusal = null;
     this.socket = null;
     this.attempt = 0;
     this.retryTimer = null;
@@ -35,9 +44,13 @@ export class RealtimeSocket {
     if (this.socket) return;
     clearTimeout(this.retryTimer);
     this.onState(this.attempt === 0 ? "connecting" : "reconnecting");
-    const socket = new WebSocket(this.url);
+    this.refusal = null;
+    const protocols = this.token ? [SUBPROTOCOL, `bearer.${this.token}`] : [SUBPROTOCOL];
+    const socket = new WebSocket(this.url, protocols);
     this.socket = socket;
+    let opened = false;
     socket.onopen = () => {
+      opened = true;
       this.onState("live");
       this.armWatchdog();
     };
@@ -49,8 +62,31 @@ export class RealtimeSocket {
       this.dropSocket();
       // 1013: the gateway is full; 1001: it is going away. Either way, come back later.
       this.lastClose = { code: event.code, reason: event.reason };
-      this.scheduleRetry();
+      if (opened) this.scheduleRetry();
+      else this.retryUnlessRefused();
     };
+  }
+
+  /** After a handshake that failed: stop if the gateway refuses the token, else retry as usual. */
+  async retryUnlessRefused() {
+    const refusal = await this.checkAccess(this.token);
+    if (this.socket) return; // connected again meanwhile
+    if (refusal) {
+      this.refusal = refusal;
+      this.onState("unauthorised");
+      return;
+    }
+    this.scheduleRetry();
+  }
+
+  /** Uses another token from now on (a new link opened in this tab) and connects with it. */
+  useToken(token) {
+    this.token = token;
+    this.attempt = 0;
+    if (this.socket) {
+      this.dropSocket();
+    }
+    this.connect();
   }
 
   armWatchdog() {

@@ -24,6 +24,13 @@ public struct Gateway: Sendable {
         let registry = ClientRegistry()
         let counters = ClientCounters()
         let control = try ControlClient(endpoint: configuration.controlEndpoint, logger: logger)
+        var authority: TokenAuthority?
+        if let key = configuration.jwtKey {
+            authority = await TokenAuthority(key: key)
+            logger.info("tokens required", metadata: ["read": "\(AccessRole.readRoutes)", "write": "\(AccessRole.writeRoutes)"])
+        } else {
+            logger.notice("no --jwt-secret-file: every route is open to whoever reaches \(configuration.host):\(configuration.port)")
+        }
         // Graceful shutdown runs in reverse order: clients are told first, the
         // subscription and the control socket to the producer end last.
         let group = ServiceGroup(
@@ -40,7 +47,7 @@ public struct Gateway: Sendable {
                     ),
                     // Done after the first snapshot; the other services carry on.
                     .init(service: FirstSnapshotRequest(control: control, broadcaster: broadcaster, logger: logger), successTerminationBehavior: .ignore),
-                    .init(service: try buildApplication(broadcaster: broadcaster, control: control, registry: registry, counters: counters)),
+                    .init(service: try buildApplication(broadcaster: broadcaster, control: control, registry: registry, counters: counters, authority: authority)),
                     .init(service: ClientShutdown(broadcaster: broadcaster, registry: registry, counters: counters, logger: logger)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
@@ -61,9 +68,20 @@ public struct Gateway: Sendable {
         var description: String { "\(host):\(port) is in use by another process; choose another with --port" }
     }
 
+    /// The token check of a WebSocket upgrade: a `read` token, or 401/403 with a reason.
+    static func upgradeAuthorization(_ authority: TokenAuthority, logger: Logger) -> @Sendable (HTTPRequestHead) async -> UpgradeGateHandler.Refusal? {
+        { head in
+            guard let refusal = await authority.refusal(of: BearerToken.fromHandshake(head), needing: .read) else { return nil }
+            logger.info("upgrade refused", metadata: ["status": "\(refusal.status)", "reason": "\(refusal.reason)"])
+            var headers: [(String, String)] = []
+            if let challenge = refusal.challenge { headers.append(("WWW-Authenticate", challenge)) }
+            return UpgradeGateHandler.Refusal(status: HTTPResponseStatus(statusCode: refusal.status), reason: refusal.reason, headers: headers)
+        }
+    }
+
     /// The HTTP/WebSocket application, relaying what `broadcaster` receives.
     func buildApplication(
-        broadcaster: SnapshotBroadcaster, control: ControlClient, registry: ClientRegistry, counters: ClientCounters
+        broadcaster: SnapshotBroadcaster, control: ControlClient, registry: ClientRegistry, counters: ClientCounters, authority: TokenAuthority?
     ) throws -> some ApplicationProtocol {
         let router = Router(context: BasicRequestContext.self)
         let routes = APIRoutes(broadcaster: broadcaster, control: control, counters: counters, configuration: configuration)
@@ -71,6 +89,7 @@ public struct Gateway: Sendable {
         router.add(middleware: ErrorMiddleware(routes: routes.table))
         router.add(middleware: HardeningMiddleware())
         router.add(middleware: AccessMiddleware(policy: policy))
+        router.add(middleware: AuthMiddleware(authority: authority))
         router.add(middleware: WebRootMiddleware(webRoot: configuration.webRoot))
         router.add(middleware: FileMiddleware(configuration.webRoot, searchForIndexHtml: true, logger: logger))
         routes.register(on: router)
@@ -119,7 +138,13 @@ public struct Gateway: Sendable {
                         shouldUpgrade: { request, channel, _ in
                             guard request.path?.split(separator: "?").first == "/ws/realtime_charts" else { return .dontUpgrade }
                             let deflate = configuration.permessageDeflate && DeflateNegotiation.accepts(request.headerFields[.secWebSocketExtensions])
-                            let headers: HTTPFields = deflate ? [.secWebSocketExtensions: DeflateNegotiation.response] : [:]
+                            var headers: HTTPFields = deflate ? [.secWebSocketExtensions: DeflateNegotiation.response] : [:]
+                            // A browser that offers subprotocols (one carrying its token) fails the
+                            // connection unless the answer names one of them; never the token's.
+                            let offered = request.headerFields[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",") }
+                            if offered.contains(where: { $0.trimmingCharacters(in: .whitespaces) == RealtimeChartsSocket.subprotocol }) {
+                                headers[.secWebSocketProtocol] = RealtimeChartsSocket.subprotocol
+                            }
                             return .upgrade(headers) { [weak channel] inbound, outbound, _ in
                                 try await socket.handle(inbound: inbound, outbound: outbound, channel: channel, deflate: deflate)
                             }
@@ -143,6 +168,7 @@ public struct Gateway: Sendable {
                         }
                         return nil
                     },
+                    authorize: authority.map { Self.upgradeAuthorization($0, logger: logger) },
                     connections: counters.connections,
                     maxConnections: configuration.maxClients + configuration.maxHTTPConnections,
                     onConnectionRefused: {

@@ -40,6 +40,8 @@ public struct GatewayConfiguration: Sendable {
     public var serverNames: [String]
     /// Origins besides the gateway's own whose pages may use it (`scheme://host[:port]`).
     public var allowedOrigins: [String]
+    /// The HS256 key tokens are checked with (from `--jwt-secret-file`); `nil` runs without tokens.
+    public var jwtKey: [UInt8]?
 
     public init(
         host: String = "127.0.0.1",
@@ -60,7 +62,8 @@ public struct GatewayConfiguration: Sendable {
         maxHTTPConnections: Int = 1_000,
         enableTestAPI: Bool = false,
         serverNames: [String] = [],
-        allowedOrigins: [String] = []
+        allowedOrigins: [String] = [],
+        jwtKey: [UInt8]? = nil
     ) {
         self.host = host
         self.port = port
@@ -81,5 +84,6 @@ public struct GatewayConfiguration: Sendable {
         self.enableTestAPI = enableTestAPI
         self.serverNames = serverNames
         self.allowedOrigins = allowedOrigins
+        self.jwtKey = jwtKey
     }
 }

@@ -8,7 +8,8 @@ struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollcast-gateway",
         abstract: "Relays the producer's snapshots to every WebSocket client; serves the dashboard and the HTTP API.",
-        discussion: "Every option can also be set by the environment variable named in its help; a flag wins over the environment."
+        discussion: "Every option can also be set by the environment variable named in its help; a flag wins over the environment.",
+        subcommands: [TokenCommand.self]
     )
 
     @Option(help: "Address to listen on. (ROLLCAST_HOST; default 127.0.0.1)")
@@ -62,6 +63,12 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "An origin (scheme://host[:port]) whose pages may open the WebSocket and post, besides the gateway's own; repeatable. (ROLLCAST_ALLOWED_ORIGINS, comma-separated)")
     var allowedOrigin: [String] = []
 
+    @Option(help: "File holding the HS256 key tokens are checked with, readable by its owner only; without it no route asks for a token. (ROLLCAST_JWT_SECRET_FILE)")
+    var jwtSecretFile: String?
+
+    @Flag(help: "Run without tokens on an address other machines can reach; refused otherwise. (ROLLCAST_INSECURE_NO_AUTH=1; default off)")
+    var insecureNoAuth = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (ROLLCAST_LOG_LEVEL; default info)")
     var logLevel: String?
 
@@ -88,9 +95,16 @@ struct GatewayCommand: AsyncParsableCommand {
         guard idleTimeout >= 0.1, idleTimeout <= 3_600 else { throw ValidationError("--idle-timeout must be between 0.1 and 3600 seconds") }
         let maxHTTPConnections = try settings.resolve(maxHTTPConnections, env: "ROLLCAST_MAX_HTTP_CONNECTIONS", default: 1_000)
         guard maxHTTPConnections >= 1 else { throw ValidationError("--max-http-connections must be at least 1") }
+        let host = try settings.resolve(host, env: "ROLLCAST_HOST", default: "127.0.0.1")
+        let jwtKey = try settings.resolve(jwtSecretFile, env: "ROLLCAST_JWT_SECRET_FILE", default: nil).map { try JWTSecretFile.read(path: $0) }
+        if jwtKey == nil, !ListenAddress.isLoopback(host), !(try settings.resolve(insecureNoAuth ? true : nil, env: "ROLLCAST_INSECURE_NO_AUTH", default: false)) {
+            throw ValidationError(
+                "--host \(host) can be reached from other machines: give --jwt-secret-file (see docs/security.md), or --insecure-no-auth to run open"
+            )
+        }
         let logger = try LoggerSetup.make(label: "rollcast.gateway", level: settings.resolve(logLevel, env: "ROLLCAST_LOG_LEVEL", default: "info"))
         let configuration = GatewayConfiguration(
-            host: try settings.resolve(host, env: "ROLLCAST_HOST", default: "127.0.0.1"),
+            host: host,
             port: port,
             snapshotEndpoint: try settings.resolve(snapshotEndpoint, env: "ROLLCAST_SNAPSHOT_ENDPOINT", default: runDirectory.snapshotEndpoint),
             controlEndpoint: try settings.resolve(controlEndpoint, env: "ROLLCAST_CONTROL_ENDPOINT", default: runDirectory.controlEndpoint),
@@ -105,7 +119,8 @@ struct GatewayCommand: AsyncParsableCommand {
             maxHTTPConnections: maxHTTPConnections,
             enableTestAPI: try settings.resolve(enableTestAPI ? true : nil, env: "ROLLCAST_ENABLE_TEST_API", default: false),
             serverNames: serverName.isEmpty ? settings.list(env: "ROLLCAST_SERVER_NAMES") : serverName,
-            allowedOrigins: try checkedOrigins(allowedOrigin.isEmpty ? settings.list(env: "ROLLCAST_ALLOWED_ORIGINS") : allowedOrigin)
+            allowedOrigins: try checkedOrigins(allowedOrigin.isEmpty ? settings.list(env: "ROLLCAST_ALLOWED_ORIGINS") : allowedOrigin),
+            jwtKey: jwtKey
         )
         try await Gateway(configuration: configuration, logger: logger).run()
     }

@@ -292,6 +292,46 @@ class DashboardTests:
         applied = json.loads(body)["producer"]["ingest"]["http"]["batches"]
         assert applied == 0, f"a cross-site post reached the windows ({outcome})"
 
+    def test_a_secured_gateway_takes_the_token_from_the_link_and_refuses_without(self):
+        secured = Stack(producer_args=["--mock-symbols", "DELTA"])
+        token = secured.secure("read")
+        browser = None
+        try:
+            secured.start_producer()
+            secured.start_gateway()
+            secured.wait_ready()
+            browser = make_browser()
+            state = lambda: browser.find_element(By.ID, "connection-state").text
+            # With the token in the link: live, and the token gone from the address bar.
+            browser.get(f"{secured.url}/#token={token}")
+            browser.find_element(By.ID, "load-realtime").click()
+            wait_for(lambda: chart_symbols(browser) == ["DELTA"], 10, "the secured gateway's chart")
+            assert state() == "live", state()
+            assert "token" not in browser.current_url, f"the token stayed in the address bar: {browser.current_url}"
+            # Kept for the tab: a reload connects again without the link.
+            browser.refresh()
+            browser.find_element(By.ID, "load-realtime").click()
+            wait_for(lambda: state() == "live", 10, "live again after a reload")
+            # Without a token: a clear refusal, and no endless reconnecting.
+            browser.execute_script("window.sessionStorage.clear()")
+            browser.refresh()
+            browser.find_element(By.ID, "load-realtime").click()
+            wait_for(lambda: state() == "not authorised", 10, "state 'not authorised'")
+            note = browser.find_element(By.ID, "empty").text
+            assert "needs a token" in note and "#token=" in note, f"the refusal does not say what to do: {note!r}"
+            time.sleep(2)  # long enough for several retries, were any made
+            assert state() == "not authorised" and browser.execute_script("return window.rollcast.socket.socket") is None, "it kept reconnecting"
+            assert browser.execute_script("return window.rollcast.messages") == 0, "data reached a dashboard without a token"
+            # A wrong token: refused, saying why.
+            browser.get(f"{secured.url}/#token={token[:-4]}AAAA")
+            browser.find_element(By.ID, "load-realtime").click()
+            wait_for(lambda: state() == "not authorised", 10, "a forged token refused")
+            assert "signature" in browser.find_element(By.ID, "empty").text
+        finally:
+            if browser:
+                browser.quit()
+            secured.close()
+
     def test_gateway_restart_shows_reconnecting_then_resumes(self):
         b = self.browser
         port = self.stack.port

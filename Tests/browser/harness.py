@@ -40,11 +40,12 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.05):
 class Stack:
     """A producer and a gateway on a free port and a private run directory."""
 
-    def __init__(self, producer_args=(), interval=0.5):
+    def __init__(self, producer_args=(), interval=0.5, gateway_args=()):
         self.bin = bin_dir()
         self.run_dir = Path(tempfile.mkdtemp(prefix="rcb-", dir="/tmp"))
         self.interval = interval
         self.producer_args = list(producer_args)
+        self.gateway_args = list(gateway_args)
         self.producer = None
         self.gateway = None
         self.port = None
@@ -68,8 +69,25 @@ class Stack:
             # Chromium offers permessage-deflate: the browser tests read the shared compressed frames.
             "--permessage-deflate",
         ]
-        self.gateway = self._spawn(args, "gateway")
+        self.gateway = self._spawn(args + self.gateway_args, "gateway")
         self.port = int(wait_for(lambda: port_file.exists() and port_file.read_text().strip(), 20, "the gateway's port file"))
+
+    def secure(self, role="read"):
+        """Gives the gateway a key (call before start_gateway) and returns a token for `role`."""
+        key = self.run_dir / "jwt.key"
+        if not key.exists():
+            key.write_bytes(os.urandom(48).hex().encode())
+            key.chmod(0o600)
+            self.gateway_args += ["--jwt-secret-file", str(key)]
+        return self.token(role)
+
+    def token(self, role="read", ttl="1h"):
+        key = self.run_dir / "jwt.key"
+        out = subprocess.run(
+            [str(self.bin / "rollcast-gateway"), "--jwt-secret-file", str(key), "token", "--role", role, "--ttl", ttl],
+            check=True, capture_output=True, text=True, timeout=20,
+        )
+        return out.stdout.strip()
 
     def _spawn(self, args, name):
         log = open(self.logs / f"{name}.log", "ab")
@@ -79,9 +97,12 @@ class Stack:
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
-    def request(self, method, path, body=None, timeout=5):
+    def request(self, method, path, body=None, timeout=5, token=None):
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method, headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as response:
                 return response.status, response.read()

@@ -14,6 +14,9 @@ import Synchronization
 struct RealtimeChartsSocket: Sendable {
     /// Clients have nothing to say here; anything longer is abuse.
     static let maxClientMessageBytes = 4096
+    /// The subprotocol the gateway names in its answer when a client offers it: browsers that
+    /// send a token as a `bearer.<token>` subprotocol need one to be chosen.
+    static let subprotocol = "rollcast.v1"
     /// Close code 1013, "try again later", for clients past the connection cap.
     static let tryAgainLater = WebSocketErrorCode.unknown(1013)
 

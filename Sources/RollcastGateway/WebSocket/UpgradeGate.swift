@@ -31,6 +31,9 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let path: String
     private let decide: @Sendable (HTTPRequestHead) -> Refusal?
+    private let authorize: (@Sendable (HTTPRequestHead) async -> Refusal?)?
+    /// The parts of an upgrade request read while its token is checked, fed on once admitted.
+    private var awaitingAuthorization: [NIOAny]?
     private let headDeadline: TimeAmount
     private var headTimer: Scheduled<Void>?
     private var requestTimer: Scheduled<Void>?
@@ -48,10 +51,15 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// - Parameters:
     ///   - decide: the refusal for an upgrade request to `path`, or `nil` to let it through.
     ///   - headDeadline: how long after connecting the first request head may take.
-    init(path: String, headDeadline: TimeAmount, decide: @escaping @Sendable (HTTPRequestHead) -> Refusal?) {
+    ///   - authorize: the check of the request's token, after `decide` let it through; `nil` when no token is needed.
+    init(
+        path: String, headDeadline: TimeAmount, decide: @escaping @Sendable (HTTPRequestHead) -> Refusal?,
+        authorize: (@Sendable (HTTPRequestHead) async -> Refusal?)? = nil
+    ) {
         self.path = path
         self.headDeadline = headDeadline
         self.decide = decide
+        self.authorize = authorize
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -99,6 +107,11 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if awaitingAuthorization != nil {
+            // A GET upgrade brings its end and nothing more; anything past that waits unread.
+            awaitingAuthorization?.append(data)
+            return
+        }
         switch unwrapInboundIn(data) {
         case .head(let head):
             headTimer?.cancel()
@@ -112,13 +125,15 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         switch unwrapInboundIn(data) {
         case .head(let head) where wantsWebSocket(head):
-            guard let refusal = handshakeRefusal(head) ?? decide(head) else {
+            if let refusal = handshakeRefusal(head) ?? decide(head) {
+                refusing = true
+                answerAndClose(refusal, version: head.version, context: context)
+            } else if let authorize {
+                checkToken(head, authorize: authorize, request: data, context: context)
+            } else {
                 admittedUpgrade = true
                 context.fireChannelRead(data)
-                return
             }
-            refusing = true
-            answerAndClose(refusal, version: head.version, context: context)
         case .head(var head) where head.headers.contains(name: "upgrade"):
             // An upgrade to anything but a WebSocket (`h2c`, what `curl --http2` offers) is
             // answered as the plain HTTP/1.1 request it also is.
@@ -138,6 +153,41 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // After an upgrade the pipeline carries WebSocket bytes, not HTTP parts, and
             // those only come once the client has the 101: leave before then.
             if admittedUpgrade { context.pipeline.syncOperations.removeHandler(context: context, promise: nil) }
+        }
+    }
+
+    /// Holds the upgrade (and stops reading) while `authorize` runs off the event loop, then
+    /// refuses it or lets it and the parts read meanwhile through.
+    private func checkToken(
+        _ head: HTTPRequestHead, authorize: @escaping @Sendable (HTTPRequestHead) async -> Refusal?, request: NIOAny, context: ChannelHandlerContext
+    ) {
+        awaitingAuthorization = []
+        context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        let verdict = context.eventLoop.makePromise(of: Refusal?.self)
+        verdict.completeWithTask { await authorize(head) }
+        let loopBound = NIOLoopBound((handler: self, context: context, request: request), eventLoop: context.eventLoop)
+        verdict.futureResult.whenSuccess { refusal in
+            let (handler, context, request) = loopBound.value
+            handler.resume(after: refusal, head: head, request: request, context: context)
+        }
+    }
+
+    private func resume(after refusal: Refusal?, head: HTTPRequestHead, request: NIOAny, context: ChannelHandlerContext) {
+        let waiting = awaitingAuthorization ?? []
+        awaitingAuthorization = nil
+        context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+        guard context.channel.isActive else { return }
+        if let refusal {
+            refusing = true
+            answerAndClose(refusal, version: head.version, context: context)
+            return
+        }
+        admittedUpgrade = true
+        context.fireChannelRead(request)
+        for part in waiting {
+            channelRead(context: context, data: part)
+            // With the request's end the handler leaves the pipeline; what follows is the WebSocket's.
+            if case .end = unwrapInboundIn(part) { break }
         }
     }
 
@@ -211,6 +261,7 @@ struct GatedWebSocketChannel: ServerChildChannel {
     let path: String
     let headDeadline: TimeAmount
     let decide: @Sendable (HTTPRequestHead) -> UpgradeGateHandler.Refusal?
+    let authorize: (@Sendable (HTTPRequestHead) async -> UpgradeGateHandler.Refusal?)?
     /// Open connections now, and the most allowed: past it a new one is closed before a byte
     /// is read, so idle or half-sent requests cannot use up the process's file descriptors.
     let connections: AtomicCounter
@@ -232,7 +283,7 @@ struct GatedWebSocketChannel: ServerChildChannel {
                 type: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self
             )
             try channel.pipeline.syncOperations.addHandler(
-                UpgradeGateHandler(path: path, headDeadline: headDeadline, decide: decide),
+                UpgradeGateHandler(path: path, headDeadline: headDeadline, decide: decide, authorize: authorize),
                 position: .before(upgrader)
             )
             return value

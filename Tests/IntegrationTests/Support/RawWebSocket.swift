@@ -23,6 +23,7 @@ final class RawWebSocket {
             head.append(try readExactly(1)[0])
         }
         let text = String(decoding: head, as: UTF8.self)
+        responseHead = text
         status = Int(text.split(separator: " ")[1]) ?? 0
         if status != 101,
             let lengthLine = text.split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("content-length:") }),
@@ -58,6 +59,8 @@ final class RawWebSocket {
 
     /// The HTTP status of the handshake answer (101 when upgraded).
     private(set) var status = 0
+    /// The handshake answer's status line and headers.
+    private(set) var responseHead = ""
     /// The body of a handshake answer that was not an upgrade.
     private(set) var responseBody = ""
 

@@ -1,0 +1,26 @@
+import Hummingbird
+
+/// Asks HTTP requests for a token where the route needs one (``AccessRole/needed(forPath:)``),
+/// taken from `Authorization: Bearer`. Without a ``TokenAuthority`` (no `--jwt-secret-file`) every
+/// request passes. WebSocket upgrades are checked before this, by ``UpgradeGateHandler``.
+struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
+    let authority: TokenAuthority?
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let authority, let needed = AccessRole.needed(forPath: request.uri.path) else {
+            return try await next(request, context)
+        }
+        if let refusal = await authority.refusal(of: BearerToken.fromAuthorization(request.headers[.authorization]), needing: needed) {
+            throw APIError(refusal)
+        }
+        return try await next(request, context)
+    }
+}
+
+extension APIError {
+    init(_ refusal: AccessRefusal) {
+        var headers: HTTPFields = [:]
+        if let challenge = refusal.challenge { headers[.wwwAuthenticate] = challenge }
+        self.init(HTTPResponse.Status(code: refusal.status), refusal.reason, headers: headers)
+    }
+}

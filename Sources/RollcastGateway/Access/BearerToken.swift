@@ -1,0 +1,36 @@
+import Foundation
+import NIOHTTP1
+
+/// Where a client puts its token.
+enum BearerToken {
+    /// The prefix of the WebSocket subprotocol that carries a token: browsers cannot set
+    /// `Authorization` on a WebSocket, but they can offer subprotocols.
+    static let subprotocolPrefix = "bearer."
+
+    /// The token of `Authorization: Bearer <token>` (the scheme in any case, RFC 7235 §2.1).
+    static func fromAuthorization(_ authorization: String?) -> String? {
+        guard let authorization else { return nil }
+        let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return parts[1].trimmingCharacters(in: .whitespaces)
+    }
+
+    /// The token of a WebSocket handshake: a `bearer.<token>` subprotocol, else the
+    /// `access_token` query parameter.
+    static func fromHandshake(_ head: HTTPRequestHead) -> String? {
+        for offered in offeredSubprotocols(head) where offered.hasPrefix(subprotocolPrefix) {
+            return String(offered.dropFirst(subprotocolPrefix.count))
+        }
+        guard let query = head.uri.split(separator: "?", maxSplits: 1).dropFirst().first else { return nil }
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            if parts.first == "access_token", parts.count == 2 { return String(parts[1]).removingPercentEncoding }
+        }
+        return nil
+    }
+
+    /// Every subprotocol a handshake offers, in order.
+    static func offeredSubprotocols(_ head: HTTPRequestHead) -> [String] {
+        head.headers["sec-websocket-protocol"].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+}
