@@ -63,6 +63,27 @@ setup_browser() {
         python3 -m pip install --quiet "selenium>=4.20,<5"
 }
 
+# Prometheus's promtool, for the test that checks /metrics. Taken out of Debian's prometheus
+# package without installing it: installing would also start a Prometheus server.
+setup_promtool() {
+    command -v promtool >/dev/null && return
+    [ -x .build-tools/promtool ] && return
+    say "fetching promtool (from Debian's prometheus package, not installed)"
+    export DEBIAN_FRONTEND=noninteractive
+    if [ -z "${ROLLCAST_APT_UPDATED:-}" ]; then
+        apt-get update -qq
+        ROLLCAST_APT_UPDATED=1
+    fi
+    local tmp
+    tmp=$(mktemp -d)
+    chmod 755 "$tmp"  # apt's download user must be able to write there
+    (cd "$tmp" && apt-get download -qq prometheus 2>&1 >/dev/null | grep -v "unsandboxed" >&2 || true)
+    dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/root"
+    mkdir -p .build-tools
+    install -m 755 "$tmp/root/usr/bin/promtool" .build-tools/promtool
+    rm -rf "$tmp"
+}
+
 # ROLLCAST_BIN_DIR names built executables to use instead of building (the tests of run.sh
 # itself use the debug build).
 use_built_or_build() {
@@ -175,6 +196,7 @@ start_both() {
 run_tests() {
     setup_runtime
     setup_browser
+    setup_promtool
     say "building (debug, with tests)"
     swift build --build-tests
     export ROLLCAST_BIN_DIR
@@ -218,7 +240,7 @@ case "${1:-}" in
     producer) shift; setup_runtime; build_release; exec "$BIN_DIR/rollcast-producer" "$@" ;;
     gateway) shift; setup_runtime; build_release; exec "$BIN_DIR/rollcast-gateway" "$@" ;;
     test) run_tests ;;
-    setup) setup_runtime; setup_browser ;;
+    setup) setup_runtime; setup_browser; setup_promtool ;;
     bench) shift; run_benchmarks "$@" ;;
     -h|--help|help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' ;;
     *) say "unknown command '$1'; see ./run.sh --help"; exit 2 ;;

@@ -20,9 +20,9 @@ public struct Gateway: Sendable {
 
     /// Runs until SIGINT or SIGTERM, then closes every client with 1001 and stops.
     public func run() async throws {
-        let broadcaster = SnapshotBroadcaster()
+        let metrics = GatewayMetrics()
+        let broadcaster = SnapshotBroadcaster(metrics: metrics)
         let registry = ClientRegistry()
-        let counters = ClientCounters()
         let control = try ControlClient(endpoint: configuration.controlEndpoint, logger: logger)
         var authority: TokenAuthority?
         if let key = configuration.jwtKey {
@@ -47,8 +47,8 @@ public struct Gateway: Sendable {
                     ),
                     // Done after the first snapshot; the other services carry on.
                     .init(service: FirstSnapshotRequest(control: control, broadcaster: broadcaster, logger: logger), successTerminationBehavior: .ignore),
-                    .init(service: try buildApplication(broadcaster: broadcaster, control: control, registry: registry, counters: counters, authority: authority)),
-                    .init(service: ClientShutdown(broadcaster: broadcaster, registry: registry, counters: counters, logger: logger)),
+                    .init(service: try buildApplication(broadcaster: broadcaster, control: control, registry: registry, metrics: metrics, authority: authority)),
+                    .init(service: ClientShutdown(broadcaster: broadcaster, registry: registry, metrics: metrics, logger: logger)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
@@ -69,9 +69,12 @@ public struct Gateway: Sendable {
     }
 
     /// The token check of a WebSocket upgrade: a `read` token, or 401/403 with a reason.
-    static func upgradeAuthorization(_ authority: TokenAuthority, logger: Logger) -> @Sendable (HTTPRequestHead) async -> UpgradeGateHandler.Refusal? {
+    static func upgradeAuthorization(
+        _ authority: TokenAuthority, metrics: GatewayMetrics, logger: Logger
+    ) -> @Sendable (HTTPRequestHead) async -> UpgradeGateHandler.Refusal? {
         { head in
             guard let refusal = await authority.refusal(of: BearerToken.fromHandshake(head), needing: .read) else { return nil }
+            metrics.countRefusedUpgrade(status: refusal.status)
             logger.info("upgrade refused", metadata: ["status": "\(refusal.status)", "reason": "\(refusal.reason)"])
             var headers: [(String, String)] = []
             if let challenge = refusal.challenge { headers.append(("WWW-Authenticate", challenge)) }
@@ -81,11 +84,12 @@ public struct Gateway: Sendable {
 
     /// The HTTP/WebSocket application, relaying what `broadcaster` receives.
     func buildApplication(
-        broadcaster: SnapshotBroadcaster, control: ControlClient, registry: ClientRegistry, counters: ClientCounters, authority: TokenAuthority?
+        broadcaster: SnapshotBroadcaster, control: ControlClient, registry: ClientRegistry, metrics: GatewayMetrics, authority: TokenAuthority?
     ) throws -> some ApplicationProtocol {
         let router = Router(context: BasicRequestContext.self)
-        let routes = APIRoutes(broadcaster: broadcaster, control: control, counters: counters, configuration: configuration)
+        let routes = APIRoutes(broadcaster: broadcaster, control: control, metrics: metrics, configuration: configuration)
         let policy = AccessPolicy(listenHost: configuration.host, serverNames: configuration.serverNames, allowedOrigins: configuration.allowedOrigins)
+        router.add(middleware: RequestMetricsMiddleware(metrics: metrics, routes: routes.table))
         router.add(middleware: ErrorMiddleware(routes: routes.table))
         router.add(middleware: HardeningMiddleware())
         router.add(middleware: AccessMiddleware(policy: policy))
@@ -106,7 +110,7 @@ public struct Gateway: Sendable {
                 stallLimit: .init(configuration.slowClientLimit)
             ),
             maxClients: configuration.maxClients,
-            counters: counters,
+            metrics: metrics,
             logger: logger
         )
 
@@ -155,11 +159,13 @@ public struct Gateway: Sendable {
                     decide: { head in
                         let host = head.headers.first(name: "host")
                         if let refusal = policy.hostRefusal(host, isHTTP11: true) ?? policy.originRefusal(head.headers.first(name: "origin"), host: host) {
+                            metrics.countRefusedUpgrade(status: refusal.status)
                             logger.info("upgrade refused", metadata: ["status": "\(refusal.status)", "reason": "\(refusal.reason)"])
                             return .init(status: HTTPResponseStatus(statusCode: refusal.status), reason: refusal.reason)
                         }
-                        guard counters.connected.value < configuration.maxClients else {
-                            counters.refused.increment()
+                        guard metrics.connected.value < configuration.maxClients else {
+                            metrics.refused.increment()
+                            metrics.countRefusedUpgrade(status: 503)
                             logger.warning("client refused", metadata: ["max_clients": "\(configuration.maxClients)"])
                             return .init(
                                 status: .serviceUnavailable, reason: "the gateway has its maximum of \(configuration.maxClients) clients; try again later",
@@ -168,12 +174,12 @@ public struct Gateway: Sendable {
                         }
                         return nil
                     },
-                    authorize: authority.map { Self.upgradeAuthorization($0, logger: logger) },
-                    connections: counters.connections,
+                    authorize: authority.map { Self.upgradeAuthorization($0, metrics: metrics, logger: logger) },
+                    connections: metrics.connections,
                     maxConnections: configuration.maxClients + configuration.maxHTTPConnections,
                     onConnectionRefused: {
-                        counters.connectionsRefused.increment()
-                        logger.debug("connection refused", metadata: ["open": "\(counters.connections.value)"])
+                        metrics.connectionsRefused.increment()
+                        logger.debug("connection refused", metadata: ["open": "\(metrics.connections.value)"])
                     }
                 )
             },

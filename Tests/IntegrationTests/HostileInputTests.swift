@@ -92,7 +92,7 @@ struct HostileInputTests {
             }.value
             let errors = try replies.map { try JSONDecoder().decode(ControlReply.self, from: Data($0.utf8)).error }
             #expect(errors[0]?.hasPrefix("malformed command") == true, "\(replies[0])")
-            #expect(errors[1] == "malformed command: unknown command 'format_disk'; expected load_mock_data, ingest, publish or status")
+            #expect(errors[1] == "malformed command: unknown command 'format_disk'; expected load_mock_data, ingest, publish, status or metrics")
             #expect(errors[2] == "points must be between 0 and 100000")
             #expect(errors[3]?.hasPrefix("malformed command") == true)
             #expect(errors[4] == "status is one message part, not 2")

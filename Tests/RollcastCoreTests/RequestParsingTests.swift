@@ -69,7 +69,7 @@ struct RequestParsingTests {
     }
 
     @Test("malformed control messages are refused with a reason", arguments: [
-        ([#"{"command":"reboot"}"#], "malformed command: unknown command 'reboot'; expected load_mock_data, ingest, publish or status"),
+        ([#"{"command":"reboot"}"#], "malformed command: unknown command 'reboot'; expected load_mock_data, ingest, publish, status or metrics"),
         (["not json"], "malformed command: body is not valid JSON"),
         ([#"{"command":"status"}"#, "{}"], "status is one message part, not 2"),
         ([#"{"command":"ingest"}"#], "ingest is two message parts: the command, then the batch, not 1"),

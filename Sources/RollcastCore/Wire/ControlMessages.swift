@@ -15,8 +15,21 @@ public enum ControlRequest: Equatable, Sendable {
     case publish
     /// Report the producer's state.
     case status
+    /// The producer's metrics as Prometheus text.
+    case metrics
 
-    public static let commands = "load_mock_data, ingest, publish or status"
+    public static let commands = "load_mock_data, ingest, publish, status or metrics"
+
+    /// The command's name, as sent.
+    public var name: String {
+        switch self {
+        case .loadMockData: "load_mock_data"
+        case .ingest: "ingest"
+        case .publish: "publish"
+        case .status: "status"
+        case .metrics: "metrics"
+        }
+    }
 
     /// The message parts to send.
     public func parts() throws -> [[UInt8]] {
@@ -29,8 +42,8 @@ public enum ControlRequest: Equatable, Sendable {
             return [Array(#"{"command":"ingest"}"#.utf8), batch]
         case .publish:
             return [Array(#"{"command":"publish"}"#.utf8)]
-        case .status:
-            return [Array(#"{"command":"status"}"#.utf8)]
+        case .status, .metrics:
+            return [Array(#"{"command":"\#(name)"}"#.utf8)]
         }
     }
 
@@ -55,6 +68,7 @@ public enum ControlRequest: Equatable, Sendable {
         case "ingest": self = .ingest(batch: parts[1])
         case "publish": self = .publish
         case "status": self = .status
+        case "metrics": self = .metrics
         default: throw .invalid("malformed command: unknown command '\(head.command)'; expected \(Self.commands)")
         }
     }
@@ -79,6 +93,8 @@ public struct ControlReply: Codable, Equatable, Sendable {
     /// Set by `publish`: a snapshot is on its way.
     public var published: Bool?
     public var status: ProducerStatus?
+    /// Set by `metrics`: Prometheus text exposition format 0.0.4.
+    public var metrics: String?
 
     /// An error reply for `error`; retryable when the producer, not the request, is at fault.
     public init(refusal error: RequestError) {
@@ -87,7 +103,7 @@ public struct ControlReply: Codable, Equatable, Sendable {
 
     public init(
         error: String? = nil, retryable: Bool? = nil, loaded: LoadedMockData? = nil, ingested: IngestResult? = nil, published: Bool? = nil,
-        status: ProducerStatus? = nil
+        status: ProducerStatus? = nil, metrics: String? = nil
     ) {
         self.error = error
         self.retryable = retryable
@@ -95,6 +111,7 @@ public struct ControlReply: Codable, Equatable, Sendable {
         self.ingested = ingested
         self.published = published
         self.status = status
+        self.metrics = metrics
     }
 }
 

@@ -23,7 +23,11 @@ final class SnapshotBroadcaster: Sendable {
     }
 
     private let state = Mutex(State())
-    private let skipped = Atomic<Int>(0)
+    let metrics: GatewayMetrics
+
+    init(metrics: GatewayMetrics) {
+        self.metrics = metrics
+    }
 
     struct Subscription: Sendable {
         let id: UInt64
@@ -33,10 +37,19 @@ final class SnapshotBroadcaster: Sendable {
     /// The newest snapshot received, if any.
     var latest: RelayedSnapshot? { state.withLock { $0.latest } }
 
-    /// Snapshots replaced before a slow client took them, over all clients.
-    var skippedTotal: Int { skipped.load(ordering: .relaxed) }
+    /// Counts a snapshot a slow client missed.
+    func countSkipped() { metrics.snapshotsSkipped.increment() }
 
-    func countSkipped() { skipped.add(1, ordering: .relaxed) }
+    /// Counts frames handed to sockets and their bytes, once per batch of writes; with
+    /// `generatedAtMilliseconds`, records the relay latency of the batch's last write.
+    func countRelayed(frames: Int, bytes: Int, generatedAtMilliseconds: Int64?) {
+        guard frames > 0 else { return }
+        metrics.snapshotsRelayed.increment(by: frames)
+        metrics.bytesSent.increment(by: bytes)
+        if let generatedAtMilliseconds {
+            metrics.relayLatency.record(GatewayMetrics.secondsSince(generatedAtMilliseconds: generatedAtMilliseconds))
+        }
+    }
 
     /// A fresh id for a client or a watcher.
     func makeID() -> UInt64 {
@@ -47,7 +60,11 @@ final class SnapshotBroadcaster: Sendable {
     }
 
     /// Stores `snapshot` as the latest and offers it to every client and watcher.
+    ///
+    /// Each event loop adds up what its writers sent and records it once, so the metrics cost
+    /// a few atomic adds per loop per snapshot, not per client.
     func publish(_ snapshot: RelayedSnapshot) {
+        metrics.snapshotsReceived.increment()
         let loops = state.withLock { state in
             state.latest = snapshot
             for continuation in state.watchers.values { continuation.yield(snapshot) }
@@ -56,7 +73,16 @@ final class SnapshotBroadcaster: Sendable {
         for loop in loops {
             let writers = loop.writers.values
             loop.eventLoop.execute {
-                for writer in writers { writer.value.offer(snapshot) }
+                var frames = 0
+                var bytes = 0
+                for writer in writers {
+                    let sent = writer.value.offer(snapshot)
+                    if sent > 0 {
+                        frames += 1
+                        bytes += sent
+                    }
+                }
+                self.countRelayed(frames: frames, bytes: bytes, generatedAtMilliseconds: snapshot.header.generatedAt)
             }
         }
     }
@@ -71,7 +97,11 @@ final class SnapshotBroadcaster: Sendable {
             state.loopOfWriter[id] = key
             return state.latest
         }
-        if let latest { writer.value.offer(latest) }
+        if let latest {
+            let sent = writer.value.offer(latest)
+            // A newcomer's copy of the latest snapshot is not a relay: no latency recorded.
+            countRelayed(frames: sent > 0 ? 1 : 0, bytes: sent, generatedAtMilliseconds: nil)
+        }
     }
 
     func unregister(id: UInt64) {

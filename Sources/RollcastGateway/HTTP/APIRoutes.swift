@@ -8,7 +8,7 @@ import Synchronization
 struct APIRoutes: Sendable {
     let broadcaster: SnapshotBroadcaster
     let control: ControlClient
-    let counters: ClientCounters
+    let metrics: GatewayMetrics
     let configuration: GatewayConfiguration
     /// The NDJSON of the latest snapshot, made once and shared by every request for it.
     let window = NDJSONCache()
@@ -26,6 +26,7 @@ struct APIRoutes: Sendable {
         "/api/realtime_window": [.get, .head],
         "/api/status": [.get, .head],
         "/healthz": [.get, .head],
+        "/metrics": [.get, .head],
         "/readyz": [.get, .head],
         "/ws/realtime_charts": [.get],
     ]
@@ -41,6 +42,7 @@ struct APIRoutes: Sendable {
             ("/api/status", { await status() }),
             ("/healthz", { JSONBody.response(["status": "ok"]) }),
             ("/readyz", { readiness() }),
+            ("/metrics", { await exposition() }),
         ]
         for (path, answer) in reads {
             router.get(RouterPath(path)) { _, _ in try await answer() }
@@ -290,13 +292,13 @@ struct APIRoutes: Sendable {
         let snapshot = broadcaster.latest
         return JSONBody.response(
             Status(
-                clients: counters.connected.value,
-                clientsRefused: counters.refused.value,
-                connections: counters.connections.value,
-                connectionsRefused: counters.connectionsRefused.value,
-                slowClientsClosed: counters.slowClosed.value,
-                pingTimeouts: counters.pingTimeouts.value,
-                snapshotsSkipped: broadcaster.skippedTotal,
+                clients: metrics.connected.value,
+                clientsRefused: metrics.refused.value,
+                connections: metrics.connections.value,
+                connectionsRefused: metrics.connectionsRefused.value,
+                slowClientsClosed: metrics.slowClosed.value,
+                pingTimeouts: metrics.pingTimeouts.value,
+                snapshotsSkipped: metrics.snapshotsSkipped.value,
                 seq: snapshot?.header.seq,
                 runID: snapshot?.header.runID,
                 charts: snapshot?.header.charts,
@@ -307,6 +309,27 @@ struct APIRoutes: Sendable {
                 producer: producer,
                 producerError: producerError
             )
+        )
+    }
+}
+
+extension APIRoutes {
+    // MARK: GET /metrics
+
+    /// The gateway's metrics, then the producer's (asked for with the status deadline), as
+    /// Prometheus text; `rollcast_producer_up` says whether the producer's part is there.
+    func exposition() async -> Response {
+        metrics.observeLatest(broadcaster.latest)
+        var text = metrics.registry.exposition()
+        var producer: String?
+        if let reply = try? await control.send(.metrics, timeout: Self.producerStatusTimeout) { producer = reply.metrics }
+        text.append(contentsOf: "# HELP rollcast_producer_up Whether the producer answered this scrape's request for its metrics (1) or not (0).\n".utf8)
+        text.append(contentsOf: "# TYPE rollcast_producer_up gauge\nrollcast_producer_up \(producer == nil ? 0 : 1)\n".utf8)
+        if let producer { text.append(contentsOf: producer.utf8) }
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(bytes: text))
         )
     }
 }

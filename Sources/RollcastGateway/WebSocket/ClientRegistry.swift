@@ -8,6 +8,10 @@ import Synchronization
 /// connection needs no task of its own to wait for the shutdown.
 final class ClientRegistry: Sendable {
     private let writers = Mutex<[UInt64: WebSocketOutboundWriter]>([:])
+    private let closingAll = Atomic<Bool>(false)
+
+    /// Set once shutdown has closed every client: a connection that ends now ended for it.
+    var isClosingAll: Bool { closingAll.load(ordering: .relaxed) }
 
     func add(_ writer: WebSocketOutboundWriter, id: UInt64) {
         writers.withLock { $0[id] = writer }
@@ -19,6 +23,7 @@ final class ClientRegistry: Sendable {
 
     /// Sends every client a close frame with `code` and `reason`, all at once.
     func closeAll(_ code: WebSocketErrorCode, reason: String) async {
+        closingAll.store(true, ordering: .relaxed)
         let all = writers.withLock { Array($0.values) }
         await withTaskGroup(of: Void.self) { group in
             for writer in all {

@@ -10,19 +10,19 @@ import ServiceLifecycle
 struct ClientShutdown: Service {
     let broadcaster: SnapshotBroadcaster
     let registry: ClientRegistry
-    let counters: ClientCounters
+    let metrics: GatewayMetrics
     let logger: Logger
     /// How long to wait for clients to finish their close handshakes.
     var drainLimit: Duration = .seconds(1)
 
     func run() async throws {
         try? await gracefulShutdown()
-        let clients = counters.connected.value
+        let clients = metrics.connected.value
         broadcaster.finishAll()
         logger.info("closing clients", metadata: ["clients": "\(clients)"])
         await registry.closeAll(.goingAway, reason: "server shutting down")
         let deadline = ContinuousClock.now.advanced(by: drainLimit)
-        while counters.connected.value > 0, ContinuousClock.now < deadline {
+        while metrics.connected.value > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
         }
     }

@@ -24,49 +24,57 @@ struct RealtimeChartsSocket: Sendable {
     let registry: ClientRegistry
     let limits: ConnectionGuard.Limits
     let maxClients: Int
-    let counters: ClientCounters
+    let metrics: GatewayMetrics
     let logger: Logger
 
     func handle(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: (any Channel)?, deflate: Bool) async throws {
         // The HTTP layer turns a refused upgrade into an empty 400, which tells a browser
         // nothing; so a client past the cap is upgraded and at once closed with 1013.
-        guard counters.connected.increment(below: maxClients) else {
-            counters.refused.increment()
+        guard metrics.connected.increment(below: maxClients) else {
+            metrics.refused.increment()
             logger.warning("client refused", metadata: ["max_clients": "\(maxClients)"])
             try await outbound.close(Self.tryAgainLater, reason: "the gateway has its maximum of \(maxClients) clients; try again later")
             return
         }
-        defer { counters.connected.decrement() }
+        defer { metrics.connected.decrement() }
         guard let channel else { return }
         let id = broadcaster.makeID()
         var logger = logger
         logger[metadataKey: "client.id"] = "\(id)"
         registry.add(outbound, id: id)
         defer { registry.remove(id: id) }
-        try await attachHandlers(to: channel, id: id, deflate: deflate, logger: logger)
+        let closedBy = CloseReasonBox()
+        defer { metrics.closed(closedBy.reason ?? (registry.isClosingAll ? .shutdown : .client)) }
+        try await attachHandlers(to: channel, id: id, deflate: deflate, closedBy: closedBy, logger: logger)
         logger.info("client connected", metadata: ["permessage_deflate": "\(deflate)"])
         // Ends when the connection closes; a too-long message throws, closing with 1009.
-        for try await _ in inbound.messages(maxSize: Self.maxClientMessageBytes) {}
+        do {
+            for try await _ in inbound.messages(maxSize: Self.maxClientMessageBytes) {}
+        } catch {
+            closedBy.set(.messageTooLarge)
+            throw error
+        }
     }
 
     /// Puts the ``ConnectionGuard`` and the ``SnapshotWriter`` right after the frame decoder,
     /// where they see pongs and close frames and can write frames themselves.
-    private func attachHandlers(to channel: any Channel, id: UInt64, deflate: Bool, logger: Logger) async throws {
+    private func attachHandlers(to channel: any Channel, id: UInt64, deflate: Bool, closedBy: CloseReasonBox, logger: Logger) async throws {
         let limits = limits
-        let counters = counters
         let broadcaster = broadcaster
         try await channel.eventLoop.submit {
             let connectionGuard = ConnectionGuard(limits: limits) { closure in
                 switch closure {
                 case .tooSlow:
-                    counters.slowClosed.increment()
+                    closedBy.set(.tooSlow)
                     logger.warning("slow client closed", metadata: ["unwritable_s": "\(limits.stallLimit.nanoseconds / 1_000_000_000)"])
                 case .pingTimeout:
-                    counters.pingTimeouts.increment()
+                    closedBy.set(.pingTimeout)
                     logger.warning("unresponsive client closed", metadata: ["pong_timeout_s": "\(limits.pongTimeout.nanoseconds / 1_000_000_000)"])
                 case .protocolError(let reason):
+                    closedBy.set(.protocolError)
                     logger.info("client closed for a protocol error", metadata: ["reason": "\(reason)"])
                 case .tooManyFrames:
+                    closedBy.set(.messageTooLarge)
                     logger.info("client closed for a message in too many frames")
                 }
             }
@@ -80,37 +88,13 @@ struct RealtimeChartsSocket: Sendable {
     }
 }
 
-/// Counts of what happened to clients, for logs and `/api/status`.
-final class ClientCounters: Sendable {
-    /// WebSocket clients connected now.
-    let connected = AtomicCounter()
-    /// Clients closed because their socket stayed unwritable too long.
-    let slowClosed = AtomicCounter()
-    /// Clients closed because they did not answer a ping in time.
-    let pingTimeouts = AtomicCounter()
-    /// Clients closed at once because the gateway had `--max-clients` clients.
-    let refused = AtomicCounter()
-    /// TCP connections open now (HTTP and WebSocket).
-    let connections = AtomicCounter()
-    /// Connections closed at once because the gateway had its maximum of connections.
-    let connectionsRefused = AtomicCounter()
-}
+/// Why one client's connection ended, when the gateway ended it; the first reason set wins.
+final class CloseReasonBox: Sendable {
+    private let value = Mutex<ClientCloseReason?>(nil)
 
-/// A counter that any thread may bump.
-final class AtomicCounter: Sendable {
-    private let atomic = Atomic<Int>(0)
-    func increment() { atomic.add(1, ordering: .relaxed) }
-    func decrement() { atomic.subtract(1, ordering: .relaxed) }
-    var value: Int { atomic.load(ordering: .relaxed) }
-
-    /// Adds one unless the count has reached `limit`; returns whether it did.
-    func increment(below limit: Int) -> Bool {
-        var current = atomic.load(ordering: .relaxed)
-        while current < limit {
-            let (exchanged, original) = atomic.compareExchange(expected: current, desired: current + 1, ordering: .relaxed)
-            if exchanged { return true }
-            current = original
-        }
-        return false
+    func set(_ reason: ClientCloseReason) {
+        value.withLock { $0 = $0 ?? reason }
     }
+
+    var reason: ClientCloseReason? { value.withLock { $0 } }
 }

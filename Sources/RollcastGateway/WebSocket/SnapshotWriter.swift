@@ -58,24 +58,28 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Sends `snapshot` now if the socket can take it, else keeps it as the one pending.
+    /// - Returns: the payload bytes written now; 0 when held or dropped.
     /// - Important: call on the channel's event loop.
-    func offer(_ snapshot: RelayedSnapshot) {
-        guard let context, !closing else { return }
+    @discardableResult
+    func offer(_ snapshot: RelayedSnapshot) -> Int {
+        guard let context, !closing else { return 0 }
         if context.channel.isWritable {
-            write(snapshot, context: context)
+            return write(snapshot, context: context)
         } else {
             if pending != nil {
                 skipped += 1
                 broadcaster.countSkipped()
             }
             pending = snapshot
+            return 0
         }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable, let snapshot = pending {
             pending = nil
-            write(snapshot, context: context)
+            let sent = write(snapshot, context: context)
+            broadcaster.countRelayed(frames: 1, bytes: sent, generatedAtMilliseconds: snapshot.header.generatedAt)
         }
         context.fireChannelWritabilityChanged()
     }
@@ -88,7 +92,7 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(data, promise: promise)
     }
 
-    private func write(_ snapshot: RelayedSnapshot, context: ChannelHandlerContext) {
+    private func write(_ snapshot: RelayedSnapshot, context: ChannelHandlerContext) -> Int {
         let frame: WebSocketFrame
         if deflate, let deflated = snapshot.deflated {
             frame = WebSocketFrame(fin: true, rsv1: true, opcode: .text, data: deflated)
@@ -98,5 +102,6 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
         }
         context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
         sent += 1
+        return frame.data.readableBytes
     }
 }

@@ -4,6 +4,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOHTTP1
+import RollcastCore
 
 /// Answers WebSocket upgrades that may not go ahead with an HTTP status and a JSON reason:
 /// a `Host` the gateway does not answer for (421), an `Origin` it does not allow (403), or
@@ -264,7 +265,7 @@ struct GatedWebSocketChannel: ServerChildChannel {
     let authorize: (@Sendable (HTTPRequestHead) async -> UpgradeGateHandler.Refusal?)?
     /// Open connections now, and the most allowed: past it a new one is closed before a byte
     /// is read, so idle or half-sent requests cannot use up the process's file descriptors.
-    let connections: AtomicCounter
+    let connections: ReadableGauge
     let maxConnections: Int
     let onConnectionRefused: @Sendable () -> Void
 

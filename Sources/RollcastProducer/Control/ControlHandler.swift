@@ -15,8 +15,11 @@ struct ControlHandler: Sendable {
     /// Applies and answers one command; bad input becomes an error reply, never a crash.
     func reply(to request: ControlRequest) -> ControlReply {
         do {
-            return try apply(request)
+            let reply = try apply(request)
+            store.metrics.countControl(command: request.name, outcome: "ok")
+            return reply
         } catch {
+            store.metrics.countControl(command: request.name, outcome: error.isRetryable ? "unavailable" : "refused")
             return ControlReply(refusal: error)
         }
     }
@@ -43,6 +46,9 @@ struct ControlHandler: Sendable {
         case .publish:
             publisher.signal.requestPublish()
             return ControlReply(published: true)
+        case .metrics:
+            let summary = store.summary()
+            return ControlReply(metrics: String(decoding: store.metrics.exposition(symbols: summary.symbols.count, points: summary.points), as: UTF8.self))
         case .status:
             let summary = store.summary()
             return ControlReply(

@@ -95,6 +95,7 @@ final class ControlServer: Service, Sendable {
                     do throws(RequestError) {
                         request = try ControlRequest(parts: body)
                     } catch {
+                        handler.store.metrics.countControl(command: "malformed", outcome: "refused")
                         let reply = ControlReply(refusal: error)
                         log(reply)
                         try send(Outgoing(envelope: envelope, reply: reply))

@@ -18,12 +18,14 @@ final class IngestPipeline: Sendable {
 
     private struct State {
         var ledger = BatchLedger()
-        var status = IngestStatus()
+        /// Why the last refused batch of each source was refused; the counts are in ``metrics``.
+        var lastRefusal: [Source: String] = [:]
     }
 
     let store: WindowStore
     let rules: TickRules
     let journal: Journal?
+    private var metrics: ProducerMetrics { store.metrics }
     private let failStop: FailStop?
     private let state: Mutex<State>
 
@@ -45,7 +47,7 @@ final class IngestPipeline: Sendable {
         do {
             batch = try TickBatch.read(bytes, rules: rules, now: store.clock.now())
         } catch {
-            refuse(error, from: source)
+            refuse(error, from: source, as: .invalid)
             throw error
         }
         return try apply(batch, from: source)
@@ -61,10 +63,11 @@ final class IngestPipeline: Sendable {
         }
         return try state.withLock { state throws(RequestError) in
             if let reason = failStop?.stoppingReason {
+                metrics.source(source).refused[.unavailable]?.increment()
                 throw .unavailable("the producer is stopping: \(reason)")
             }
             if let id = batch.batchID, var first = state.ledger.result(for: id, now: now) {
-                state.status[source].duplicates += 1
+                metrics.source(source).duplicates.increment()
                 first.duplicate = true
                 // Read back after a restart, the answer has no seq of this run: the data is in the next snapshot.
                 if first.visibleFromSeq == 0 { first.visibleFromSeq = store.nextSeq }
@@ -74,14 +77,14 @@ final class IngestPipeline: Sendable {
             do throws(RequestError) {
                 result = try store.ingest(batch.ticks, persist: journal == nil ? nil : record)
             } catch {
-                state.status[source].refused += 1
-                state.status[source].lastRefusal = error.description
+                metrics.source(source).refused[error.isRetryable ? .unavailable : .limit]?.increment()
+                state.lastRefusal[source] = error.description
                 throw error
             }
             result.batchID = batch.batchID
             if let id = batch.batchID { state.ledger.record(id, result: result, now: now) }
-            state.status[source].batches += 1
-            state.status[source].ticks += batch.ticks.count
+            metrics.source(source).batches.increment()
+            metrics.source(source).ticks.increment(by: batch.ticks.count)
             return result
         }
     }
@@ -97,43 +100,36 @@ final class IngestPipeline: Sendable {
         }
     }
 
-    /// The ingest counters, with the windows' own.
+    /// The ingest counters and the windows' own, read from ``ProducerMetrics``.
     func status() -> IngestStatus {
-        var status = state.withLock { $0.status }
-        let summary = store.summary()
-        status.ticksTooOld = summary.totals.tooOld
-        status.ticksDroppedByCap = summary.totals.droppedByCap
-        status.volumesCapped = summary.totals.volumesCapped
-        status.symbolsReleased = summary.symbolsReleased
+        let lastRefusal = state.withLock { $0.lastRefusal }
+        func source(_ source: Source) -> IngestStatus.Source {
+            let counters = metrics.source(source)
+            var status = IngestStatus.Source()
+            status.batches = counters.batches.value
+            status.ticks = counters.ticks.value
+            status.duplicates = counters.duplicates.value
+            status.refused = counters.refusedTotal
+            status.lastRefusal = lastRefusal[source]
+            return status
+        }
+        var status = IngestStatus()
+        status.http = source(.http)
+        status.socket = source(.socket)
+        status.ticksTooOld = metrics.tooOld.value
+        status.ticksDroppedByCap = metrics.droppedByCap.value
+        status.volumesCapped = metrics.volumesCapped.value
+        status.symbolsReleased = metrics.symbolsReleased.value
         return status
     }
 
     /// Counts a batch refused before it could be read (a message of the wrong shape).
     func countRefusal(_ error: RequestError, from source: Source) {
-        refuse(error, from: source)
+        refuse(error, from: source, as: .invalid)
     }
 
-    private func refuse(_ error: RequestError, from source: Source) {
-        state.withLock { state in
-            state.status[source].refused += 1
-            state.status[source].lastRefusal = error.description
-        }
-    }
-}
-
-extension IngestStatus {
-    fileprivate subscript(source: IngestPipeline.Source) -> Source {
-        get {
-            switch source {
-            case .http: http
-            case .socket: socket
-            }
-        }
-        set {
-            switch source {
-            case .http: http = newValue
-            case .socket: socket = newValue
-            }
-        }
+    private func refuse(_ error: RequestError, from source: Source, as reason: IngestRefusal) {
+        metrics.source(source).refused[reason]?.increment()
+        state.withLock { $0.lastRefusal[source] = error.description }
     }
 }

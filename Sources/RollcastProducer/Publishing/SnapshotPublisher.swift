@@ -60,7 +60,10 @@ final class SnapshotPublisher: Service, Sendable {
                 onLost("its socket file \(lost.path) was removed or replaced (the run directory deleted, or another producer bound over it)")
             }
             let now = Date()
+            let clock = ContinuousClock()
+            let buildStarted = clock.now
             let (seq, series) = store.takeSnapshot()
+            store.metrics.snapshotBuild.record(buildStarted.duration(to: clock.now).seconds)
             let header = SnapshotHeader(
                 seq: seq,
                 runID: store.runID,
@@ -68,10 +71,13 @@ final class SnapshotPublisher: Service, Sendable {
                 intervalMilliseconds: intervalMilliseconds,
                 charts: series.count
             )
+            let encodeStarted = clock.now
             let payload = encoder.encode(series, header: header, windowSeconds: store.windowSeconds)
+            store.metrics.snapshotEncode.record(encodeStarted.duration(to: clock.now).seconds)
             // PUB never blocks: at the high-water mark a slow subscriber misses a snapshot,
             // and the next full one replaces it.
             try socket.send(parts: [Array(SnapshotHeader.topic.utf8), Array(try headerEncoder.encode(header)), payload])
+            store.metrics.recordSnapshot(bytes: payload.count)
             logger.debug("snapshot published", metadata: ["seq": "\(seq)", "charts": "\(series.count)", "bytes": "\(payload.count)"])
 
             next = next.addingTimeInterval(interval)

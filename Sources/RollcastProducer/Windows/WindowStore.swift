@@ -35,19 +35,20 @@ final class WindowStore: Sendable {
     private struct State {
         var slots: [String: Slot] = [:]
         var seq: UInt64 = 0
-        var totals = RollingWindow.Counts()
-        var symbolsReleased = 0
     }
 
     let runID: String
     let limits: Limits
     let clock: ProducerClock
+    /// Where the windows' counts (too old, dropped by the cap…) are kept.
+    let metrics: ProducerMetrics
     private let state = Mutex(State())
 
     var windowSeconds: Double { limits.windowSeconds }
 
-    init(limits: Limits, clock: ProducerClock = ProducerClock(.wall), runID: String = WindowStore.makeRunID()) {
+    init(limits: Limits, clock: ProducerClock = ProducerClock(.wall), runID: String = WindowStore.makeRunID(), metrics: ProducerMetrics = ProducerMetrics()) {
         self.limits = limits
+        self.metrics = metrics
         self.clock = clock
         self.runID = runID
     }
@@ -58,7 +59,7 @@ final class WindowStore: Sendable {
         state.withLock { state in
             for (symbol, tick) in ticks {
                 guard state.slots[symbol] != nil else { continue }
-                state.totals += state.slots[symbol]!.window.add(CollectionOfOne(tick), now: now)
+                metrics.record(state.slots[symbol]!.window.add(CollectionOfOne(tick), now: now))
                 state.slots[symbol]!.emptySince = nil
             }
         }
@@ -74,7 +75,7 @@ final class WindowStore: Sendable {
             try Self.checkRoom(for: added, in: state, limit: limits.maxSymbols)
             for (symbol, ticks) in histories {
                 var window = newWindow()
-                state.totals += window.replace(with: ticks, now: now)
+                metrics.record(window.replace(with: ticks, now: now))
                 state.slots[symbol] = Slot(window: window, pinned: true)
             }
             return state.seq + 1
@@ -107,7 +108,7 @@ final class WindowStore: Sendable {
                 counts += state.slots[symbol]!.window.add(ticks, now: now)
                 if !state.slots[symbol]!.window.isEmpty { state.slots[symbol]!.emptySince = nil }
             }
-            state.totals += counts
+            metrics.record(counts)
             let result = IngestResult(
                 appended: counts.appended, merged: counts.merged, inserted: counts.inserted, tooOld: counts.tooOld,
                 newSymbols: newSymbols, visibleFromSeq: state.seq + 1
@@ -175,7 +176,7 @@ final class WindowStore: Sendable {
                     }
                     if now - since >= limits.forgetEmptyAfter {
                         state.slots[symbol] = nil
-                        state.symbolsReleased += 1
+                        metrics.symbolsReleased.increment()
                         continue
                     }
                 }
@@ -199,7 +200,7 @@ final class WindowStore: Sendable {
         state.withLock { state in
             Summary(
                 seq: state.seq, symbols: state.slots.keys.sorted(), points: state.slots.values.reduce(0) { $0 + $1.window.count },
-                totals: state.totals, symbolsReleased: state.symbolsReleased
+                totals: metrics.totals, symbolsReleased: metrics.symbolsReleased.value
             )
         }
     }

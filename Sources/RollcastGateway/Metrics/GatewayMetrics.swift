@@ -1,0 +1,135 @@
+import Foundation
+import Prometheus
+import RollcastCore
+import Synchronization
+
+/// Everything the gateway counts, exported at `GET /metrics` and read back by `/api/status`.
+///
+/// Recording stays off the per-client path: the fan-out adds up its writes per event loop and
+/// records once per loop per snapshot (see ``SnapshotBroadcaster/publish(_:)``).
+final class GatewayMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    private static let names = MetricNames(process: "gateway")
+
+    /// WebSocket clients connected now.
+    let connected: ReadableGauge
+    /// Upgrades refused because the gateway had `--max-clients` clients.
+    let refused: ReadableCounter
+    /// TCP connections open now (HTTP and WebSocket).
+    let connections: ReadableGauge
+    /// Connections closed at once because the gateway had its maximum of connections.
+    let connectionsRefused: ReadableCounter
+    let slowClosed: ReadableCounter
+    let pingTimeouts: ReadableCounter
+    /// Clients that ended, by why; `slowClosed` and `pingTimeouts` are two of these.
+    private let closed: [ClientCloseReason: ReadableCounter]
+
+    let snapshotsReceived: ReadableCounter
+    /// Frames handed to clients' sockets (one per client per snapshot it got).
+    let snapshotsRelayed: ReadableCounter
+    /// Snapshots replaced before a slow client could take them.
+    let snapshotsSkipped: ReadableCounter
+    let bytesSent: ReadableCounter
+    /// From the producer's `generated_at` to the gateway handing the frame to the last socket of an event loop.
+    let relayLatency: ValueHistogram
+    private let snapshotAge: Gauge
+    private let snapshotBytes: Gauge
+    private let upgradesRefused = Mutex<[Int: ReadableCounter]>([:])
+    private let requests = Mutex<[RequestKey: ReadableCounter]>([:])
+
+    struct RequestKey: Hashable {
+        let route: String
+        let status: Int
+    }
+
+    init() {
+        let names = Self.names
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        connected = registry.readableGauge(names, "clients", help: "WebSocket clients connected now.")
+        refused = registry.readableCounter(names, "clients_refused", help: "WebSocket upgrades refused because the gateway had --max-clients clients.")
+        connections = registry.readableGauge(names, "connections", help: "TCP connections open now, HTTP and WebSocket.")
+        connectionsRefused = registry.readableCounter(
+            names, "connections_refused", help: "Connections closed before a byte was read because the gateway had its maximum of connections."
+        )
+        var closed: [ClientCloseReason: ReadableCounter] = [:]
+        for reason in ClientCloseReason.allCases {
+            closed[reason] = registry.readableCounter(
+                names, "clients_closed", labels: [("reason", reason.rawValue)],
+                help: "WebSocket clients that ended, by reason: client (it closed or its connection ended), too_slow (1008), ping_timeout (1001), protocol_error (1002), message_too_large (1009), shutdown (1001)."
+            )
+        }
+        self.closed = closed
+        slowClosed = closed[.tooSlow]!
+        pingTimeouts = closed[.pingTimeout]!
+        snapshotsReceived = registry.readableCounter(names, "snapshots_received", help: "Snapshots received from the producer.")
+        snapshotsRelayed = registry.readableCounter(names, "snapshots_relayed", help: "Snapshot frames handed to clients' sockets, one per client per snapshot.")
+        snapshotsSkipped = registry.readableCounter(names, "snapshots_skipped", help: "Snapshots a slow client missed: replaced by a newer one before its socket could take it.")
+        bytesSent = registry.readableCounter(names, "sent_bytes", help: "Snapshot payload bytes handed to clients' sockets (compressed where negotiated).")
+        relayLatency = registry.makeValueHistogram(
+            descriptor: names.descriptor("relay_latency", unit: "seconds", help: "From the producer's generated_at to the frame handed to the last client socket of an event loop; one observation per event loop per snapshot."),
+            labels: [], buckets: latencyBuckets
+        )
+        snapshotAge = registry.makeGauge(
+            descriptor: names.descriptor("snapshot_age", unit: "seconds", help: "Seconds since the latest snapshot arrived; +Inf before the first."), labels: []
+        )
+        snapshotBytes = registry.makeGauge(descriptor: names.descriptor("snapshot", unit: "bytes", help: "Size of the latest snapshot's JSON."), labels: [])
+        snapshotAge.set(to: .infinity)
+    }
+
+    func closed(_ reason: ClientCloseReason) { closed[reason]?.increment() }
+
+    func closedCount(_ reason: ClientCloseReason) -> Int { closed[reason]?.value ?? 0 }
+
+    /// One answered HTTP request; `route` is a known route, `static` or `other`, so the label set stays small.
+    func countRequest(route: String, status: Int) {
+        let key = RequestKey(route: route, status: status)
+        let counter = requests.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = registry.readableCounter(
+                Self.names, "http_requests", labels: [("route", route), ("status", "\(status)")], help: "HTTP requests answered, by route and status."
+            )
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
+    }
+
+    /// A WebSocket upgrade answered with an HTTP status instead of 101.
+    func countRefusedUpgrade(status: Int) {
+        let counter = upgradesRefused.withLock { counters in
+            if let counter = counters[status] { return counter }
+            let counter = registry.readableCounter(
+                Self.names, "upgrades_refused", labels: [("status", "\(status)")],
+                help: "WebSocket upgrades answered with an HTTP status instead of 101 (403 origin, 421 host, 401/403 token, 503 full...)."
+            )
+            counters[status] = counter
+            return counter
+        }
+        counter.increment()
+    }
+
+    /// Sets the gauges read at scrape time from the latest snapshot.
+    func observeLatest(_ snapshot: RelayedSnapshot?) {
+        guard let snapshot else { return }
+        let age = snapshot.receivedAt.duration(to: .now)
+        snapshotAge.set(to: Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18)
+        snapshotBytes.set(to: Double(snapshot.payload.readableBytes))
+    }
+
+    /// Seconds from `generatedAtMilliseconds` (the producer's clock) to now, never below zero.
+    static func secondsSince(generatedAtMilliseconds: Int64) -> Double {
+        max(0, Date().timeIntervalSince1970 - Double(generatedAtMilliseconds) / 1000)
+    }
+}
+
+/// Why a WebSocket client ended.
+enum ClientCloseReason: String, CaseIterable, Sendable {
+    /// The client closed, or its connection ended without a close frame.
+    case client
+    case tooSlow = "too_slow"
+    case pingTimeout = "ping_timeout"
+    case protocolError = "protocol_error"
+    case messageTooLarge = "message_too_large"
+    case shutdown
+}
