@@ -206,6 +206,10 @@ run_tests() {
     timeout --signal=KILL 1200 swift test --skip-build
     say "browser tests"
     timeout --signal=KILL 600 python3 Tests/browser/dashboard_test.py
+    say "settings: --help against docs/operations.md"
+    timeout --signal=KILL 60 python3 Tests/scripts/settings_docs_test.py
+    say "systemd units in docs/deploy"
+    timeout --signal=KILL 120 python3 Tests/scripts/deploy_units_test.py
     say "run.sh itself: supervision and Ctrl-C"
     timeout --signal=KILL 180 python3 Tests/scripts/run_sh_test.py
 }

@@ -12,10 +12,10 @@ struct GatewayCommand: AsyncParsableCommand {
         subcommands: [TokenCommand.self]
     )
 
-    @Option(help: "Address to listen on. (ROLLCAST_HOST; default 127.0.0.1)")
+    @Option(help: ArgumentHelp(GatewaySettings.host.help("Address to listen on.")))
     var host: String?
 
-    @Option(help: "Port to listen on; 0 picks a free one. (ROLLCAST_PORT; default 8000)")
+    @Option(help: ArgumentHelp(GatewaySettings.port.help("Port to listen on; 0 picks a free one.")))
     var port: Int?
 
     @Option(help: "Folder holding the producer's Unix sockets. (ROLLCAST_RUN_DIR; default $XDG_RUNTIME_DIR/rollcast or /tmp/rollcast-<uid>)")
@@ -27,31 +27,31 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "The producer's control endpoint. (ROLLCAST_CONTROL_ENDPOINT; default ipc://<run dir>/control.sock)")
     var controlEndpoint: String?
 
-    @Option(help: "Folder of the dashboard served at /. (ROLLCAST_WEB_ROOT; default web)")
+    @Option(help: ArgumentHelp(GatewaySettings.webRoot.help("Folder of the dashboard served at /.")))
     var webRoot: String?
 
     @Option(help: "Write the port actually bound to this file once listening. (ROLLCAST_PORT_FILE)")
     var portFile: String?
 
-    @Option(help: "Most WebSocket clients at once; upgrades past it get HTTP 503 with a reason. (ROLLCAST_MAX_CLIENTS; default 10000)")
+    @Option(help: ArgumentHelp(GatewaySettings.maxClients.help("Most WebSocket clients at once; upgrades past it get HTTP 503 with a reason.")))
     var maxClients: Int?
 
-    @Option(help: "Seconds a client's socket may stay unwritable before the client is closed. (ROLLCAST_SLOW_CLIENT_TIMEOUT; default 30)")
+    @Option(help: ArgumentHelp(GatewaySettings.slowClientTimeout.help("Seconds a client's socket may stay unwritable before the client is closed.")))
     var slowClientTimeout: Double?
 
-    @Option(help: "Seconds between pings to each client. (ROLLCAST_PING_INTERVAL; default 25)")
+    @Option(help: ArgumentHelp(GatewaySettings.pingInterval.help("Seconds between pings to each client.")))
     var pingInterval: Double?
 
-    @Option(help: "Seconds a client may take to answer a ping before it is closed. (ROLLCAST_PONG_TIMEOUT; default 10)")
+    @Option(help: ArgumentHelp(GatewaySettings.pongTimeout.help("Seconds a client may take to answer a ping before it is closed.")))
     var pongTimeout: Double?
 
     @Flag(inversion: .prefixedNo, help: "Offer permessage-deflate to clients; each snapshot is compressed once and shared. (ROLLCAST_PERMESSAGE_DEFLATE=1; default off)")
     var permessageDeflate: Bool?
 
-    @Option(help: "Seconds a connection may stay idle between requests, or take to send a request's head, before it is closed. (ROLLCAST_IDLE_TIMEOUT; default 15)")
+    @Option(help: ArgumentHelp(GatewaySettings.idleTimeout.help("Seconds a connection may stay idle between requests, or take to send a request's head, before it is closed.")))
     var idleTimeout: Double?
 
-    @Option(help: "Most connections besides the WebSocket clients (plain HTTP, upgrades under way); past it, and past --max-clients, new connections are closed at once. (ROLLCAST_MAX_HTTP_CONNECTIONS; default 1000)")
+    @Option(help: ArgumentHelp(GatewaySettings.maxHTTPConnections.help("Most connections besides the WebSocket clients (plain HTTP, upgrades under way); past it, and past --max-clients, new connections are closed at once.")))
     var maxHTTPConnections: Int?
 
     @Flag(help: "Serve the test API (POST /api/test/load_mock_data), for tests and demos; 404 otherwise. (ROLLCAST_ENABLE_TEST_API=1; default off)")
@@ -69,40 +69,40 @@ struct GatewayCommand: AsyncParsableCommand {
     @Flag(help: "Run without tokens on an address other machines can reach; refused otherwise. (ROLLCAST_INSECURE_NO_AUTH=1; default off)")
     var insecureNoAuth = false
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (ROLLCAST_LOG_LEVEL; default info)")
+    @Option(help: ArgumentHelp(GatewaySettings.logLevel.help("Log level: trace, debug, info, notice, warning, error, critical.")))
     var logLevel: String?
 
     func run() async throws {
         ProcessSignals.unblockAll()
         let settings = SettingResolver()
         let runDirectory = RunDirectory(path: try settings.resolve(runDir, env: "ROLLCAST_RUN_DIR", default: RunDirectory.defaultPath()))
-        let port = try settings.resolve(port, env: "ROLLCAST_PORT", default: 8000)
+        let port = try settings.resolve(port, GatewaySettings.port)
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
-        let webRoot = try settings.resolve(webRoot, env: "ROLLCAST_WEB_ROOT", default: "web")
+        let webRoot = try settings.resolve(webRoot, GatewaySettings.webRoot)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: webRoot, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("--web-root: no folder at \(webRoot)")
         }
-        let maxClients = try settings.resolve(maxClients, env: "ROLLCAST_MAX_CLIENTS", default: 10_000)
+        let maxClients = try settings.resolve(maxClients, GatewaySettings.maxClients)
         guard maxClients >= 1 else { throw ValidationError("--max-clients must be at least 1") }
-        let slowClientTimeout = try settings.resolve(slowClientTimeout, env: "ROLLCAST_SLOW_CLIENT_TIMEOUT", default: 30.0)
+        let slowClientTimeout = try settings.resolve(slowClientTimeout, GatewaySettings.slowClientTimeout)
         guard slowClientTimeout >= 0.1 else { throw ValidationError("--slow-client-timeout must be at least 0.1 seconds") }
-        let pingInterval = try settings.resolve(pingInterval, env: "ROLLCAST_PING_INTERVAL", default: 25.0)
+        let pingInterval = try settings.resolve(pingInterval, GatewaySettings.pingInterval)
         guard pingInterval >= 0.1 else { throw ValidationError("--ping-interval must be at least 0.1 seconds") }
-        let pongTimeout = try settings.resolve(pongTimeout, env: "ROLLCAST_PONG_TIMEOUT", default: 10.0)
+        let pongTimeout = try settings.resolve(pongTimeout, GatewaySettings.pongTimeout)
         guard pongTimeout >= 0.1 else { throw ValidationError("--pong-timeout must be at least 0.1 seconds") }
-        let idleTimeout = try settings.resolve(idleTimeout, env: "ROLLCAST_IDLE_TIMEOUT", default: 15.0)
+        let idleTimeout = try settings.resolve(idleTimeout, GatewaySettings.idleTimeout)
         guard idleTimeout >= 0.1, idleTimeout <= 3_600 else { throw ValidationError("--idle-timeout must be between 0.1 and 3600 seconds") }
-        let maxHTTPConnections = try settings.resolve(maxHTTPConnections, env: "ROLLCAST_MAX_HTTP_CONNECTIONS", default: 1_000)
+        let maxHTTPConnections = try settings.resolve(maxHTTPConnections, GatewaySettings.maxHTTPConnections)
         guard maxHTTPConnections >= 1 else { throw ValidationError("--max-http-connections must be at least 1") }
-        let host = try settings.resolve(host, env: "ROLLCAST_HOST", default: "127.0.0.1")
+        let host = try settings.resolve(host, GatewaySettings.host)
         let jwtKey = try settings.resolve(jwtSecretFile, env: "ROLLCAST_JWT_SECRET_FILE", default: nil).map { try JWTSecretFile.read(path: $0) }
         if jwtKey == nil, !ListenAddress.isLoopback(host), !(try settings.resolve(insecureNoAuth ? true : nil, env: "ROLLCAST_INSECURE_NO_AUTH", default: false)) {
             throw ValidationError(
                 "--host \(host) can be reached from other machines: give --jwt-secret-file (see docs/security.md), or --insecure-no-auth to run open"
             )
         }
-        let logger = try LoggerSetup.make(label: "rollcast.gateway", level: settings.resolve(logLevel, env: "ROLLCAST_LOG_LEVEL", default: "info"))
+        let logger = try LoggerSetup.make(label: "rollcast.gateway", level: settings.resolve(logLevel, GatewaySettings.logLevel))
         let configuration = GatewayConfiguration(
             host: host,
             port: port,
@@ -134,4 +134,18 @@ struct GatewayCommand: AsyncParsableCommand {
         }
         return origins
     }
+}
+
+/// The settings with a fixed default, each declared once: its help text and its value come from here.
+enum GatewaySettings {
+    static let host = Setting(env: "ROLLCAST_HOST", default: "127.0.0.1")
+    static let port = Setting(env: "ROLLCAST_PORT", default: 8000)
+    static let webRoot = Setting(env: "ROLLCAST_WEB_ROOT", default: "web")
+    static let maxClients = Setting(env: "ROLLCAST_MAX_CLIENTS", default: 10_000)
+    static let slowClientTimeout = Setting(env: "ROLLCAST_SLOW_CLIENT_TIMEOUT", default: 30.0)
+    static let pingInterval = Setting(env: "ROLLCAST_PING_INTERVAL", default: 25.0)
+    static let pongTimeout = Setting(env: "ROLLCAST_PONG_TIMEOUT", default: 10.0)
+    static let idleTimeout = Setting(env: "ROLLCAST_IDLE_TIMEOUT", default: 15.0)
+    static let maxHTTPConnections = Setting(env: "ROLLCAST_MAX_HTTP_CONNECTIONS", default: 1_000)
+    static let logLevel = Setting(env: "ROLLCAST_LOG_LEVEL", default: "info")
 }

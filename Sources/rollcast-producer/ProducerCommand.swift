@@ -24,34 +24,34 @@ struct ProducerCommand: AsyncParsableCommand {
     @Option(help: "ZeroMQ endpoint where feed handlers push batches (PULL), ipc:// or tcp://. (ROLLCAST_INGEST_ENDPOINT; default ipc://<run dir>/ingest.sock)")
     var ingestEndpoint: String?
 
-    @Option(help: "Seconds between snapshots, at least 0.1. (ROLLCAST_INTERVAL; default 2)")
+    @Option(help: ArgumentHelp(ProducerSettings.interval.help("Seconds between snapshots, at least 0.1.")))
     var interval: Double?
 
-    @Option(help: "Rolling window length in seconds. (ROLLCAST_WINDOW; default 300)")
+    @Option(help: ArgumentHelp(ProducerSettings.window.help("Rolling window length in seconds.")))
     var window: Double?
 
     @Flag(inversion: .prefixedNo, help: "Tick the default mock symbols from the start. (ROLLCAST_MOCK_FEED=0 turns it off)")
     var mockFeed: Bool?
 
-    @Option(help: "Comma-separated symbols of the default mock feed. (ROLLCAST_MOCK_SYMBOLS; default \(ProducerConfiguration.defaultMockSymbols.joined(separator: ",")))")
+    @Option(help: ArgumentHelp(ProducerSettings.mockSymbols.help("Comma-separated symbols of the default mock feed.")))
     var mockSymbols: String?
 
-    @Option(help: "Ticks per second for each mock symbol, 0.1 to 1000. (ROLLCAST_MOCK_RATE; default 2)")
+    @Option(help: ArgumentHelp(ProducerSettings.mockRate.help("Ticks per second for each mock symbol, 0.1 to 1000.")))
     var mockRate: Double?
 
-    @Option(help: "Most symbols kept; loads past it are refused. (ROLLCAST_MAX_SYMBOLS; default 1000)")
+    @Option(help: ArgumentHelp(ProducerSettings.maxSymbols.help("Most symbols kept; loads past it are refused.")))
     var maxSymbols: Int?
 
-    @Option(help: "Most points per chart in a snapshot, reduced keeping each bucket's min and max; 0 sends every point. (ROLLCAST_MAX_POINTS; default 1000)")
+    @Option(help: ArgumentHelp(ProducerSettings.maxPoints.help("Most points per chart in a snapshot, reduced keeping each bucket's min and max; 0 sends every point.")))
     var maxPoints: Int?
 
-    @Option(help: "Seconds a tick's t may lie ahead of the producer's clock; later ticks are refused. (ROLLCAST_MAX_FUTURE_SKEW; default 5)")
+    @Option(help: ArgumentHelp(ProducerSettings.maxFutureSkew.help("Seconds a tick's t may lie ahead of the producer's clock; later ticks are refused.")))
     var maxFutureSkew: Double?
 
-    @Option(help: "Most ticks a window holds; past it the oldest go first. (ROLLCAST_MAX_TICKS_PER_WINDOW; default 100000)")
+    @Option(help: ArgumentHelp(ProducerSettings.maxTicksPerWindow.help("Most ticks a window holds; past it the oldest go first.")))
     var maxTicksPerWindow: Int?
 
-    @Option(help: "Seconds a window may stay empty before its symbol is forgotten and its slot freed; mock symbols never are. (ROLLCAST_FORGET_EMPTY_AFTER; default 60)")
+    @Option(help: ArgumentHelp(ProducerSettings.forgetEmptyAfter.help("Seconds a window may stay empty before its symbol is forgotten and its slot freed; mock symbols never are.")))
     var forgetEmptyAfter: Double?
 
     @Option(help: "Folder for the journal of acknowledged ticks (SQLite); windows survive a restart. Unset keeps everything in memory. (ROLLCAST_DATA_DIR)")
@@ -60,7 +60,7 @@ struct ProducerCommand: AsyncParsableCommand {
     @Option(help: "Replay this CSV file of ticks (header naming t, symbol, price, optional volume) instead of the mock feed; the windows follow the file's clock. (ROLLCAST_REPLAY)")
     var replay: String?
 
-    @Option(help: "With --replay: N times the file's pace, or max for as fast as possible. (ROLLCAST_REPLAY_SPEED; default 1)")
+    @Option(help: ArgumentHelp(ProducerSettings.speed.help("With --replay: N times the file's pace, or max for as fast as possible.")))
     var speed: String?
 
     @Flag(help: "With --replay: start the file again when it ends. (ROLLCAST_REPLAY_LOOP=1)")
@@ -69,39 +69,39 @@ struct ProducerCommand: AsyncParsableCommand {
     @Flag(help: "With --replay: leave bad rows out (counted and logged) instead of stopping at the first. (ROLLCAST_REPLAY_SKIP_BAD=1)")
     var skipBad = false
 
-    @Option(help: "Most points in a whole snapshot; with many symbols each chart gets its share (at least 4). 0 is no limit. (ROLLCAST_MAX_SNAPSHOT_POINTS; default 250000)")
+    @Option(help: ArgumentHelp(ProducerSettings.maxSnapshotPoints.help("Most points in a whole snapshot; with many symbols each chart gets its share (at least 4). 0 is no limit.")))
     var maxSnapshotPoints: Int?
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (ROLLCAST_LOG_LEVEL; default info)")
+    @Option(help: ArgumentHelp(ProducerSettings.logLevel.help("Log level: trace, debug, info, notice, warning, error, critical.")))
     var logLevel: String?
 
     func run() async throws {
         ProcessSignals.unblockAll()
         let settings = SettingResolver()
         let runDirectory = RunDirectory(path: try settings.resolve(runDir, env: "ROLLCAST_RUN_DIR", default: RunDirectory.defaultPath()))
-        let interval = try settings.resolve(interval, env: "ROLLCAST_INTERVAL", default: 2.0)
-        let window = try settings.resolve(window, env: "ROLLCAST_WINDOW", default: 300.0)
-        let mockRate = try settings.resolve(mockRate, env: "ROLLCAST_MOCK_RATE", default: 2.0)
-        let maxSymbols = try settings.resolve(maxSymbols, env: "ROLLCAST_MAX_SYMBOLS", default: 1_000)
+        let interval = try settings.resolve(interval, ProducerSettings.interval)
+        let window = try settings.resolve(window, ProducerSettings.window)
+        let mockRate = try settings.resolve(mockRate, ProducerSettings.mockRate)
+        let maxSymbols = try settings.resolve(maxSymbols, ProducerSettings.maxSymbols)
         let feedOn = try settings.resolve(mockFeed, env: "ROLLCAST_MOCK_FEED", default: true)
-        let symbolList = try settings.resolve(mockSymbols, env: "ROLLCAST_MOCK_SYMBOLS", default: ProducerConfiguration.defaultMockSymbols.joined(separator: ","))
+        let symbolList = try settings.resolve(mockSymbols, ProducerSettings.mockSymbols)
         guard interval >= 0.1, interval <= 3600 else { throw ValidationError("--interval must be between 0.1 and 3600 seconds") }
         guard window > 0, window <= 86_400 else { throw ValidationError("--window must be between 0 and 86400 seconds") }
         guard mockRate >= 0.1, mockRate <= 1000 else { throw ValidationError("--mock-rate must be between 0.1 and 1000") }
         guard maxSymbols >= 1 else { throw ValidationError("--max-symbols must be at least 1") }
-        let maxPoints = try settings.resolve(maxPoints, env: "ROLLCAST_MAX_POINTS", default: 1_000)
+        let maxPoints = try settings.resolve(maxPoints, ProducerSettings.maxPoints)
         guard maxPoints == 0 || maxPoints >= Downsampler.minimumPoints else {
             throw ValidationError("--max-points must be 0 (off) or at least \(Downsampler.minimumPoints)")
         }
-        let maxSnapshotPoints = try settings.resolve(maxSnapshotPoints, env: "ROLLCAST_MAX_SNAPSHOT_POINTS", default: 250_000)
+        let maxSnapshotPoints = try settings.resolve(maxSnapshotPoints, ProducerSettings.maxSnapshotPoints)
         guard maxSnapshotPoints >= 0 else { throw ValidationError("--max-snapshot-points must be 0 (no limit) or more") }
-        let maxFutureSkew = try settings.resolve(maxFutureSkew, env: "ROLLCAST_MAX_FUTURE_SKEW", default: 5.0)
+        let maxFutureSkew = try settings.resolve(maxFutureSkew, ProducerSettings.maxFutureSkew)
         guard maxFutureSkew >= 0, maxFutureSkew <= 86_400 else { throw ValidationError("--max-future-skew must be between 0 and 86400 seconds") }
-        let maxTicksPerWindow = try settings.resolve(maxTicksPerWindow, env: "ROLLCAST_MAX_TICKS_PER_WINDOW", default: 100_000)
+        let maxTicksPerWindow = try settings.resolve(maxTicksPerWindow, ProducerSettings.maxTicksPerWindow)
         guard maxTicksPerWindow >= 1, maxTicksPerWindow <= 10_000_000 else {
             throw ValidationError("--max-ticks-per-window must be between 1 and 10000000")
         }
-        let forgetEmptyAfter = try settings.resolve(forgetEmptyAfter, env: "ROLLCAST_FORGET_EMPTY_AFTER", default: 60.0)
+        let forgetEmptyAfter = try settings.resolve(forgetEmptyAfter, ProducerSettings.forgetEmptyAfter)
         guard forgetEmptyAfter >= 0 else { throw ValidationError("--forget-empty-after must be 0 or more seconds") }
         var symbols: [String] = []
         if feedOn {
@@ -114,7 +114,7 @@ struct ProducerCommand: AsyncParsableCommand {
         let dataDirectory = settings.resolve(dataDir, env: "ROLLCAST_DATA_DIR", default: nil)
         var replayConfiguration: ProducerConfiguration.Replay?
         if let path = settings.resolve(replay, env: "ROLLCAST_REPLAY", default: nil) {
-            let speedText = settings.resolve(speed, env: "ROLLCAST_REPLAY_SPEED", default: "1")!
+            let speedText = try settings.resolve(speed, ProducerSettings.speed)
             guard let speed = ReplaySpeed(speedText) else { throw ValidationError("--speed must be a number above 0 or max, not '\(speedText)'") }
             guard dataDirectory == nil else { throw ValidationError("--replay and --data-dir cannot be used together: a replay is not kept") }
             replayConfiguration = .init(
@@ -124,7 +124,7 @@ struct ProducerCommand: AsyncParsableCommand {
         } else if speed != nil || loop || skipBad {
             throw ValidationError("--speed, --loop and --skip-bad go with --replay FILE")
         }
-        let logger = try LoggerSetup.make(label: "rollcast.producer", level: settings.resolve(logLevel, env: "ROLLCAST_LOG_LEVEL", default: "info"))
+        let logger = try LoggerSetup.make(label: "rollcast.producer", level: settings.resolve(logLevel, ProducerSettings.logLevel))
         let configuration = ProducerConfiguration(
             runDirectory: runDirectory,
             snapshotEndpoint: settings.resolve(snapshotEndpoint, env: "ROLLCAST_SNAPSHOT_ENDPOINT", default: runDirectory.snapshotEndpoint),
@@ -145,4 +145,20 @@ struct ProducerCommand: AsyncParsableCommand {
         )
         try await Producer(configuration: configuration, logger: logger).run()
     }
+}
+
+/// The settings with a fixed default, each declared once: its help text and its value come from here.
+enum ProducerSettings {
+    static let interval = Setting(env: "ROLLCAST_INTERVAL", default: 2.0)
+    static let window = Setting(env: "ROLLCAST_WINDOW", default: 300.0)
+    static let mockRate = Setting(env: "ROLLCAST_MOCK_RATE", default: 2.0)
+    static let maxSymbols = Setting(env: "ROLLCAST_MAX_SYMBOLS", default: 1_000)
+    static let maxPoints = Setting(env: "ROLLCAST_MAX_POINTS", default: 1_000)
+    static let maxSnapshotPoints = Setting(env: "ROLLCAST_MAX_SNAPSHOT_POINTS", default: 250_000)
+    static let maxFutureSkew = Setting(env: "ROLLCAST_MAX_FUTURE_SKEW", default: 5.0)
+    static let maxTicksPerWindow = Setting(env: "ROLLCAST_MAX_TICKS_PER_WINDOW", default: 100_000)
+    static let forgetEmptyAfter = Setting(env: "ROLLCAST_FORGET_EMPTY_AFTER", default: 60.0)
+    static let logLevel = Setting(env: "ROLLCAST_LOG_LEVEL", default: "info")
+    static let mockSymbols = Setting(env: "ROLLCAST_MOCK_SYMBOLS", default: ProducerConfiguration.defaultMockSymbols.joined(separator: ","))
+    static let speed = Setting(env: "ROLLCAST_REPLAY_SPEED", default: "1")
 }

@@ -49,3 +49,35 @@ public struct SettingError: Error, CustomStringConvertible {
     public let value: String
     public var description: String { "environment variable \(name) has an invalid value '\(value)'" }
 }
+
+/// One setting with a default: its environment variable and its default value, declared once.
+/// The flag's help text is made from it and ``SettingResolver/resolve(_:_:)`` reads it, so the
+/// help cannot name another default than the code uses (and `Tests/scripts/settings_docs_test.py`
+/// holds docs/operations.md to the help).
+public struct Setting<Value: LosslessStringConvertible & Sendable>: Sendable {
+    public let env: String
+    public let defaultValue: Value
+
+    public init(env: String, default defaultValue: Value) {
+        self.env = env
+        self.defaultValue = defaultValue
+    }
+
+    /// `text (ENV; default VALUE)`, as every flag's help ends.
+    public func help(_ text: String) -> String {
+        "\(text) (\(env); default \(defaultText))"
+    }
+
+    /// The default as a user writes it: `2`, not `2.0`.
+    public var defaultText: String {
+        if let number = defaultValue as? Double, number.rounded() == number, abs(number) < 1e15 { return String(Int(number)) }
+        return defaultValue.description
+    }
+}
+
+extension SettingResolver {
+    /// The flag, else the setting's environment variable, else its default.
+    public func resolve<Value>(_ flag: Value?, _ setting: Setting<Value>) throws -> Value {
+        try resolve(flag, env: setting.env, default: setting.defaultValue)
+    }
+}

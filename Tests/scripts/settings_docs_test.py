@@ -1,0 +1,87 @@
+"""Every flag of both executables, its environment variable and its default, as `--help` says
+them, against the tables of docs/operations.md: a flag missing from the docs (or documented but
+gone), a different variable or a different default fails."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+IGNORED = {"--help", "--version"}
+
+
+def bin_dir() -> Path:
+    configured = os.environ.get("ROLLCAST_BIN_DIR")
+    if configured:
+        return Path(configured).resolve()
+    out = subprocess.run(["swift", "build", "--show-bin-path"], cwd=ROOT, check=True, capture_output=True, text=True)
+    return Path(out.stdout.strip())
+
+
+def help_options(binary: Path) -> dict:
+    """--flag -> (environment variable, default text or None), from --help."""
+    text = subprocess.run([str(binary), "--help"], check=True, capture_output=True, text=True, timeout=30).stdout
+    options, current = {}, None
+    for line in text.split("OPTIONS:", 1)[1].split("SUBCOMMANDS:", 1)[0].splitlines():
+        match = re.match(r"^  (--[a-z0-9-]+)", line)
+        if match:
+            current = match.group(1)
+            options[current] = line[len(match.group(0)):]
+        elif current and line.startswith("    "):
+            options[current] += " " + line.strip()
+    result = {}
+    for flag, body in options.items():
+        if flag in IGNORED:
+            continue
+        body = re.sub(r"\s+", " ", body)
+        env = re.search(r"\((ROLLCAST_[A-Z_]+)", body)
+        default = re.search(r"; default ([^)]*)\)", body)
+        result[flag] = (env.group(1) if env else None, default.group(1).strip() if default else None)
+    return result
+
+
+def documented_options(section: str) -> dict:
+    """--flag -> (environment variable, default cell) from the table under `### <section>`."""
+    text = (ROOT / "docs" / "operations.md").read_text()
+    body = text.split(f"### {section}\n", 1)[1].split("\n#", 1)[0]
+    result = {}
+    for line in body.splitlines():
+        if not line.startswith("| `--"):
+            continue
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        flag = re.match(r"`(--[a-z0-9-]+)", cells[0]).group(1)
+        env = re.search(r"ROLLCAST_[A-Z_]+", cells[1])
+        result[flag] = (env.group(0) if env else None, cells[2])
+    return result
+
+
+def main() -> int:
+    failures = []
+    binaries = bin_dir()
+    for name in ("rollcast-producer", "rollcast-gateway"):
+        helped = help_options(binaries / name)
+        documented = documented_options(name)
+        for flag in sorted(set(helped) - set(documented)):
+            failures.append(f"{name} {flag}: in --help, missing from docs/operations.md")
+        for flag in sorted(set(documented) - set(helped)):
+            failures.append(f"{name} {flag}: in docs/operations.md, not a flag any more")
+        for flag in sorted(set(helped) & set(documented)):
+            (help_env, help_default), (doc_env, doc_default) = helped[flag], documented[flag]
+            if help_env != doc_env:
+                failures.append(f"{name} {flag}: --help names {help_env}, the docs {doc_env}")
+            single = re.fullmatch(r"`([^`]*)`", doc_default)
+            if single and help_default is not None and single.group(1) != help_default:
+                failures.append(f"{name} {flag}: --help says default {help_default!r}, the docs {single.group(1)!r}")
+            if single and help_default is None:
+                failures.append(f"{name} {flag}: the docs give default {single.group(1)!r}, --help none")
+        print(f"  {name}: {len(helped)} flags checked")
+    for failure in failures:
+        print(f"  FAIL  {failure}")
+    print(f"settings docs: {'failed' if failures else 'ok'}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
