@@ -156,6 +156,7 @@ public struct Gateway: Sendable {
                     ),
                     path: "/ws/realtime_charts",
                     headDeadline: .nanoseconds(Int64(configuration.idleTimeout.milliseconds) * 1_000_000),
+                    continueLimit: max(configuration.maxBodyBytes, configuration.maxIngestBytes),
                     decide: { head in
                         let host = head.headers.first(name: "host")
                         if let refusal = policy.hostRefusal(host, isHTTP11: true) ?? policy.originRefusal(head.headers.first(name: "origin"), host: host) {

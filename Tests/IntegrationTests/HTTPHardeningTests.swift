@@ -103,4 +103,45 @@ struct HTTPHardeningTests {
             }
         }
     }
+
+    @Test("a body announced with Expect: 100-continue gets 100 Continue at once, then its answer")
+    func expectContinue() async throws {
+        try await RollcastStack.with { stack in
+            try await stack.waitUntilReady()
+            let port = stack.port
+            let (interim, final, waited) = try await Task.detached { () -> (String, String, TimeInterval) in
+                let body = #"{"ticks":[{"symbol":"CONT","t":\#(Date().timeIntervalSince1970),"price":1}]}"#
+                let head = "POST /api/ingest HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: \(body.utf8.count)\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+                let socket = try RawWebSocket.connectedSocket(port: port, timeout: 5)
+                defer { close(socket) }
+                func sendAll(_ text: String) {
+                    let bytes = Array(text.utf8)
+                    _ = bytes.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                }
+                func receive() -> String {
+                    var buffer = [UInt8](repeating: 0, count: 4096)
+                    let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+                    return count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : ""
+                }
+                let started = Date()
+                sendAll(head)
+                // Nothing of the body is sent until the gateway says to go on.
+                let interim = receive()
+                let waited = Date().timeIntervalSince(started)
+                sendAll(body)
+                var final = ""
+                while true {
+                    let more = receive()
+                    if more.isEmpty { break }
+                    final += more
+                }
+                return (interim, final, waited)
+            }.value
+            #expect(interim.hasPrefix("HTTP/1.1 100 Continue\r\n"), "\(interim.prefix(60))")
+            #expect(waited < 0.5, "the 100 came after \(waited) s")
+            #expect(final.hasPrefix("HTTP/1.1 200"), "\(final.prefix(100))")
+            #expect(final.contains(#""new_symbols":["CONT"]"#))
+        }
+    }
 }
