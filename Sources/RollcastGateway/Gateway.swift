@@ -70,12 +70,12 @@ public struct Gateway: Sendable {
 
     /// The token check of a WebSocket upgrade: a `read` token, or 401/403 with a reason.
     static func upgradeAuthorization(
-        _ authority: TokenAuthority, metrics: GatewayMetrics, logger: Logger
+        _ authority: TokenAuthority, metrics: GatewayMetrics, refusals: RefusalLog
     ) -> @Sendable (HTTPRequestHead) async -> UpgradeGateHandler.Refusal? {
         { head in
             guard let refusal = await authority.refusal(of: BearerToken.fromHandshake(head), needing: .read) else { return nil }
             metrics.countRefusedUpgrade(status: refusal.status)
-            logger.info("upgrade refused", metadata: ["status": "\(refusal.status)", "reason": "\(refusal.reason)"])
+            refusals.note(refusal.reason, metadata: ["status": "\(refusal.status)"])
             var headers: [(String, String)] = []
             if let challenge = refusal.challenge { headers.append(("WWW-Authenticate", challenge)) }
             return UpgradeGateHandler.Refusal(status: HTTPResponseStatus(statusCode: refusal.status), reason: refusal.reason, headers: headers)
@@ -116,6 +116,10 @@ public struct Gateway: Sendable {
 
         let configuration = self.configuration
         let logger = self.logger
+        // Refused upgrades are logged at most once a second (with how many were left out): a
+        // flood of bad handshakes cannot flood the log. Each is counted in the metrics.
+        let refusals = RefusalLog(logger: logger, message: "upgrade refused")
+        let fullRefusals = RefusalLog(logger: logger, message: "client refused")
         return Application(
             router: router,
             server: HTTPServerBuilder { responder in
@@ -161,13 +165,13 @@ public struct Gateway: Sendable {
                         let host = head.headers.first(name: "host")
                         if let refusal = policy.hostRefusal(host, isHTTP11: true) ?? policy.originRefusal(head.headers.first(name: "origin"), host: host) {
                             metrics.countRefusedUpgrade(status: refusal.status)
-                            logger.info("upgrade refused", metadata: ["status": "\(refusal.status)", "reason": "\(refusal.reason)"])
+                            refusals.note(refusal.reason, metadata: ["status": "\(refusal.status)"])
                             return .init(status: HTTPResponseStatus(statusCode: refusal.status), reason: refusal.reason)
                         }
                         guard metrics.connected.value < configuration.maxClients else {
                             metrics.refused.increment()
                             metrics.countRefusedUpgrade(status: 503)
-                            logger.warning("client refused", metadata: ["max_clients": "\(configuration.maxClients)"])
+                            fullRefusals.note("the gateway has its maximum of clients", metadata: ["max_clients": "\(configuration.maxClients)"])
                             return .init(
                                 status: .serviceUnavailable, reason: "the gateway has its maximum of \(configuration.maxClients) clients; try again later",
                                 headers: [("Retry-After", "5")]
@@ -175,7 +179,7 @@ public struct Gateway: Sendable {
                         }
                         return nil
                     },
-                    authorize: authority.map { Self.upgradeAuthorization($0, metrics: metrics, logger: logger) },
+                    authorize: authority.map { Self.upgradeAuthorization($0, metrics: metrics, refusals: refusals) },
                     connections: metrics.connections,
                     maxConnections: configuration.maxClients + configuration.maxHTTPConnections,
                     onConnectionRefused: {

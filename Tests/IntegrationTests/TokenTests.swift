@@ -100,7 +100,7 @@ struct TokenTests {
         }
     }
 
-    @Test("WebSocket: refused before the upgrade without a token; a token as subprotocol or query parameter gets the stream")
+    @Test("WebSocket: refused before the upgrade without a token, with a forged or an expired one; a token as subprotocol or query parameter gets the stream")
     func webSocket() async throws {
         try await Self.withSecuredStack { stack, keys in
             let read = try await keys.token("read")
@@ -129,6 +129,17 @@ struct TokenTests {
             #expect(answers[3].1.contains("signature"), "\(answers[3].1)")
             #expect(answers[4].0 == 101, "a write token may read")
             #expect(stack.gateway!.log.contains("upgrade refused"))
+
+            let shortLived = try await keys.token("read", ttl: "1s")
+            let expired = try await poll("the 1 s token to be refused", within: .seconds(5)) { () -> (Int, String)? in
+                let answer = try await Task.detached {
+                    let socket = try RawWebSocket(port: port, headers: ["Sec-WebSocket-Protocol: rollcast.v1, bearer.\(shortLived)"])
+                    return (socket.status, socket.responseBody)
+                }.value
+                return answer.0 == 101 ? nil : answer
+            }
+            #expect(expired.0 == 401)
+            #expect(expired.1.contains("the token has expired"), "\(expired.1)")
         }
     }
 
