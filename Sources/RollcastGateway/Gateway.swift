@@ -149,12 +149,11 @@ public struct Gateway: Sendable {
                             var headers: HTTPFields = deflate ? [.secWebSocketExtensions: DeflateNegotiation.response] : [:]
                             // A browser that offers subprotocols (one carrying its token) fails the
                             // connection unless the answer names one of them; never the token's.
-                            let offered = request.headerFields[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",") }
-                            if offered.contains(where: { $0.trimmingCharacters(in: .whitespaces) == RealtimeChartsSocket.subprotocol }) {
-                                headers[.secWebSocketProtocol] = RealtimeChartsSocket.subprotocol
-                            }
+                            let chosen = RealtimeChartsSocket.chooseSubprotocol(offered: request.headerFields[values: .secWebSocketProtocol])
+                            if let chosen { headers[.secWebSocketProtocol] = chosen }
+                            let deltaStream = chosen == RealtimeChartsSocket.deltaSubprotocol
                             return .upgrade(headers) { [weak channel] inbound, outbound, _ in
-                                try await socket.handle(inbound: inbound, outbound: outbound, channel: channel, deflate: deflate)
+                                try await socket.handle(inbound: inbound, outbound: outbound, channel: channel, deflate: deflate, deltaStream: deltaStream)
                             }
                         }
                     ),

@@ -89,7 +89,7 @@ final class ProducerMetrics: Sendable {
             labels: [], buckets: latencyBuckets
         )
         snapshotEncode = registry.makeValueHistogram(
-            descriptor: names.descriptor("snapshot_encode", unit: "seconds", help: "Time to encode one snapshot's JSON."), labels: [], buckets: latencyBuckets
+            descriptor: names.descriptor("snapshot_encode", unit: "seconds", help: "Time to encode one snapshot: the full message and the delta from the one before."), labels: [], buckets: latencyBuckets
         )
         snapshotBytes = registry.makeGauge(descriptor: names.descriptor("snapshot", unit: "bytes", help: "Size of the last snapshot's JSON."), labels: [])
         symbols = registry.makeGauge(descriptor: names.descriptor("symbols", help: "Symbols held."), labels: [])

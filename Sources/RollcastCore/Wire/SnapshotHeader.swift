@@ -11,13 +11,17 @@ public struct SnapshotHeader: Codable, Equatable, Sendable {
     public var intervalMilliseconds: Int64
     /// Number of chart objects in the payload.
     public var charts: Int
+    /// Set when the message carries a fourth part, the delta from the snapshot of this `seq`
+    /// (the previous one published in this run) to this one; see docs/protocol.md.
+    public var deltaBaseSeq: UInt64?
 
-    public init(seq: UInt64, runID: String, generatedAt: Int64, intervalMilliseconds: Int64, charts: Int) {
+    public init(seq: UInt64, runID: String, generatedAt: Int64, intervalMilliseconds: Int64, charts: Int, deltaBaseSeq: UInt64? = nil) {
         self.seq = seq
         self.runID = runID
         self.generatedAt = generatedAt
         self.intervalMilliseconds = intervalMilliseconds
         self.charts = charts
+        self.deltaBaseSeq = deltaBaseSeq
     }
 
     enum CodingKeys: String, CodingKey {
@@ -26,6 +30,7 @@ public struct SnapshotHeader: Codable, Equatable, Sendable {
         case generatedAt = "generated_at"
         case intervalMilliseconds = "interval_ms"
         case charts
+        case deltaBaseSeq = "delta_base_seq"
     }
 
     /// The first part of every snapshot message; subscribers filter on it.

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import RollcastCore
 
@@ -11,4 +12,46 @@ struct RelayedSnapshot: Sendable {
     /// The payload compressed once for `permessage-deflate` clients, when that is on.
     var deflated: ByteBuffer? = nil
     let receivedAt: ContinuousClock.Instant
+    /// The delta stream's two messages for this snapshot (`rollcast.delta.v1`), each made once.
+    var deltaStream: DeltaStreamFrames? = nil
+}
+
+/// What a client of the delta stream may be sent for one snapshot: the full message always,
+/// the delta only to a client that holds the snapshot `baseSeq` of the same run.
+struct DeltaStreamFrames: Sendable {
+    /// `{"kind":"full","seq":…,"run_id":…,"generated_at":…,"charts":[…]}`: the payload, wrapped.
+    let full: ByteBuffer
+    var fullDeflated: ByteBuffer? = nil
+    /// The producer's delta, and the `seq` it applies to.
+    let delta: ByteBuffer?
+    var deltaDeflated: ByteBuffer? = nil
+    let baseSeq: UInt64?
+
+    /// The full message: the payload inside an object whose first keys route it.
+    static func fullMessage(header: SnapshotHeader, payload: ByteBuffer) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(payload.readableBytes + 128)
+        buffer.writeString(#"{"kind":"full","seq":\#(header.seq),"run_id":"#)
+        buffer.writeString(JSONString.quoted(header.runID))
+        buffer.writeString(#","generated_at":\#(header.generatedAt),"charts":"#)
+        buffer.writeImmutableBuffer(payload)
+        buffer.writeString("}")
+        return buffer
+    }
+}
+
+/// A string as a JSON string literal.
+enum JSONString {
+    static func quoted(_ string: String) -> String {
+        var out = "\""
+        for scalar in string.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
 }

@@ -48,9 +48,9 @@ final class SnapshotSubscriber: Service, Sendable {
         while true {
             let parts: [ZMQMessage]
             do {
-                // A snapshot is three parts; more are dropped as they are read.
-                guard let received = try socket.receiveMultipart(maxParts: 3) else { continue }
-                guard received.total == 3 else {
+                // A snapshot is three parts, four with a delta; more are dropped as they are read.
+                guard let received = try socket.receiveMultipart(maxParts: 4) else { continue }
+                guard received.total == 3 || received.total == 4 else {
                     logger.warning("malformed snapshot message dropped", metadata: ["parts": "\(received.total)"])
                     continue
                 }
@@ -59,7 +59,7 @@ final class SnapshotSubscriber: Service, Sendable {
                 logger.info("snapshot subscription closed")
                 return
             }
-            guard parts.count == 3, let header = try? decoder.decode(SnapshotHeader.self, from: Data(parts[1].bytes)) else {
+            guard parts.count >= 3, let header = try? decoder.decode(SnapshotHeader.self, from: Data(parts[1].bytes)) else {
                 logger.warning("malformed snapshot message dropped", metadata: ["parts": "\(parts.count)"])
                 continue
             }
@@ -69,7 +69,16 @@ final class SnapshotSubscriber: Service, Sendable {
             }
             // The one copy on the way through: out of libzmq's message into a shared buffer.
             let payload = parts[2].withUnsafeBytes { ByteBuffer(bytes: $0) }
-            broadcaster.publish(RelayedSnapshot(header: header, payload: payload, deflated: deflater?.deflate(payload), receivedAt: .now))
+            let delta = parts.count == 4 && header.deltaBaseSeq != nil ? parts[3].withUnsafeBytes { ByteBuffer(bytes: $0) } : nil
+            var frames = DeltaStreamFrames(full: DeltaStreamFrames.fullMessage(header: header, payload: payload), delta: delta, baseSeq: header.deltaBaseSeq)
+            // Compressed once per kind, and only while some delta client may want it.
+            if let deflater, broadcaster.metrics.deltaClients.value > 0 {
+                frames.fullDeflated = deflater.deflate(frames.full)
+                frames.deltaDeflated = delta.flatMap { deflater.deflate($0) }
+            }
+            broadcaster.publish(
+                RelayedSnapshot(header: header, payload: payload, deflated: deflater?.deflate(payload), receivedAt: .now, deltaStream: frames)
+            )
         }
     }
 }

@@ -13,6 +13,8 @@ final class GatewayMetrics: Sendable {
 
     /// WebSocket clients connected now.
     let connected: ReadableGauge
+    /// Of those, the clients on the delta stream (`rollcast.delta.v1`).
+    let deltaClients: ReadableGauge
     /// Upgrades refused because the gateway had `--max-clients` clients.
     let refused: ReadableCounter
     /// TCP connections open now (HTTP and WebSocket).
@@ -47,6 +49,7 @@ final class GatewayMetrics: Sendable {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
         connected = registry.readableGauge(names, "clients", help: "WebSocket clients connected now.")
+        deltaClients = registry.readableGauge(names, "delta_clients", help: "WebSocket clients connected now on the delta stream (rollcast.delta.v1).")
         refused = registry.readableCounter(names, "clients_refused", help: "WebSocket upgrades refused because the gateway had --max-clients clients.")
         connections = registry.readableGauge(names, "connections", help: "TCP connections open now, HTTP and WebSocket.")
         connectionsRefused = registry.readableCounter(

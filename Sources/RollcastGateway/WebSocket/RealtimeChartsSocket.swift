@@ -17,8 +17,20 @@ struct RealtimeChartsSocket: Sendable {
     /// The subprotocol the gateway names in its answer when a client offers it: browsers that
     /// send a token as a `bearer.<token>` subprotocol need one to be chosen.
     static let subprotocol = "rollcast.v1"
+    /// The subprotocol of the delta stream: a full message, then only what changed (docs/protocol.md).
+    static let deltaSubprotocol = "rollcast.delta.v1"
     /// Close code 1013, "try again later", for clients past the connection cap.
     static let tryAgainLater = WebSocketErrorCode.unknown(1013)
+
+    /// The subprotocol to answer for the `Sec-WebSocket-Protocol` values offered: the delta
+    /// stream if asked for, else `rollcast.v1` if offered, else none (the full stream either way
+    /// without the delta one; an unknown subprotocol alone gets the full stream and no answer).
+    static func chooseSubprotocol(offered values: [String]) -> String? {
+        let offered = Set(values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) })
+        if offered.contains(deltaSubprotocol) { return deltaSubprotocol }
+        if offered.contains(subprotocol) { return subprotocol }
+        return nil
+    }
 
     let broadcaster: SnapshotBroadcaster
     let registry: ClientRegistry
@@ -27,7 +39,7 @@ struct RealtimeChartsSocket: Sendable {
     let metrics: GatewayMetrics
     let logger: Logger
 
-    func handle(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: (any Channel)?, deflate: Bool) async throws {
+    func handle(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: (any Channel)?, deflate: Bool, deltaStream: Bool = false) async throws {
         // The HTTP layer turns a refused upgrade into an empty 400, which tells a browser
         // nothing; so a client past the cap is upgraded and at once closed with 1013.
         guard metrics.connected.increment(below: maxClients) else {
@@ -37,6 +49,8 @@ struct RealtimeChartsSocket: Sendable {
             return
         }
         defer { metrics.connected.decrement() }
+        if deltaStream { metrics.deltaClients.increment() }
+        defer { if deltaStream { metrics.deltaClients.decrement() } }
         guard let channel else { return }
         let id = broadcaster.makeID()
         var logger = logger
@@ -45,8 +59,8 @@ struct RealtimeChartsSocket: Sendable {
         defer { registry.remove(id: id) }
         let closedBy = CloseReasonBox()
         defer { metrics.closed(closedBy.reason ?? (registry.isClosingAll ? .shutdown : .client)) }
-        try await attachHandlers(to: channel, id: id, deflate: deflate, closedBy: closedBy, logger: logger)
-        logger.info("client connected", metadata: ["permessage_deflate": "\(deflate)"])
+        try await attachHandlers(to: channel, id: id, deflate: deflate, deltaStream: deltaStream, closedBy: closedBy, logger: logger)
+        logger.info("client connected", metadata: ["permessage_deflate": "\(deflate)", "stream": "\(deltaStream ? "delta" : "full")"])
         // Ends when the connection closes; a too-long message throws, closing with 1009.
         do {
             for try await _ in inbound.messages(maxSize: Self.maxClientMessageBytes) {}
@@ -58,7 +72,9 @@ struct RealtimeChartsSocket: Sendable {
 
     /// Puts the ``ConnectionGuard`` and the ``SnapshotWriter`` right after the frame decoder,
     /// where they see pongs and close frames and can write frames themselves.
-    private func attachHandlers(to channel: any Channel, id: UInt64, deflate: Bool, closedBy: CloseReasonBox, logger: Logger) async throws {
+    private func attachHandlers(
+        to channel: any Channel, id: UInt64, deflate: Bool, deltaStream: Bool, closedBy: CloseReasonBox, logger: Logger
+    ) async throws {
         let limits = limits
         let broadcaster = broadcaster
         try await channel.eventLoop.submit {
@@ -81,7 +97,7 @@ struct RealtimeChartsSocket: Sendable {
             let decoder = try channel.pipeline.syncOperations.context(handlerType: ByteToMessageHandler<WebSocketFrameDecoder>.self)
             try channel.pipeline.syncOperations.addHandler(connectionGuard, position: .after(decoder.handler))
             try channel.pipeline.syncOperations.addHandler(
-                SnapshotWriter(id: id, deflate: deflate, broadcaster: broadcaster, logger: logger),
+                SnapshotWriter(id: id, deflate: deflate, deltaStream: deltaStream, broadcaster: broadcaster, logger: logger),
                 position: .after(connectionGuard)
             )
         }.get()

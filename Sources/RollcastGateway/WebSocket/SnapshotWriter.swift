@@ -18,6 +18,10 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
     let id: UInt64
     /// The client negotiated `permessage-deflate`: send the shared compressed payload.
     private let deflate: Bool
+    /// The client asked for the delta stream (`rollcast.delta.v1`).
+    private let deltaStream: Bool
+    /// The run and `seq` of the last snapshot this client was sent: a delta goes out only on top of it.
+    private var lastSent: (runID: String, seq: UInt64)?
     private let broadcaster: SnapshotBroadcaster
     private let logger: Logger
     private var context: ChannelHandlerContext?
@@ -27,9 +31,10 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
     private(set) var sent = 0
     private(set) var skipped = 0
 
-    init(id: UInt64, deflate: Bool, broadcaster: SnapshotBroadcaster, logger: Logger) {
+    init(id: UInt64, deflate: Bool, deltaStream: Bool = false, broadcaster: SnapshotBroadcaster, logger: Logger) {
         self.id = id
         self.deflate = deflate
+        self.deltaStream = deltaStream
         self.broadcaster = broadcaster
         self.logger = logger
     }
@@ -93,15 +98,30 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func write(_ snapshot: RelayedSnapshot, context: ChannelHandlerContext) -> Int {
-        let frame: WebSocketFrame
-        if deflate, let deflated = snapshot.deflated {
-            frame = WebSocketFrame(fin: true, rsv1: true, opcode: .text, data: deflated)
-        } else {
-            // Also valid on a deflate connection: a message without RSV1 is not compressed.
-            frame = WebSocketFrame(fin: true, opcode: .text, data: snapshot.payload)
-        }
+        let (data, compressed) = deltaStream ? deltaStreamFrame(for: snapshot) : fullStreamFrame(for: snapshot)
+        // Also valid on a deflate connection: a message without RSV1 is not compressed.
+        let frame = WebSocketFrame(fin: true, rsv1: compressed, opcode: .text, data: data)
         context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
         sent += 1
         return frame.data.readableBytes
+    }
+
+    private func fullStreamFrame(for snapshot: RelayedSnapshot) -> (ByteBuffer, compressed: Bool) {
+        if deflate, let deflated = snapshot.deflated { return (deflated, true) }
+        return (snapshot.payload, false)
+    }
+
+    /// The delta when this client holds its base (the previous snapshot of the same run, sent
+    /// whole or rebuilt from deltas); otherwise the full message: a new client, one that
+    /// skipped a snapshot while slow, a producer restart or a snapshot the gateway missed.
+    private func deltaStreamFrame(for snapshot: RelayedSnapshot) -> (ByteBuffer, compressed: Bool) {
+        defer { lastSent = (snapshot.header.runID, snapshot.header.seq) }
+        guard let frames = snapshot.deltaStream else { return fullStreamFrame(for: snapshot) }
+        if let delta = frames.delta, let base = frames.baseSeq, let lastSent, lastSent.runID == snapshot.header.runID, lastSent.seq == base {
+            if deflate, let deflated = frames.deltaDeflated { return (deflated, true) }
+            return (delta, false)
+        }
+        if deflate, let deflated = frames.fullDeflated { return (deflated, true) }
+        return (frames.full, false)
     }
 }

@@ -30,6 +30,19 @@ public struct SnapshotEncoder: Sendable {
         // About 30 bytes per point (time, price, volume and separators) plus the fields.
         out.reserveCapacity(series.reduce(2) { $0 + 200 + $1.ticks.count * 32 })
         // Fields every chart shares, written once.
+        let shared = sharedFields(header, windowSeconds: windowSeconds)
+
+        out.append(UInt8(ascii: "["))
+        for (index, series) in series.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            writeChart(series, shared: shared, to: &out)
+        }
+        out.append(UInt8(ascii: "]"))
+        return out
+    }
+
+    /// The fields every chart of a snapshot shares, after `symbol`: `,"seq":…,"interval_ms":…`.
+    private func sharedFields(_ header: SnapshotHeader, windowSeconds: Double) -> [UInt8] {
         var shared: [UInt8] = []
         append(#","seq":"#, to: &shared)
         append(String(header.seq), to: &shared)
@@ -41,24 +54,71 @@ public struct SnapshotEncoder: Sendable {
         JSONNumberWriter.write(windowSeconds, to: &shared)
         append(#","interval_ms":"#, to: &shared)
         append(String(header.intervalMilliseconds), to: &shared)
+        return shared
+    }
 
-        out.append(UInt8(ascii: "["))
-        for (index, series) in series.enumerated() {
+    /// One ``ChartObject``.
+    private func writeChart(_ series: SeriesSnapshot, shared: [UInt8], to out: inout [UInt8]) {
+        append(#"{"symbol":"#, to: &out)
+        writeString(series.symbol, to: &out)
+        out.append(contentsOf: shared)
+        append(#","raw_points":"#, to: &out)
+        append(String(series.rawCount), to: &out)
+        writePoints(series.ticks[...], to: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// `,"t":[…],"price":[…],"volume":[…]`
+    private func writePoints(_ ticks: ArraySlice<Tick>, to out: inout [UInt8]) {
+        append(#","t":["#, to: &out)
+        writeNumbers(ticks, \.time, to: &out)
+        append(#"],"price":["#, to: &out)
+        writeNumbers(ticks, \.price, to: &out)
+        append(#"],"volume":["#, to: &out)
+        writeNumbers(ticks, \.volume, to: &out)
+        out.append(UInt8(ascii: "]"))
+    }
+
+    /// The delta message from the snapshot `baseSeq` to the one `header` describes; see
+    /// ``SnapshotDelta`` and docs/protocol.md. Its first keys are `kind`, `seq`, `run_id`,
+    /// `generated_at`, so a reader can route it from its first bytes.
+    public func encodeDelta(_ delta: SnapshotDelta, header: SnapshotHeader, baseSeq: UInt64, windowSeconds: Double) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256 + delta.changes.reduce(0) { $0 + 80 + $1.appended.count * 32 } + delta.added.reduce(0) { $0 + 200 + $1.ticks.count * 32 })
+        append(#"{"kind":"delta""#, to: &out)
+        let shared = sharedFields(header, windowSeconds: windowSeconds)
+        // `,"seq":S,"run_id":R,"generated_at":G` first, then the base, then the rest.
+        let windowKey = Array(#","window_s":"#.utf8)
+        let split = shared.firstRange(of: windowKey)!.lowerBound
+        out.append(contentsOf: shared[..<split])
+        append(#","base_seq":"#, to: &out)
+        append(String(baseSeq), to: &out)
+        out.append(contentsOf: shared[split...])
+        append(#","charts":["#, to: &out)
+        for (index, change) in delta.changes.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             append(#"{"symbol":"#, to: &out)
-            writeString(series.symbol, to: &out)
-            out.append(contentsOf: shared)
+            writeString(change.symbol, to: &out)
             append(#","raw_points":"#, to: &out)
-            append(String(series.rawCount), to: &out)
-            append(#","t":["#, to: &out)
-            writeNumbers(series.ticks, \.time, to: &out)
-            append(#"],"price":["#, to: &out)
-            writeNumbers(series.ticks, \.price, to: &out)
-            append(#"],"volume":["#, to: &out)
-            writeNumbers(series.ticks, \.volume, to: &out)
-            append("]}", to: &out)
+            append(String(change.rawCount), to: &out)
+            append(#","drop":"#, to: &out)
+            append(String(change.drop), to: &out)
+            append(#","replace":"#, to: &out)
+            append(String(change.replace), to: &out)
+            writePoints(change.appended, to: &out)
+            out.append(UInt8(ascii: "}"))
         }
-        out.append(UInt8(ascii: "]"))
+        append(#"],"added":["#, to: &out)
+        for (index, series) in delta.added.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            writeChart(series, shared: shared, to: &out)
+        }
+        append(#"],"removed":["#, to: &out)
+        for (index, symbol) in delta.removed.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            writeString(symbol, to: &out)
+        }
+        append("]}", to: &out)
         return out
     }
 
@@ -76,9 +136,9 @@ public struct SnapshotEncoder: Sendable {
         return Array(try encoder.encode(charts))
     }
 
-    private func writeNumbers(_ ticks: [Tick], _ field: KeyPath<Tick, Double>, to out: inout [UInt8]) {
+    private func writeNumbers(_ ticks: ArraySlice<Tick>, _ field: KeyPath<Tick, Double>, to out: inout [UInt8]) {
         for index in ticks.indices {
-            if index > 0 { out.append(UInt8(ascii: ",")) }
+            if index > ticks.startIndex { out.append(UInt8(ascii: ",")) }
             JSONNumberWriter.write(ticks[index][keyPath: field], to: &out)
         }
     }

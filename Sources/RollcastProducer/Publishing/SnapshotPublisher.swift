@@ -7,7 +7,9 @@ import ZeroMQ
 /// Builds one full snapshot per interval, encodes it once and publishes it on a PUB socket.
 ///
 /// Each ZeroMQ message has three parts: the topic ``SnapshotHeader/topic``, the JSON
-/// ``SnapshotHeader``, and the JSON array of chart objects that browsers receive as is.
+/// ``SnapshotHeader``, and the JSON array of chart objects that browsers receive as is; and
+/// from a run's second snapshot on a fourth, the delta from the snapshot before
+/// (``SnapshotDelta``), for clients of the delta stream.
 final class SnapshotPublisher: Service, Sendable {
     private let store: WindowStore
     private let publishing: PublishingSocket
@@ -54,6 +56,8 @@ final class SnapshotPublisher: Service, Sendable {
         if signal.wait(until: publishing.boundAt.addingTimeInterval(Self.firstSnapshotDelay)) == .stopped { return }
         var next = Date()
         var lostReported = false
+        // The last snapshot published, which the next one's delta is taken against.
+        var previous: (seq: UInt64, series: [SeriesSnapshot])?
         while true {
             if !lostReported, let lost = files.lost() {
                 lostReported = true
@@ -69,14 +73,22 @@ final class SnapshotPublisher: Service, Sendable {
                 runID: store.runID,
                 generatedAt: Int64((now.timeIntervalSince1970 * 1000).rounded()),
                 intervalMilliseconds: intervalMilliseconds,
-                charts: series.count
+                charts: series.count,
+                deltaBaseSeq: previous?.seq
             )
             let encodeStarted = clock.now
             let payload = encoder.encode(series, header: header, windowSeconds: store.windowSeconds)
+            // The delta stream's message, against the snapshot before (none for a run's first).
+            let delta = previous.map { previous in
+                encoder.encodeDelta(SnapshotDelta.between(previous.series, series), header: header, baseSeq: previous.seq, windowSeconds: store.windowSeconds)
+            }
+            previous = (seq, series)
             store.metrics.snapshotEncode.record(encodeStarted.duration(to: clock.now).seconds)
             // PUB never blocks: at the high-water mark a slow subscriber misses a snapshot,
             // and the next full one replaces it.
-            try socket.send(parts: [Array(SnapshotHeader.topic.utf8), Array(try headerEncoder.encode(header)), payload])
+            var parts = [Array(SnapshotHeader.topic.utf8), Array(try headerEncoder.encode(header)), payload]
+            if let delta { parts.append(delta) }
+            try socket.send(parts: parts)
             store.metrics.recordSnapshot(bytes: payload.count)
             logger.debug("snapshot published", metadata: ["seq": "\(seq)", "charts": "\(series.count)", "bytes": "\(payload.count)"])
 

@@ -113,6 +113,18 @@ final class RawWebSocket {
         }
     }
 
+    /// Reads until the next text message (fragments joined) and returns it.
+    func nextText() throws -> String {
+        var message: [UInt8] = []
+        while true {
+            let (head, payload) = try readFrame()
+            let opcode = head & 0x0F
+            guard opcode == 0x1 || (opcode == 0x0 && !message.isEmpty) else { continue }
+            message += payload
+            if head & 0x80 != 0 { return String(decoding: message, as: UTF8.self) }
+        }
+    }
+
     private func readFrame() throws -> (UInt8, [UInt8]) {
         let head = try readExactly(2)
         var length = Int(head[1] & 0x7F)
