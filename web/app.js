@@ -65,9 +65,12 @@ function refreshEmptyNote() {
   emptyNote.hidden = board.visibleCount > 0;
 }
 
-function render(charts) {
+// Symbols changed since the last render (null: all), gathered while paused.
+let pendingChanges = new Set();
+
+function render(charts, changed = null) {
   const started = performance.now();
-  board.apply(charts);
+  board.apply(charts, changed);
   window.rollcast.lastApplyMs = performance.now() - started;
   refreshEmptyNote();
   refreshStatus();
@@ -81,7 +84,7 @@ const socket = new RealtimeSocket(realtimeURL(window.location), {
     refreshStatus();
     if (state === "unauthorised") refreshEmptyNote();
   },
-  onSnapshot(charts, { fresh, intervalMs: interval }) {
+  onSnapshot(charts, { fresh, intervalMs: interval, changed }) {
     // A reconnect's cached copy of a snapshot already shown is not news.
     if (fresh) lastFresh = performance.now();
     intervalMs = interval;
@@ -90,9 +93,11 @@ const socket = new RealtimeSocket(realtimeURL(window.location), {
     window.rollcast.lastMessage = charts;
     if (paused) {
       held += 1;
+      if (changed === null) pendingChanges = null;
+      else if (pendingChanges !== null) for (const symbol of changed) pendingChanges.add(symbol);
       refreshStatus();
     } else {
-      render(charts);
+      render(charts, changed);
     }
   },
 });
@@ -103,12 +108,14 @@ export function connectWebSocket() {
 }
 
 function setPaused(value) {
+  if (value && !paused) board.freeze();
   paused = value;
   pauseButton.setAttribute("aria-pressed", String(paused));
   pauseButton.textContent = paused ? "Resume" : "Pause";
   // Resuming shows the newest state at once, not the next message.
-  if (!paused && held > 0 && latest) render(latest);
+  if (!paused && held > 0 && latest) render(latest, pendingChanges);
   held = 0;
+  pendingChanges = new Set();
   refreshStatus();
 }
 

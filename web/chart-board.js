@@ -202,11 +202,16 @@ export class ChartBoard {
     });
   }
 
-  apply(charts) {
+  /**
+   * Shows `charts` (every chart held). With `changed` (a set of symbols), only those cards are
+   * redrawn: the others hold the same arrays already.
+   */
+  apply(charts, changed = null) {
     const seen = new Set();
     for (const chart of charts) {
       if (typeof chart?.symbol !== "string") continue;
       seen.add(chart.symbol);
+      if (changed !== null && !changed.has(chart.symbol) && this.cards.has(chart.symbol)) continue;
       let card = this.cards.get(chart.symbol);
       if (!card) {
         card = new ChartCard(chart.symbol);
@@ -260,6 +265,16 @@ export class ChartBoard {
     let shown = 0;
     for (const card of this.cards.values()) if (card.visible) shown += 1;
     return shown;
+  }
+
+  /**
+   * Gives every chart a copy of the points it shows: the delta stream extends the arrays it
+   * holds in place, and a paused board must keep showing what it showed.
+   */
+  freeze() {
+    for (const card of this.cards.values()) {
+      if (card.plot) card.plot.setData(card.plot.data.map((values) => values.slice()), false);
+    }
   }
 
   /** Marks every card stale, or none. */

@@ -5,8 +5,12 @@ const MAX_DELAY_MS = 10_000;
 // Until the first message says otherwise.
 const DEFAULT_INTERVAL_MS = 2000;
 
-// Offered on every connection; a token rides beside it as `bearer.<token>` (browsers cannot
-// set Authorization on a WebSocket), and the gateway answers with this one.
+import { DeltaGap, DeltaState } from "./delta-state.js";
+
+// Offered on every connection, the delta stream first; a token rides beside them as
+// `bearer.<token>` (browsers cannot set Authorization on a WebSocket). A gateway that answers
+// rollcast.v1 (or nothing) sends the full stream: the page takes either.
+const DELTA_SUBPROTOCOL = "rollcast.delta.v1";
 const SUBPROTOCOL = "rollcast.v1";
 
 /**
@@ -34,6 +38,14 @@ export class RealtimeSocket {
     this.intervalMs = DEFAULT_INTERVAL_MS;
     this.lastKey = null;
     this.lastClose = null;
+    this.delta = new DeltaState();
+    // Whether deltas are wanted: off for good once a gateway sends something unreadable on it.
+    this.useDeltas = true;
+  }
+
+  /** "delta" or "full": the stream the open socket carries. */
+  get stream() {
+    return this.socket?.protocol === DELTA_SUBPROTOCOL ? "delta" : "full";
   }
 
   get isOpen() {
@@ -45,7 +57,7 @@ export class RealtimeSocket {
     clearTimeout(this.retryTimer);
     this.onState(this.attempt === 0 ? "connecting" : "reconnecting");
     this.refusal = null;
-    const protocols = this.token ? [SUBPROTOCOL, `bearer.${this.token}`] : [SUBPROTOCOL];
+    const protocols = [...(this.useDeltas ? [DELTA_SUBPROTOCOL] : []), SUBPROTOCOL, ...(this.token ? [`bearer.${this.token}`] : [])];
     const socket = new WebSocket(this.url, protocols);
     this.socket = socket;
     let opened = false;
@@ -112,16 +124,32 @@ export class RealtimeSocket {
     }
   }
 
-  /** Parses one message and hands the charts on; what is not a JSON array is dropped. */
+  /**
+   * Parses one message and hands the charts on: a JSON array on the full stream, a full or
+   * delta object on the delta stream. What is neither is dropped; a delta that does not fit
+   * what is held closes the socket, and the next one starts with a full message.
+   */
   handleMessage(text) {
-    let charts;
+    let message;
     try {
-      charts = JSON.parse(text);
+      message = JSON.parse(text);
     } catch (error) {
       console.warn("rollcast: message is not JSON", error);
       return;
     }
-    if (!Array.isArray(charts)) return;
+    let charts = message;
+    let changed = null;
+    if (!Array.isArray(message)) {
+      if (typeof message?.kind !== "string") return;
+      try {
+        ({ charts, changed } = this.delta.apply(message));
+      } catch (error) {
+        if (!(error instanceof DeltaGap)) throw error;
+        console.warn("rollcast: starting again from a full message:", error.message);
+        this.restart(4001, "delta without its base");
+        return;
+      }
+    }
     const first = charts[0];
     if (Number.isFinite(first?.interval_ms) && first.interval_ms > 0) this.intervalMs = first.interval_ms;
     // Only a snapshot not seen before proves the feed works: a gateway whose producer is
@@ -132,7 +160,17 @@ export class RealtimeSocket {
       this.lastKey = key;
       this.attempt = 0;
     }
-    this.onSnapshot(charts, { fresh, intervalMs: this.intervalMs });
+    this.onSnapshot(charts, { fresh, intervalMs: this.intervalMs, changed });
+  }
+
+  /** Closes the socket with `code` and opens another at once (it starts with a full message). */
+  restart(code, reason) {
+    const socket = this.socket;
+    if (!socket) return;
+    this.dropSocket();
+    socket.close(code, reason);
+    this.lastClose = { code, reason };
+    this.connect();
   }
 
   scheduleRetry() {

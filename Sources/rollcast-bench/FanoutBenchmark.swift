@@ -21,6 +21,8 @@ struct FanoutBenchmark: AsyncParsableCommand {
     var duration = 10.0
     @Flag(help: "Run the gateway with --permessage-deflate and have every client offer it.")
     var deflate = false
+    @Flag(help: "Clients ask for the delta stream (rollcast.delta.v1): one full message, then only what changed.")
+    var delta = false
     @Option(help: "How clients read: skim (frame headers and the first bytes of each message; the least client CPU) or decode (NIO's decoder, every message gathered whole).")
     var reader = FanoutReader.skim
     @Flag(help: "Also print each snapshot's size and first, median and last arrival (on stderr): tells a slow snapshot from a slow client.")
@@ -47,10 +49,10 @@ struct FanoutBenchmark: AsyncParsableCommand {
             return
         }
         let loopback = loopbackBytesPerSecond() ?? .infinity
-        print("permessage-deflate: \(deflate ? "on" : "off"), clients read by: \(reader.rawValue)" + (clientBandwidth.map { ", at most \(format($0, 0)) KB/s each" } ?? ""))
+        print("stream: \(delta ? "delta" : "full"), permessage-deflate: \(deflate ? "on" : "off"), clients read by: \(reader.rawValue)" + (clientBandwidth.map { ", at most \(format($0, 0)) KB/s each" } ?? ""))
         print("loopback TCP on 127.0.0.1, \(ProcessInfo.processInfo.activeProcessorCount) connections at once, best of 3: \(format(loopback / 1e9, 2)) GB/s")
-        print("| clients | connected | snapshots | delivered | message | loopback floor | p50 ms | p99 ms | max ms | gateway CPU s/s | load generator CPU s/s | gateway RSS before → with clients | per client | peak RSS |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        print("| clients | connected | snapshots | delivered | message | per client per second | loopback floor | p50 ms | p99 ms | max ms | gateway CPU s/s | load generator CPU s/s | gateway RSS before → with clients | per client | peak RSS |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for count in clients.split(separator: ",").compactMap({ Int($0) }) {
             try await runOnce(clients: count, bin: bin, loopbackBytesPerSecond: loopback)
         }
@@ -74,7 +76,7 @@ struct FanoutBenchmark: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let recorder = FanoutRecorder()
         await connectClients(
-            count: count, port: stack.port, group: group, recorder: recorder, deflate: deflate, reader: reader,
+            count: count, port: stack.port, group: group, recorder: recorder, deflate: deflate, reader: reader, delta: delta,
             bytesPerSecond: clientBandwidth.map { $0 * 1000 }
         )
         return (stack, before, group, recorder)
@@ -137,13 +139,16 @@ struct FanoutBenchmark: AsyncParsableCommand {
         func percentile(_ p: Double) -> Double {
             latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(p / 100 * Double(latencies.count - 1)))]
         }
-        let messageBytes = measured.isEmpty ? 0 : Double(measured.reduce(0) { $0 + $1.bytes }) / Double(measured.count)
+        let measuredBytes = Double(measured.reduce(0) { $0 + $1.bytes })
+        let messageBytes = measured.isEmpty ? 0 : measuredBytes / Double(measured.count)
+        // Over the measured snapshots, as a client on the link sees it.
+        let bytesPerClientSecond = recorder.upgraded > 0 && snapshots > 0 ? measuredBytes / Double(recorder.upgraded) / (Double(snapshots) * interval) : 0
         let floorMilliseconds = Double(recorder.upgraded) * messageBytes / loopbackBytesPerSecond * 1000
         let memory = gateway.memoryKiB
         let perClient = count > 0 ? Double(withClients - rssBefore) / Double(count) : 0
         print(
             "| \(count) | \(recorder.upgraded) (\(recorder.failed + recorder.errors) failed) | \(snapshots) | \(format(delivered * 100, 2)) % "
-                + "| \(format(messageBytes / 1000)) KB | \(format(floorMilliseconds)) ms | \(format(percentile(50))) | \(format(percentile(99))) | \(format(latencies.last ?? 0)) "
+                + "| \(format(messageBytes / 1000)) KB | \(format(bytesPerClientSecond / 1000)) KB/s | \(format(floorMilliseconds)) ms | \(format(percentile(50))) | \(format(percentile(99))) | \(format(latencies.last ?? 0)) "
                 + "| \(format(cpu / seconds, 2)) | \(format(generatorCPU / seconds, 2)) | \(rssBefore / 1024) → \(withClients / 1024) MiB | \(format(perClient, 1)) KiB | \(memory.peak / 1024) MiB |"
         )
     }

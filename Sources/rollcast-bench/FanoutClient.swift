@@ -15,7 +15,7 @@ enum FanoutReader: String, ExpressibleByArgument, CaseIterable {
 /// The connections live until `group` shuts down.
 func connectClients(
     count: Int, port: Int, group: any EventLoopGroup, recorder: FanoutRecorder, deflate: Bool, reader: FanoutReader,
-    bytesPerSecond: Double? = nil, inFlight: Int = 256
+    delta: Bool = false, bytesPerSecond: Double? = nil, inFlight: Int = 256
 ) async {
     await withTaskGroup(of: Void.self) { tasks in
         var next = 0
@@ -25,8 +25,14 @@ func connectClients(
             tasks.addTask {
                 let upgraded: Bool
                 switch reader {
-                case .skim: upgraded = await connectSkimmingClient(client, port: port, group: group, recorder: recorder, deflate: deflate, bytesPerSecond: bytesPerSecond)
-                case .decode: upgraded = await connectDecodingClient(client, port: port, group: group, recorder: recorder, deflate: deflate, bytesPerSecond: bytesPerSecond)
+                case .skim:
+                    upgraded = await connectSkimmingClient(
+                        client, port: port, group: group, recorder: recorder, deflate: deflate, delta: delta, bytesPerSecond: bytesPerSecond
+                    )
+                case .decode:
+                    upgraded = await connectDecodingClient(
+                        client, port: port, group: group, recorder: recorder, deflate: deflate, delta: delta, bytesPerSecond: bytesPerSecond
+                    )
                 }
                 if upgraded { recorder.markUpgraded() } else { recorder.markFailed() }
             }

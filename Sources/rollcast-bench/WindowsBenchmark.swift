@@ -51,7 +51,7 @@ struct WindowsBenchmark: ParsableCommand {
         var series: [SeriesSnapshot] = []
         let build = median(runs: runs) {
             series = windows.enumerated().map { index, window in
-                SeriesSnapshot(symbol: "S\(index)", ticks: Downsampler.minMax(window.ticks, maxPoints: maxPoints), rawCount: window.count)
+                SeriesSnapshot(symbol: "S\(index)", ticks: Downsampler.minMax(window.ticks, maxPoints: maxPoints, span: Double(windowPoints), now: now), rawCount: window.count)
             }
         }
         let encoder = SnapshotEncoder()

@@ -69,7 +69,7 @@ struct ProducerCommand: AsyncParsableCommand {
     @Flag(help: "With --replay: leave bad rows out (counted and logged) instead of stopping at the first. (ROLLCAST_REPLAY_SKIP_BAD=1)")
     var skipBad = false
 
-    @Option(help: ArgumentHelp(ProducerSettings.maxSnapshotPoints.help("Most points in a whole snapshot; with many symbols each chart gets its share (at least 4). 0 is no limit.")))
+    @Option(help: ArgumentHelp(ProducerSettings.maxSnapshotPoints.help("Most points in a whole snapshot; with many symbols each chart gets its share (at least 5). 0 is no limit.")))
     var maxSnapshotPoints: Int?
 
     @Option(help: ArgumentHelp(ProducerSettings.logLevel.help("Log level: trace, debug, info, notice, warning, error, critical.")))

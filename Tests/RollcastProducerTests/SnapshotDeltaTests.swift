@@ -79,7 +79,7 @@ struct SnapshotDeltaTests {
 
     @Test(
         "random ticks (appends, late inserts, merges, evictions, symbols coming and going, restarts), downsampling off and on: every delta reproduces the next full message",
-        arguments: [(seed: UInt64(1), maxPoints: 0), (2, 0), (3, 40), (4, 40), (5, 4)]
+        arguments: [(seed: UInt64(1), maxPoints: 0), (2, 0), (3, 40), (4, 40), (5, 5)]
     )
     func deltasReproduceFullMessages(seed: UInt64, maxPoints: Int) throws {
         var random = SplitMix64(seed: seed)

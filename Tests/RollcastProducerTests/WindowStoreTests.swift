@@ -72,12 +72,12 @@ struct WindowStoreTests {
 
 @Suite("Snapshot size")
 struct SnapshotSizeTests {
-    @Test("with many symbols each chart gets its share of the snapshot limit, never under 4 points")
+    @Test("with many symbols each chart gets its share of the snapshot limit, never under 5 points")
     func share() {
         var limits = WindowStore.Limits(windowSeconds: 60, maxSymbols: 1_000, maxPoints: 1_000, maxSnapshotPoints: 250_000)
         #expect(limits.pointsPerChart(charts: 5) == 1_000)
         #expect(limits.pointsPerChart(charts: 1_000) == 250)
-        #expect(limits.pointsPerChart(charts: 100_000) == 4)
+        #expect(limits.pointsPerChart(charts: 100_000) == 5)
         limits.maxPoints = 0
         #expect(limits.pointsPerChart(charts: 10) == 25_000)
         limits.maxSnapshotPoints = 0

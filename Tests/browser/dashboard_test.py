@@ -292,6 +292,61 @@ class DashboardTests:
         applied = json.loads(body)["producer"]["ingest"]["http"]["batches"]
         assert applied == 0, f"a cross-site post reached the windows ({outcome})"
 
+    def test_the_delta_stream_draws_what_the_full_stream_holds_through_a_gateway_restart(self):
+        b = self.browser
+        assert b.execute_script("return window.rollcast.socket.stream") == "delta", "the dashboard is not on the delta stream"
+        # Record, per seq, what the dashboard holds after each message, and what a plain
+        # full-stream socket opened beside it receives.
+        b.execute_script(
+            """
+            const digest = (charts) => charts.map(c => `${c.symbol}:${c.raw_points}:${c.t.join(",")}|${c.price.join(",")}|${c.volume.join(",")}`).sort().join("\\n");
+            window.compare = { dashboard: new Map(), full: new Map() };
+            const socket = window.rollcast.socket;
+            const original = socket.onSnapshot;
+            socket.onSnapshot = (charts, info) => {
+              if (charts.length) window.compare.dashboard.set(`${charts[0].run_id}/${charts[0].seq}`, digest(charts));
+              original(charts, info);
+            };
+            window.compare.open = () => {
+              const plain = new WebSocket(`ws://${location.host}/ws/realtime_charts`);
+              plain.onmessage = (event) => {
+                const charts = JSON.parse(event.data);
+                if (charts.length) window.compare.full.set(`${charts[0].run_id}/${charts[0].seq}`, digest(charts));
+              };
+              plain.onclose = () => setTimeout(window.compare.open, 300);
+            };
+            window.compare.open();
+            """
+        )
+
+        def matching():
+            return b.execute_script(
+                """
+                let same = 0, differ = [];
+                for (const [key, value] of window.compare.full) {
+                  const mine = window.compare.dashboard.get(key);
+                  if (mine === undefined) continue;
+                  if (mine === value) same += 1; else differ.push(key);
+                }
+                return { same, differ };
+                """
+            )
+
+        wait_for(lambda: matching()["same"] >= 30, 30, "30 snapshots compared")
+        result = matching()
+        assert not result["differ"], f"the delta stream's charts differ from the full stream's at {result['differ']}"
+        deltas = b.execute_script("return window.rollcast.socket.delta.applied")
+        assert deltas >= 25, f"only {deltas} deltas applied: the dashboard took full messages instead"
+        # Through a gateway restart: the dashboard starts again from a full message and keeps matching.
+        port = self.stack.port
+        Stack.stop(self.stack.gateway)
+        self.stack.start_gateway(port=port)
+        before = result["same"]
+        wait_for(lambda: matching()["same"] >= before + 10, 30, "10 more snapshots compared after the restart")
+        result = matching()
+        assert not result["differ"], f"after the restart the charts differ at {result['differ']}"
+        assert b.execute_script("return window.rollcast.socket.stream") == "delta"
+
     def test_a_secured_gateway_takes_the_token_from_the_link_and_refuses_without(self):
         secured = Stack(producer_args=["--mock-symbols", "DELTA"])
         token = secured.secure("read")

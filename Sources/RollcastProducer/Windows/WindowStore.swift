@@ -181,7 +181,7 @@ final class WindowStore: Sendable {
                     }
                 }
                 let ticks = slot.window.ticks
-                series.append(SeriesSnapshot(symbol: symbol, ticks: Downsampler.minMax(ticks, maxPoints: perChart), rawCount: ticks.count))
+                series.append(SeriesSnapshot(symbol: symbol, ticks: Downsampler.minMax(ticks, maxPoints: perChart, span: limits.windowSeconds, now: now), rawCount: ticks.count))
             }
             return (state.seq, series)
         }
