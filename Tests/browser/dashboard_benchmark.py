@@ -53,6 +53,54 @@ for (let i = 0; i < updates; i++) {
 done({ sync, total, bytes: message().length, charts: document.querySelectorAll('#charts .uplot').length });
 """
 
+# The delta stream: one full message, then per update one new point per chart and the
+# oldest one dropped, as `rollcast.delta.v1` sends them (docs/protocol.md).
+DELTA_SCRIPT = """
+const [symbols, points, updates, done] = [arguments[0], arguments[1], arguments[2], arguments[arguments.length - 1]];
+const socket = window.rollcast.socket;
+const state = window.__bench ?? (window.__bench = { step: 0, start: Date.now() / 1000 - points });
+const point = (s, k) => ({
+  t: Math.round((state.start + k) * 1000) / 1000,
+  price: Math.round((100 + s + 10 * Math.sin((k + s * 7) / 40)) * 100) / 100,
+  volume: 100 * ((k * 7 + s) % 50),
+});
+const symbol = (s) => "SYM" + String(s).padStart(3, "0");
+if (state.step === 0) {
+  const charts = [];
+  for (let s = 0; s < symbols; s++) {
+    const t = [], price = [], volume = [];
+    for (let i = 0; i < points; i++) { const p = point(s, i); t.push(p.t); price.push(p.price); volume.push(p.volume); }
+    charts.push({ symbol: symbol(s), seq: 1, run_id: "bench", generated_at: Date.now(), window_s: points, interval_ms: 1000, raw_points: points, t, price, volume });
+  }
+  socket.handleMessage(JSON.stringify({ kind: "full", seq: 1, run_id: "bench", generated_at: Date.now(), charts }));
+  state.step = 1;
+}
+function message() {
+  const charts = [];
+  for (let s = 0; s < symbols; s++) {
+    const p = point(s, points - 1 + state.step);
+    charts.push({ symbol: symbol(s), raw_points: points, drop: 1, replace: 0, t: [p.t], price: [p.price], volume: [p.volume] });
+  }
+  state.step += 1;
+  return JSON.stringify({ kind: "delta", seq: state.step, run_id: "bench", generated_at: Date.now(), base_seq: state.step - 1,
+                          window_s: points, interval_ms: 1000, charts, added: [], removed: [] });
+}
+const sync = [], total = [];
+let bytes = 0;
+for (let i = 0; i < updates; i++) {
+  const text = message();
+  bytes = text.length;
+  const t0 = performance.now();
+  socket.handleMessage(text);
+  const t1 = performance.now();
+  await null;
+  const t2 = performance.now();
+  sync.push(t1 - t0);
+  total.push(t2 - t0);
+}
+done({ sync, total, bytes, charts: document.querySelectorAll('#charts .uplot').length, applied: socket.delta.applied });
+"""
+
 HEAP_SCRIPT = """
 const done = arguments[arguments.length - 1];
 window.gc(); window.gc();
@@ -69,21 +117,27 @@ def percentile(values, p):
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def measure(stack, window_height):
-    """One fresh page at 1400 × `window_height`; returns the figures."""
+def measure(stack, window_height, stream="full"):
+    """One fresh page at 1400 × `window_height`, fed the full or the delta stream; returns the figures."""
+    script = DELTA_SCRIPT if stream == "delta" else SCRIPT
     browser = make_browser(extra_arguments=["--js-flags=--expose-gc", "--enable-precise-memory-info"])
     try:
         browser.set_window_size(1400, window_height)
         browser.set_script_timeout(600)
         browser.get(stack.url + "/")
-        warm = run_async(browser, SCRIPT, SYMBOLS, POINTS, 10)
+        warm = run_async(browser, script, SYMBOLS, POINTS, 10)
         heap = {10: browser.execute_async_script(HEAP_SCRIPT)}
-        timed = run_async(browser, SCRIPT, SYMBOLS, POINTS, 100)
-        run_async(browser, SCRIPT, SYMBOLS, POINTS, 890)
+        timed = run_async(browser, script, SYMBOLS, POINTS, 100)
+        run_async(browser, script, SYMBOLS, POINTS, 890)
         heap[1000] = browser.execute_async_script(HEAP_SCRIPT)
-        run_async(browser, SCRIPT, SYMBOLS, POINTS, 1000)
-        heap[2000] = browser.execute_async_script(HEAP_SCRIPT)
+        counts = [1000]
+        # The delta stream is cheap enough to run to 10,000 updates.
+        for target in ((2000,) if stream == "full" else (2000, 5000, 10000)):
+            run_async(browser, script, SYMBOLS, POINTS, target - counts[-1])
+            heap[target] = browser.execute_async_script(HEAP_SCRIPT)
+            counts.append(target)
         return {
+            "stream": stream,
             "window": f"1400x{window_height}",
             "symbols": SYMBOLS,
             "points": POINTS,
@@ -93,7 +147,7 @@ def measure(stack, window_height):
             "handler_ms_p95": round(percentile(timed["sync"], 95), 2),
             "handler_plus_draw_ms_mean": round(statistics.mean(timed["total"]), 2),
             "handler_plus_draw_ms_p95": round(percentile(timed["total"], 95), 2),
-            "heap_mb_after_10_1000_2000_updates": [round(heap[n] / 1e6, 2) for n in (10, 1000, 2000)],
+            "heap_mb_after_updates": {n: round(heap[n] / 1e6, 2) for n in sorted(heap)},
         }
     finally:
         browser.quit()
@@ -104,8 +158,9 @@ def main():
     try:
         stack.start_gateway()
         # A screen's worth of charts, and a page tall enough that all 50 are drawn.
-        for height in (1000, 6000):
-            print(json.dumps(measure(stack, height)))
+        for stream in ("full", "delta"):
+            for height in (1000, 6000):
+                print(json.dumps(measure(stack, height, stream)))
         return 0
     finally:
         stack.close()
