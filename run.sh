@@ -84,6 +84,24 @@ setup_promtool() {
     rm -rf "$tmp"
 }
 
+# HAProxy, for the test of gateways behind a load balancer. Its libraries are installed; the
+# program itself is taken out of Debian's package, because installing the package would
+# also start a HAProxy service.
+setup_haproxy() {
+    command -v haproxy >/dev/null && return
+    [ -x .build-tools/haproxy ] && return
+    apt_install liblua5.3-0 libopentracing-c-wrapper0
+    say "fetching haproxy (from Debian's package, not installed)"
+    local tmp
+    tmp=$(mktemp -d)
+    chmod 755 "$tmp"
+    (cd "$tmp" && apt-get download -qq haproxy 2>&1 >/dev/null | grep -v "unsandboxed" >&2 || true)
+    dpkg-deb -x "$tmp"/haproxy_*.deb "$tmp/root"
+    mkdir -p .build-tools
+    install -m 755 "$tmp/root/usr/sbin/haproxy" .build-tools/haproxy
+    rm -rf "$tmp"
+}
+
 # ROLLCAST_BIN_DIR names built executables to use instead of building (the tests of run.sh
 # itself use the debug build).
 use_built_or_build() {
@@ -197,6 +215,7 @@ run_tests() {
     setup_runtime
     setup_browser
     setup_promtool
+    setup_haproxy
     say "building (debug, with tests)"
     swift build --build-tests
     export ROLLCAST_BIN_DIR
@@ -214,6 +233,8 @@ run_tests() {
     timeout --signal=KILL 600 python3 Tests/browser/dashboard_test.py
     say "settings: --help against docs/operations.md"
     timeout --signal=KILL 60 python3 Tests/scripts/settings_docs_test.py
+    say "gateways behind HAProxy"
+    timeout --signal=KILL 180 python3 Tests/scripts/haproxy_test.py
     say "systemd units in docs/deploy"
     timeout --signal=KILL 120 python3 Tests/scripts/deploy_units_test.py
     say "run.sh itself: supervision and Ctrl-C"
@@ -250,7 +271,7 @@ case "${1:-}" in
     producer) shift; setup_runtime; build_release; exec "$BIN_DIR/rollcast-producer" "$@" ;;
     gateway) shift; setup_runtime; build_release; exec "$BIN_DIR/rollcast-gateway" "$@" ;;
     test) run_tests ;;
-    setup) setup_runtime; setup_browser; setup_promtool ;;
+    setup) setup_runtime; setup_browser; setup_promtool; setup_haproxy ;;
     bench) shift; run_benchmarks "$@" ;;
     -h|--help|help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' ;;
     *) say "unknown command '$1'; see ./run.sh --help"; exit 2 ;;

@@ -57,7 +57,11 @@ class Stack:
         self.producer = self._spawn(args + self.producer_args, "producer")
 
     def start_gateway(self, port=0):
-        port_file = self.run_dir / "port"
+        self.gateway, self.port = self.spawn_gateway("gateway", port)
+
+    def spawn_gateway(self, name, port=0):
+        """Starts a gateway on this stack's producer; returns the process and its port."""
+        port_file = self.run_dir / f"{name}.port"
         port_file.unlink(missing_ok=True)
         args = [
             str(self.bin / "rollcast-gateway"),
@@ -69,8 +73,8 @@ class Stack:
             # Chromium offers permessage-deflate: the browser tests read the shared compressed frames.
             "--permessage-deflate",
         ]
-        self.gateway = self._spawn(args + self.gateway_args, "gateway")
-        self.port = int(wait_for(lambda: port_file.exists() and port_file.read_text().strip(), 20, "the gateway's port file"))
+        process = self._spawn(args + self.gateway_args, name)
+        return process, int(wait_for(lambda: port_file.exists() and port_file.read_text().strip(), 20, f"the {name}'s port file"))
 
     def secure(self, role="read"):
         """Gives the gateway a key (call before start_gateway) and returns a token for `role`."""
@@ -109,8 +113,17 @@ class Stack:
         except urllib.error.HTTPError as error:
             return error.code, error.read()
 
-    def wait_ready(self, timeout=20):
-        wait_for(lambda: self.request("GET", "/readyz")[0] == 200, timeout, "the gateway to be ready")
+    def wait_ready(self, timeout=20, port=None):
+        url = f"http://127.0.0.1:{port or self.port}/readyz"
+
+        def ready():
+            try:
+                with urllib.request.urlopen(url, timeout=5) as answer:
+                    return answer.status == 200
+            except urllib.error.HTTPError:
+                return False
+
+        wait_for(ready, timeout, "the gateway to be ready")
 
     @staticmethod
     def stop(process, timeout=5):

@@ -1,0 +1,169 @@
+"""Two gateways behind HAProxy with docs/deploy/haproxy.cfg, all real processes on 127.0.0.1.
+
+200 WebSocket clients connect through the balancer and are spread over both gateways; one
+gateway is stopped (SIGTERM): its clients are closed with 1001, reconnect through the
+balancer, and every client is receiving snapshots again from the other gateway within 10 s.
+Every wait has a deadline; every process is stopped on every path.
+"""
+
+import asyncio
+import base64
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "browser"))
+from harness import ROOT, Stack  # noqa: E402
+
+CLIENTS = 200
+RECOVERY_S = 10
+
+
+def haproxy_path():
+    for candidate in (os.environ.get("ROLLCAST_HAPROXY"), str(ROOT / ".build-tools" / "haproxy"), shutil.which("haproxy")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    raise SystemExit("haproxy not found: run ./run.sh setup (it puts one in .build-tools/), or set ROLLCAST_HAPROXY")
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Client:
+    """A WebSocket client that reconnects through the balancer whenever its connection ends."""
+
+    def __init__(self, index, port):
+        self.index = index
+        self.port = port
+        self.received = []  # (monotonic time, seq)
+        self.connections = 0
+
+    async def run(self, stop):
+        while not stop.is_set():
+            try:
+                await self.session(stop)
+            except (OSError, asyncio.IncompleteReadError, ConnectionError):
+                pass
+            if not stop.is_set():
+                await asyncio.sleep(0.2)
+
+    async def session(self, stop):
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        try:
+            key = base64.b64encode(os.urandom(16)).decode()
+            writer.write(
+                (f"GET /ws/realtime_charts HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
+                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
+            )
+            await writer.drain()
+            head = await reader.readuntil(b"\r\n\r\n")
+            if b" 101 " not in head.split(b"\r\n", 1)[0]:
+                return
+            self.connections += 1
+            while not stop.is_set():
+                first, second = await reader.readexactly(2)
+                length = second & 0x7F
+                if length == 126:
+                    length = int.from_bytes(await reader.readexactly(2), "big")
+                elif length == 127:
+                    length = int.from_bytes(await reader.readexactly(8), "big")
+                payload = await reader.readexactly(length)
+                opcode = first & 0x0F
+                if opcode == 0x8:  # close
+                    return
+                if opcode == 0x9:  # ping: answer with a masked pong
+                    mask = os.urandom(4)
+                    writer.write(bytes([0x8A, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+                    continue
+                if opcode == 0x1:
+                    charts = json.loads(payload)
+                    if charts:
+                        self.received.append((time.monotonic(), charts[0]["seq"]))
+        finally:
+            writer.close()
+
+
+def clients_of(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=5) as answer:
+        return json.loads(answer.read())["clients"]
+
+
+async def scenario(stack, second_port, balancer_port):
+    stop = asyncio.Event()
+    clients = [Client(i, balancer_port) for i in range(CLIENTS)]
+    tasks = [asyncio.create_task(client.run(stop)) for client in clients]
+    try:
+        async def until(condition, timeout, what):
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if condition():
+                    return
+                await asyncio.sleep(0.05)
+            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+
+        await until(lambda: all(client.received for client in clients), 20, f"all {CLIENTS} clients to receive a snapshot")
+        spread = (clients_of(stack.port), clients_of(second_port))
+        print(f"  spread over the two gateways: {spread[0]} and {spread[1]}")
+        assert min(spread) >= CLIENTS // 4, f"the balancer did not spread the clients: {spread}"
+
+        stopped_at = time.monotonic()
+        Stack.stop(stack.gateway)
+        await until(lambda: all(client.received[-1][0] > stopped_at for client in clients), RECOVERY_S,
+                    f"every client receiving again within {RECOVERY_S} s of the stop")
+        recovery = max(min(t for t, _ in client.received if t > stopped_at) for client in clients) - stopped_at
+        moved = sum(1 for client in clients if client.connections > 1)
+        print(f"  gateway 1 stopped: {moved} clients reconnected; the last client received again after {recovery:.2f} s")
+        assert clients_of(second_port) == CLIENTS, "not every client is on the remaining gateway"
+        assert moved >= CLIENTS // 4, f"only {moved} clients reconnected"
+    finally:
+        stop.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def main():
+    haproxy = haproxy_path()
+    stack = Stack(producer_args=["--mock-symbols", "LB1,LB2"], interval=0.5)
+    balancer = second_gateway = None
+    failed = False
+    try:
+        stack.start_producer()
+        stack.start_gateway()
+        # A second gateway on the same producer.
+        second_gateway, second_port = stack.spawn_gateway("gateway-2")
+        stack.wait_ready()
+        stack.wait_ready(port=second_port)
+        balancer_port = free_port()
+        environment = dict(os.environ, ROLLCAST_LB_BIND=f"127.0.0.1:{balancer_port}",
+                           ROLLCAST_GATEWAY_1=f"127.0.0.1:{stack.port}", ROLLCAST_GATEWAY_2=f"127.0.0.1:{second_port}")
+        balancer_log = open(stack.logs / "haproxy.log", "ab")
+        balancer = subprocess.Popen([haproxy, "-db", "-f", str(ROOT / "docs" / "deploy" / "haproxy.cfg")],
+                                    env=environment, stdout=balancer_log, stderr=subprocess.STDOUT)
+        stack.wait_ready(port=balancer_port)
+        asyncio.run(asyncio.wait_for(scenario(stack, second_port, balancer_port), 90))
+    except Exception as error:
+        failed = True
+        print(f"  FAIL  {error!r}")
+        for log in sorted(stack.logs.glob("*.log")):
+            print(f"--- {log.name} (last lines)")
+            print("\n".join(log.read_text(errors="replace").splitlines()[-15:]))
+    finally:
+        Stack.stop(balancer)
+        Stack.stop(second_gateway)
+        stack.close()
+    print(f"haproxy: {'failed' if failed else 'ok'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
