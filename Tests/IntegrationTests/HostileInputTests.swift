@@ -31,7 +31,11 @@ struct HostileInputTests {
                 }),
                 ("a message in 100 empty frames", 1009, { socket in
                     try socket.sendFrame(opcode: 0x1, payload: [], fin: false)
-                    for _ in 0..<99 { try socket.sendFrame(opcode: 0x0, payload: [], fin: false) }
+                    // The gateway closes at the 65th frame; the sends after that may find the
+                    // connection gone (EPIPE), which is the point.
+                    for _ in 0..<99 {
+                        guard (try? socket.sendFrame(opcode: 0x0, payload: [], fin: false)) != nil else { break }
+                    }
                 }),
                 ("text that is not UTF-8", 1007, { try $0.sendFrame(opcode: 0x1, payload: [0xC3, 0x28, 0xFF]) }),
             ]
