@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "rollcast-producer", targets: ["rollcast-producer"]),
         .executable(name: "rollcast-gateway", targets: ["rollcast-gateway"]),
         .executable(name: "rollcast-bench", targets: ["rollcast-bench"]),
+        .executable(name: "rollcast-keygen", targets: ["rollcast-keygen"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
@@ -89,6 +90,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // CURVE key pairs for tcp:// links.
+        .executableTarget(
+            name: "rollcast-keygen",
+            dependencies: [
+                "ZeroMQ",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         // Benchmarks behind docs/performance.md: windows and encoding, the ZeroMQ hop, fan-out.
         .executableTarget(
             name: "rollcast-bench",
@@ -115,6 +124,7 @@ let package = Package(
             name: "RollcastGatewayTests",
             dependencies: [
                 "RollcastGateway",
+                "RollcastCore",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -23,7 +23,7 @@ public struct Gateway: Sendable {
         let metrics = GatewayMetrics()
         let broadcaster = SnapshotBroadcaster(metrics: metrics)
         let registry = ClientRegistry()
-        let control = try ControlClient(endpoint: configuration.controlEndpoint, logger: logger)
+        let control = try ControlClient(endpoint: configuration.controlEndpoint, curve: configuration.curve, logger: logger)
         var authority: TokenAuthority?
         if let key = configuration.jwtKey {
             authority = await TokenAuthority(key: key)
@@ -40,6 +40,7 @@ public struct Gateway: Sendable {
                     .init(
                         service: SnapshotSubscriber(
                             endpoint: configuration.snapshotEndpoint,
+                            curve: configuration.curve,
                             broadcaster: broadcaster,
                             compress: configuration.permessageDeflate,
                             logger: logger

@@ -42,6 +42,8 @@ public struct GatewayConfiguration: Sendable {
     public var allowedOrigins: [String]
     /// The HS256 key tokens are checked with (from `--jwt-secret-file`); `nil` runs without tokens.
     public var jwtKey: [UInt8]?
+    /// CURVE for `tcp://` endpoints to the producer: this gateway's key pair and the producer's public key.
+    public var curve: CurveClientSettings?
 
     public init(
         host: String = "127.0.0.1",
@@ -63,7 +65,8 @@ public struct GatewayConfiguration: Sendable {
         enableTestAPI: Bool = false,
         serverNames: [String] = [],
         allowedOrigins: [String] = [],
-        jwtKey: [UInt8]? = nil
+        jwtKey: [UInt8]? = nil,
+        curve: CurveClientSettings? = nil
     ) {
         self.host = host
         self.port = port
@@ -85,5 +88,6 @@ public struct GatewayConfiguration: Sendable {
         self.serverNames = serverNames
         self.allowedOrigins = allowedOrigins
         self.jwtKey = jwtKey
+        self.curve = curve
     }
 }

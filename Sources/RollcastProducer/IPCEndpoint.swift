@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import RollcastCore
 import Synchronization
 import ZeroMQ
@@ -22,14 +23,32 @@ enum IPCEndpoint {
     }
 
     /// Claims `endpoint` (see ``claim(_:)``), binds `socket` to it and has `watch` keep an eye
-    /// on the socket file it made.
-    /// - Returns: that file (remove it when done), or `nil` for endpoints that are not `ipc://`.
-    static func bind(_ socket: ZMQSocket, to endpoint: String, watch: SocketFileWatch) throws -> BoundSocketFile? {
+    /// on the socket file it made. On a `tcp://` endpoint with `curve`, the socket is a CURVE
+    /// server whose peers are admitted by key (a ``ZAPHandler`` in its context, refusals logged).
+    /// - Returns: the socket file and the key check, to release when the socket closes.
+    static func bind(_ socket: ZMQSocket, to endpoint: String, watch: SocketFileWatch, curve: CurveServerSettings?, logger: Logger) throws -> BoundEndpoint {
         try claim(endpoint)
-        try socket.bind(endpoint)
+        var zap: ZAPHandler?
+        if endpoint.hasPrefix("tcp://"), let curve {
+            let refusals = RefusalLog(logger: logger, message: "peer refused: its CURVE key is not allowed")
+            zap = try ZAPHandler(context: socket.context, name: "rollcast-zap") { request in
+                guard curve.allowedKeys.contains(request.publicKey) else {
+                    refusals.note("key not allowed", metadata: ["peer": "\(request.address)", "key": "\(request.publicKey)", "endpoint": "\(endpoint)"])
+                    return false
+                }
+                return true
+            }
+            try socket.makeCurveServer(secretKey: curve.keyPair.secretKey, domain: "rollcast")
+        }
+        do {
+            try socket.bind(endpoint)
+        } catch {
+            zap?.stop()
+            throw error
+        }
         let file = ipcSocketPath(of: endpoint).flatMap(BoundSocketFile.init(path:))
         watch.watch(file)
-        return file
+        return BoundEndpoint(file: file, zap: zap)
     }
 
     private static func isListening(_ path: String) -> Bool {
@@ -48,6 +67,18 @@ enum IPCEndpoint {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
             }
         }
+    }
+}
+
+/// What binding an endpoint left to undo: its socket file, its key check.
+struct BoundEndpoint: Sendable {
+    let file: BoundSocketFile?
+    let zap: ZAPHandler?
+
+    /// Stops the key check and removes the socket file (if it is still this process's).
+    func release() {
+        zap?.stop()
+        file?.remove()
     }
 }
 

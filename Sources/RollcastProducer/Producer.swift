@@ -39,7 +39,7 @@ public struct Producer: Sendable {
         // Bound first: a second producer is refused at once, and gateways reconnect while the
         // journal is read back.
         let files = SocketFileWatch()
-        let publishing = try PublishingSocket(endpoint: configuration.snapshotEndpoint, watch: files)
+        let publishing = try PublishingSocket(endpoint: configuration.snapshotEndpoint, watch: files, curve: configuration.curve, logger: logger)
         do {
             try await run(store: store, publishing: publishing, files: files, replayer: replayer)
         } catch {
@@ -75,6 +75,7 @@ public struct Producer: Sendable {
         )
         let control = ControlServer(
             endpoint: configuration.controlEndpoint,
+            curve: configuration.curve,
             handler: ControlHandler(
                 store: store, ingest: ingest, feed: feed, publisher: publisher, configuration: configuration, restored: journal, replayer: replayer
             ),
@@ -95,7 +96,7 @@ public struct Producer: Sendable {
             .init(service: feed),
             .init(service: publisher),
             .init(service: control),
-            .init(service: IngestSocket(endpoint: configuration.ingestEndpoint, pipeline: ingest, files: files, logger: logger)),
+            .init(service: IngestSocket(endpoint: configuration.ingestEndpoint, curve: configuration.curve, pipeline: ingest, files: files, logger: logger)),
         ]
         if let journal { services.append(.init(service: JournalUpkeep(journal: journal.journal, store: store, logger: logger))) }
         if let replayer { services.append(.init(service: replayer)) }

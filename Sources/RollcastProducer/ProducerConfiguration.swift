@@ -36,6 +36,8 @@ public struct ProducerConfiguration: Sendable {
     public var dataDirectory: String?
     /// A CSV file of ticks to replay instead of the mock feed, on a replay clock.
     public var replay: Replay?
+    /// CURVE for the `tcp://` endpoints: the producer's key pair and the peers it admits.
+    public var curve: CurveServerSettings?
 
     public struct Replay: Sendable {
         public var path: String
@@ -70,7 +72,8 @@ public struct ProducerConfiguration: Sendable {
         maxTicksPerWindow: Int = 100_000,
         forgetEmptyAfter: Double = 60,
         dataDirectory: String? = nil,
-        replay: Replay? = nil
+        replay: Replay? = nil,
+        curve: CurveServerSettings? = nil
     ) {
         self.runDirectory = runDirectory
         self.snapshotEndpoint = snapshotEndpoint ?? runDirectory.snapshotEndpoint
@@ -89,6 +92,7 @@ public struct ProducerConfiguration: Sendable {
         self.forgetEmptyAfter = forgetEmptyAfter
         self.dataDirectory = dataDirectory
         self.replay = replay
+        self.curve = curve
     }
 
     var windowLimits: WindowStore.Limits {

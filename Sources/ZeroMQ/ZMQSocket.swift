@@ -33,7 +33,8 @@ public enum ZMQSocketType: Sendable {
 public final class ZMQSocket {
     private var handle: UnsafeMutableRawPointer?
     // Keeps the context alive until this socket is closed.
-    private let context: ZMQContext
+    /// The context the socket was made in (a ``ZAPHandler`` for it must use the same).
+    public let context: ZMQContext
 
     /// Creates a socket; linger is 0 so that closing never waits for unsent messages.
     public init(context: ZMQContext, type: ZMQSocketType) throws {

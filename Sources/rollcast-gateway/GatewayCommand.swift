@@ -69,6 +69,12 @@ struct GatewayCommand: AsyncParsableCommand {
     @Flag(help: "Run without tokens on an address other machines can reach; refused otherwise. (ROLLCAST_INSECURE_NO_AUTH=1; default off)")
     var insecureNoAuth = false
 
+    @Option(help: "File holding this gateway's CURVE secret key (rollcast-keygen), readable by its owner only, for tcp:// links to the producer. (ROLLCAST_CURVE_SECRET_KEY)")
+    var curveSecretKey: String?
+
+    @Option(help: "File holding the producer's CURVE public key; the gateway talks to no other. (ROLLCAST_CURVE_SERVER_KEY)")
+    var curveServerKey: String?
+
     @Option(help: ArgumentHelp(GatewaySettings.logLevel.help("Log level: trace, debug, info, notice, warning, error, critical.")))
     var logLevel: String?
 
@@ -120,9 +126,25 @@ struct GatewayCommand: AsyncParsableCommand {
             enableTestAPI: try settings.resolve(enableTestAPI ? true : nil, env: "ROLLCAST_ENABLE_TEST_API", default: false),
             serverNames: serverName.isEmpty ? settings.list(env: "ROLLCAST_SERVER_NAMES") : serverName,
             allowedOrigins: try checkedOrigins(allowedOrigin.isEmpty ? settings.list(env: "ROLLCAST_ALLOWED_ORIGINS") : allowedOrigin),
-            jwtKey: jwtKey
+            jwtKey: jwtKey,
+            curve: try curveSettings(settings)
         )
         try await Gateway(configuration: configuration, logger: logger).run()
+    }
+
+    /// The CURVE key pair and the producer's key, or `nil` when neither is given.
+    private func curveSettings(_ settings: SettingResolver) throws -> CurveClientSettings? {
+        let secret = settings.resolve(curveSecretKey, env: "ROLLCAST_CURVE_SECRET_KEY", default: nil)
+        let server = settings.resolve(curveServerKey, env: "ROLLCAST_CURVE_SERVER_KEY", default: nil)
+        switch (secret, server) {
+        case (nil, nil): return nil
+        case (let secret?, let server?):
+            let keys = try CurveKeyFile.readKeys(path: server, flag: "--curve-server-key")
+            guard keys.count == 1 else { throw ValidationError("--curve-server-key \(server) must hold one public key, the producer's") }
+            return CurveClientSettings(keyPair: try CurveKeyFile.readSecret(path: secret, flag: "--curve-secret-key"), serverKey: keys[0])
+        default:
+            throw ValidationError("--curve-secret-key and --curve-server-key go together")
+        }
     }
 
     /// Origins as `scheme://host[:port]`; anything else is a typo worth a clear error.

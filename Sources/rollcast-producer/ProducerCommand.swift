@@ -72,6 +72,15 @@ struct ProducerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp(ProducerSettings.maxSnapshotPoints.help("Most points in a whole snapshot; with many symbols each chart gets its share (at least 5). 0 is no limit.")))
     var maxSnapshotPoints: Int?
 
+    @Option(help: "File holding this producer's CURVE secret key (rollcast-keygen), readable by its owner only: tcp:// endpoints then encrypt and admit only --curve-allow keys. (ROLLCAST_CURVE_SECRET_KEY)")
+    var curveSecretKey: String?
+
+    @Option(help: "File of public keys (one per line) of gateways and feed handlers admitted on tcp:// endpoints; repeatable. (ROLLCAST_CURVE_ALLOW, comma-separated)")
+    var curveAllow: [String] = []
+
+    @Flag(help: "Bind tcp:// endpoints other machines can reach without CURVE; refused otherwise. (ROLLCAST_INSECURE_PLAINTEXT=1; default off)")
+    var insecurePlaintext = false
+
     @Option(help: ArgumentHelp(ProducerSettings.logLevel.help("Log level: trace, debug, info, notice, warning, error, critical.")))
     var logLevel: String?
 
@@ -124,6 +133,17 @@ struct ProducerCommand: AsyncParsableCommand {
         } else if speed != nil || loop || skipBad {
             throw ValidationError("--speed, --loop and --skip-bad go with --replay FILE")
         }
+        let curve = try curveSettings(settings)
+        let endpoints = [
+            settings.resolve(snapshotEndpoint, env: "ROLLCAST_SNAPSHOT_ENDPOINT", default: runDirectory.snapshotEndpoint),
+            settings.resolve(controlEndpoint, env: "ROLLCAST_CONTROL_ENDPOINT", default: runDirectory.controlEndpoint),
+            settings.resolve(ingestEndpoint, env: "ROLLCAST_INGEST_ENDPOINT", default: runDirectory.ingestEndpoint),
+        ].compactMap { $0 }
+        let plaintextAllowed = try settings.resolve(insecurePlaintext ? true : nil, env: "ROLLCAST_INSECURE_PLAINTEXT", default: false)
+        for endpoint in endpoints {
+            guard let host = ListenAddress.tcpHost(of: endpoint), !ListenAddress.isLoopback(host), curve == nil, !plaintextAllowed else { continue }
+            throw ValidationError("\(endpoint) can be reached from other machines: give --curve-secret-key and --curve-allow (see docs/security.md), or --insecure-plaintext")
+        }
         let logger = try LoggerSetup.make(label: "rollcast.producer", level: settings.resolve(logLevel, ProducerSettings.logLevel))
         let configuration = ProducerConfiguration(
             runDirectory: runDirectory,
@@ -141,9 +161,27 @@ struct ProducerCommand: AsyncParsableCommand {
             maxTicksPerWindow: maxTicksPerWindow,
             forgetEmptyAfter: forgetEmptyAfter,
             dataDirectory: dataDirectory,
-            replay: replayConfiguration
+            replay: replayConfiguration,
+            curve: curve
         )
         try await Producer(configuration: configuration, logger: logger).run()
+    }
+}
+
+extension ProducerCommand {
+    /// The CURVE key pair and the admitted keys, or `nil` without `--curve-secret-key`.
+    func curveSettings(_ settings: SettingResolver) throws -> CurveServerSettings? {
+        let allowFiles = curveAllow.isEmpty ? settings.list(env: "ROLLCAST_CURVE_ALLOW") : curveAllow
+        guard let path = settings.resolve(curveSecretKey, env: "ROLLCAST_CURVE_SECRET_KEY", default: nil) else {
+            guard allowFiles.isEmpty else { throw ValidationError("--curve-allow goes with --curve-secret-key") }
+            return nil
+        }
+        guard !allowFiles.isEmpty else {
+            throw ValidationError("--curve-secret-key needs --curve-allow: the public keys of the gateways and feed handlers to admit")
+        }
+        let keyPair = try CurveKeyFile.readSecret(path: path, flag: "--curve-secret-key")
+        let allowed = try allowFiles.flatMap { try CurveKeyFile.readKeys(path: $0, flag: "--curve-allow") }
+        return CurveServerSettings(keyPair: keyPair, allowedKeys: Set(allowed))
     }
 }
 

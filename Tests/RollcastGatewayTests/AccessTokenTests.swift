@@ -1,6 +1,7 @@
 import Foundation
 import JWTKit
 import NIOHTTP1
+import RollcastCore
 import Testing
 
 @testable import RollcastGateway

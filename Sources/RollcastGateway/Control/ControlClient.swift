@@ -60,7 +60,11 @@ final class ControlClient: Service, Sendable {
         var inFlight: Int { unsent.count + awaitingReply.count }
     }
 
-    init(endpoint: String, logger: Logger) throws {
+    /// CURVE for a `tcp://` endpoint.
+    private let curve: CurveClientSettings?
+
+    init(endpoint: String, curve: CurveClientSettings? = nil, logger: Logger) throws {
+        self.curve = curve
         self.endpoint = endpoint
         self.context = try ZMQContext()
         self.wakeup = try PollWakeup()
@@ -119,6 +123,7 @@ final class ControlClient: Service, Sendable {
         // request is never queued for a producer that is not there.
         try socket.setImmediate(true)
         try socket.setMaxMessageSize(16 << 20)
+        try CurveLink.secure(socket, endpoint: endpoint, curve: curve)
         try socket.connect(endpoint)
         let decoder = JSONDecoder()
         do {

@@ -19,7 +19,11 @@ final class SnapshotSubscriber: Service, Sendable {
     private let compress: Bool
     private let logger: Logger
 
-    init(endpoint: String, broadcaster: SnapshotBroadcaster, compress: Bool, logger: Logger) {
+    /// CURVE for a `tcp://` endpoint.
+    private let curve: CurveClientSettings?
+
+    init(endpoint: String, curve: CurveClientSettings? = nil, broadcaster: SnapshotBroadcaster, compress: Bool, logger: Logger) {
+        self.curve = curve
         self.endpoint = endpoint
         self.broadcaster = broadcaster
         self.compress = compress
@@ -40,6 +44,7 @@ final class SnapshotSubscriber: Service, Sendable {
         // A few snapshots of slack; older ones are worthless once a newer one exists.
         try socket.setReceiveHighWaterMark(4)
         try socket.subscribe(SnapshotHeader.topic)
+        try CurveLink.secure(socket, endpoint: endpoint, curve: curve)
         try socket.connect(endpoint)
         logger.info("subscribed to snapshots", metadata: ["endpoint": "\(endpoint)"])
         let decoder = JSONDecoder()

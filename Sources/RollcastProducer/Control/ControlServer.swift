@@ -23,6 +23,7 @@ final class ControlServer: Service, Sendable {
     static let maxPendingLoads = 4
 
     private let endpoint: String
+    private let curve: CurveServerSettings?
     private let handler: ControlHandler
     private let files: SocketFileWatch
     private let logger: Logger
@@ -30,8 +31,9 @@ final class ControlServer: Service, Sendable {
     private let pendingLoads = Atomic<Int>(0)
     private let refusals: RefusalLog
 
-    init(endpoint: String, handler: ControlHandler, files: SocketFileWatch, logger: Logger) {
+    init(endpoint: String, curve: CurveServerSettings? = nil, handler: ControlHandler, files: SocketFileWatch, logger: Logger) {
         self.endpoint = endpoint
+        self.curve = curve
         self.files = files
         self.handler = handler
         self.logger = logger
@@ -55,10 +57,10 @@ final class ControlServer: Service, Sendable {
     private func serve(context: ZMQContext) throws {
         let socket = try ZMQSocket(context: context, type: .router)
         try socket.setMaxMessageSize(Self.maxRequestBytes)
-        let file = try IPCEndpoint.bind(socket, to: endpoint, watch: files)
+        let binding = try IPCEndpoint.bind(socket, to: endpoint, watch: files, curve: curve, logger: logger)
         defer {
             socket.close()
-            file?.remove()
+            binding.release()
         }
         logger.info("control socket ready", metadata: ["endpoint": "\(endpoint)"])
         let wakeup = try PollWakeup()

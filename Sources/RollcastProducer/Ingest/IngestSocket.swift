@@ -20,12 +20,14 @@ final class IngestSocket: Service, Sendable {
     static let maxMessageBytes: Int64 = 1 << 20
 
     private let endpoint: String
+    private let curve: CurveServerSettings?
     private let pipeline: IngestPipeline
     private let files: SocketFileWatch
     private let logger: Logger
 
-    init(endpoint: String, pipeline: IngestPipeline, files: SocketFileWatch, logger: Logger) {
+    init(endpoint: String, curve: CurveServerSettings? = nil, pipeline: IngestPipeline, files: SocketFileWatch, logger: Logger) {
         self.endpoint = endpoint
+        self.curve = curve
         self.files = files
         self.pipeline = pipeline
         self.logger = logger
@@ -42,10 +44,10 @@ final class IngestSocket: Service, Sendable {
         let socket = try ZMQSocket(context: context, type: .pull)
         try socket.setReceiveHighWaterMark(Self.receiveQueue)
         try socket.setMaxMessageSize(Self.maxMessageBytes)
-        let file = try IPCEndpoint.bind(socket, to: endpoint, watch: files)
+        let binding = try IPCEndpoint.bind(socket, to: endpoint, watch: files, curve: curve, logger: logger)
         defer {
             socket.close()
-            file?.remove()
+            binding.release()
         }
         logger.info("ingest socket ready", metadata: ["endpoint": "\(endpoint)"])
         let refusals = RefusalLog(logger: logger, message: "ingest batch refused")

@@ -112,7 +112,7 @@ final class PublishingSocket: @unchecked Sendable {
     // starting that thread is the full memory barrier libzmq asks for when a socket moves.
     let endpoint: String
     let socket: ZMQSocket
-    let file: BoundSocketFile?
+    let binding: BoundEndpoint
     let boundAt: Date
 
     /// - Throws: ``IPCEndpoint/InUseError`` when a live producer already publishes there.
@@ -120,17 +120,17 @@ final class PublishingSocket: @unchecked Sendable {
     /// snapshots (the next full one replaces them) and the producer's memory stays flat.
     static let queuedSnapshots: Int32 = 2
 
-    init(endpoint: String, watch: SocketFileWatch) throws {
+    init(endpoint: String, watch: SocketFileWatch, curve: CurveServerSettings?, logger: Logger) throws {
         self.endpoint = endpoint
         socket = try ZMQSocket(context: try ZMQContext(), type: .pub)
         try socket.setSendHighWaterMark(Self.queuedSnapshots)
-        file = try IPCEndpoint.bind(socket, to: endpoint, watch: watch)
+        binding = try IPCEndpoint.bind(socket, to: endpoint, watch: watch, curve: curve, logger: logger)
         boundAt = Date()
     }
 
     /// Closes the socket and removes its socket file (if it is still this process's).
     func close() {
         socket.close()
-        file?.remove()
+        binding.release()
     }
 }

@@ -15,3 +15,15 @@ public enum ListenAddress {
         return false
     }
 }
+
+extension ListenAddress {
+    /// The host of a `tcp://host:port` endpoint, or `nil` for other transports.
+    public static func tcpHost(of endpoint: String) -> String? {
+        guard endpoint.hasPrefix("tcp://") else { return nil }
+        let authority = endpoint.dropFirst("tcp://".count)
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+            return String(authority[authority.index(after: authority.startIndex)..<close])
+        }
+        return authority.split(separator: ":", maxSplits: 1).first.map(String.init)
+    }
+}
