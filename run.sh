@@ -63,12 +63,11 @@ setup_browser() {
         python3 -m pip install --quiet "selenium>=4.20,<5"
 }
 
-# Prometheus's promtool, for the test that checks /metrics. Taken out of Debian's prometheus
-# package without installing it: installing would also start a Prometheus server.
-setup_promtool() {
-    command -v promtool >/dev/null && return
-    [ -x .build-tools/promtool ] && return
-    say "fetching promtool (from Debian's prometheus package, not installed)"
+# Copies one program out of a Debian package without installing the package: installing
+# prometheus or haproxy would also start their services.
+# extract_program PACKAGE PATH-IN-PACKAGE NAME-IN-.build-tools
+extract_program() {
+    say "fetching $3 (from Debian's $1 package, not installed)"
     export DEBIAN_FRONTEND=noninteractive
     if [ -z "${ROLLCAST_APT_UPDATED:-}" ]; then
         apt-get update -qq
@@ -77,29 +76,24 @@ setup_promtool() {
     local tmp
     tmp=$(mktemp -d)
     chmod 755 "$tmp"  # apt's download user must be able to write there
-    (cd "$tmp" && apt-get download -qq prometheus 2>&1 >/dev/null | grep -v "unsandboxed" >&2 || true)
-    dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/root"
+    (cd "$tmp" && apt-get download -qq "$1" 2>&1 >/dev/null | grep -v "unsandboxed" >&2 || true)
+    dpkg-deb -x "$tmp/$1"_*.deb "$tmp/root"
     mkdir -p .build-tools
-    install -m 755 "$tmp/root/usr/bin/promtool" .build-tools/promtool
+    install -m 755 "$tmp/root/$2" ".build-tools/$3"
     rm -rf "$tmp"
 }
 
-# HAProxy, for the test of gateways behind a load balancer. Its libraries are installed; the
-# program itself is taken out of Debian's package, because installing the package would
-# also start a HAProxy service.
+# Prometheus's promtool, for the test that checks /metrics.
+setup_promtool() {
+    command -v promtool >/dev/null || [ -x .build-tools/promtool ] || extract_program prometheus usr/bin/promtool promtool
+}
+
+# HAProxy, for the test of gateways behind a load balancer (its libraries installed first).
 setup_haproxy() {
     command -v haproxy >/dev/null && return
     [ -x .build-tools/haproxy ] && return
     apt_install liblua5.3-0 libopentracing-c-wrapper0
-    say "fetching haproxy (from Debian's package, not installed)"
-    local tmp
-    tmp=$(mktemp -d)
-    chmod 755 "$tmp"
-    (cd "$tmp" && apt-get download -qq haproxy 2>&1 >/dev/null | grep -v "unsandboxed" >&2 || true)
-    dpkg-deb -x "$tmp"/haproxy_*.deb "$tmp/root"
-    mkdir -p .build-tools
-    install -m 755 "$tmp/root/usr/sbin/haproxy" .build-tools/haproxy
-    rm -rf "$tmp"
+    extract_program haproxy usr/sbin/haproxy haproxy
 }
 
 # ROLLCAST_BIN_DIR names built executables to use instead of building (the tests of run.sh

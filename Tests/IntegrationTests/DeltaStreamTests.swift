@@ -6,92 +6,21 @@ import Testing
 /// The opt-in delta stream (`rollcast.delta.v1`) against the full stream, from real processes.
 @Suite("Delta stream", .serialized, .timeLimit(.minutes(2)))
 struct DeltaStreamTests {
-    struct Change: Decodable {
-        var symbol: String
-        var rawPoints: Int
-        var drop: Int
-        var replace: Int
-        var t: [Double]
-        var price: [Double]
-        var volume: [Double]
-
-        enum CodingKeys: String, CodingKey {
-            case symbol, drop, replace, t, price, volume
-            case rawPoints = "raw_points"
-        }
-    }
-
-    struct Message: Decodable {
-        var kind: String
-        var seq: UInt64
-        var runID: String
-        var baseSeq: UInt64?
-        var charts: [Change]?
-        var added: [ChartObject]?
-        var removed: [String]?
-        var fullCharts: [ChartObject]?
-
-        enum CodingKeys: String, CodingKey {
-            case kind, seq, charts, added, removed
-            case runID = "run_id"
-            case baseSeq = "base_seq"
-        }
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            kind = try container.decode(String.self, forKey: .kind)
-            seq = try container.decode(UInt64.self, forKey: .seq)
-            runID = try container.decode(String.self, forKey: .runID)
-            baseSeq = try container.decodeIfPresent(UInt64.self, forKey: .baseSeq)
-            if kind == "full" {
-                fullCharts = try container.decode([ChartObject].self, forKey: .charts)
-            } else {
-                charts = try container.decode([Change].self, forKey: .charts)
-                added = try container.decode([ChartObject].self, forKey: .added)
-                removed = try container.decode([String].self, forKey: .removed)
-            }
-        }
-    }
-
-    /// A delta-stream client's charts, rebuilt message by message.
-    struct Rebuilt {
-        var charts: [String: ChartObject] = [:]
-        var seq: UInt64?
-        var deltasApplied = 0
+    /// A delta-stream client: the reference reader, and what it was sent.
+    struct Reader {
+        var charts = DeltaStreamCharts()
         var fulls = 0
+        var deltas = 0
 
-        /// Applies `message`; fails if a delta does not sit on the snapshot held.
-        mutating func apply(_ message: Message) {
-            if message.kind == "full" {
-                charts = Dictionary(uniqueKeysWithValues: message.fullCharts!.map { ($0.symbol, $0) })
-                fulls += 1
-            } else {
-                #expect(message.baseSeq == seq, "a delta on base \(String(describing: message.baseSeq)) sent to a client holding \(String(describing: seq))")
-                for change in message.charts ?? [] {
-                    guard var chart = charts[change.symbol] else {
-                        Issue.record("a delta for \(change.symbol), which the client does not hold")
-                        continue
-                    }
-                    func edit(_ values: [Double], _ appended: [Double]) -> [Double] {
-                        Array(values.dropFirst(change.drop).dropLast(change.replace)) + appended
-                    }
-                    chart.t = edit(chart.t, change.t)
-                    chart.price = edit(chart.price, change.price)
-                    chart.volume = edit(chart.volume, change.volume)
-                    chart.rawPoints = change.rawPoints
-                    charts[change.symbol] = chart
-                }
-                for chart in message.added ?? [] { charts[chart.symbol] = chart }
-                for symbol in message.removed ?? [] { charts[symbol] = nil }
-                deltasApplied += 1
+        /// Applies `message`; fails the test on a delta without its base.
+        mutating func apply(_ message: DeltaStreamMessage) {
+            do {
+                try charts.apply(message)
+            } catch {
+                Issue.record("\(error)")
             }
-            seq = message.seq
+            if case .full = message { fulls += 1 } else { deltas += 1 }
         }
-    }
-
-    static func sameArrays(_ a: ChartObject, _ b: ChartObject) -> Bool {
-        a.t.map(\.bitPattern) == b.t.map(\.bitPattern) && a.price.map(\.bitPattern) == b.price.map(\.bitPattern)
-            && a.volume.map(\.bitPattern) == b.volume.map(\.bitPattern) && a.rawPoints == b.rawPoints
     }
 
     @Test("a delta client and a full client side by side over 20 snapshots see the same charts at every seq; an unknown subprotocol gets the full stream")
@@ -122,23 +51,20 @@ struct DeltaStreamTests {
                 let charts = try decoder.decode([ChartObject].self, from: Data(text.utf8))
                 if let seq = charts.first?.seq { fullBySeq[seq] = charts }
             }
-            var rebuilt = Rebuilt()
+            var rebuilt = Reader()
             var compared = 0
             var deltaBytes: [Int] = []
             for text in deltaMessages {
                 #expect(text.hasPrefix(#"{"kind":"full","seq":"#) || text.hasPrefix(#"{"kind":"delta","seq":"#), "\(text.prefix(40))")
-                let message = try decoder.decode(Message.self, from: Data(text.utf8))
+                let message = try decoder.decode(DeltaStreamMessage.self, from: Data(text.utf8))
                 rebuilt.apply(message)
-                if message.kind == "delta" { deltaBytes.append(text.utf8.count) }
+                if case .delta = message { deltaBytes.append(text.utf8.count) }
                 guard let expected = fullBySeq[message.seq] else { continue }
-                #expect(rebuilt.charts.keys.sorted() == expected.map(\.symbol))
-                for chart in expected {
-                    #expect(rebuilt.charts[chart.symbol].map { Self.sameArrays($0, chart) } == true, "seq \(message.seq) \(chart.symbol)")
-                }
+                #expect(rebuilt.charts.sorted == expected, "every chart at seq \(message.seq), every field")
                 compared += 1
             }
             #expect(rebuilt.fulls == 1, "one full message, then deltas only")
-            #expect(rebuilt.deltasApplied == 21)
+            #expect(rebuilt.deltas == 21)
             #expect(compared >= 20, "compared at \(compared) seqs")
             let fullBytes = fullMessages.last!.utf8.count
             #expect(deltaBytes.max()! * 5 < fullBytes, "deltas \(deltaBytes), full \(fullBytes) bytes")
@@ -186,13 +112,13 @@ struct DeltaStreamTests {
             gate.resume.store(true, ordering: .releasing)
             let messages = try await reader.value
             let decoder = JSONDecoder()
-            var rebuilt = Rebuilt()
+            var rebuilt = Reader()
             var kinds: [String] = []
             var seqs: [UInt64] = []
             for text in messages {
-                let message = try decoder.decode(Message.self, from: Data(text.utf8))
+                let message = try decoder.decode(DeltaStreamMessage.self, from: Data(text.utf8))
                 rebuilt.apply(message)  // fails the test on a delta without its base
-                kinds.append(message.kind)
+                if case .full = message { kinds.append("full") } else { kinds.append("delta") }
                 seqs.append(message.seq)
             }
             let skipped = zip(seqs, seqs.dropFirst()).contains { $1 > $0 + 1 }

@@ -8,75 +8,6 @@ import Testing
 /// full message's charts exactly, whatever the ticks did.
 @Suite("Snapshot deltas")
 struct SnapshotDeltaTests {
-    struct Chart: Decodable, Equatable {
-        var symbol: String
-        var rawPoints: Int
-        var t: [Double]
-        var price: [Double]
-        var volume: [Double]
-
-        enum CodingKeys: String, CodingKey {
-            case symbol, t, price, volume
-            case rawPoints = "raw_points"
-        }
-
-        /// Equal bit for bit, as the JSON numbers were written.
-        func same(as other: Chart) -> Bool {
-            symbol == other.symbol && rawPoints == other.rawPoints && Self.bits(t) == Self.bits(other.t)
-                && Self.bits(price) == Self.bits(other.price) && Self.bits(volume) == Self.bits(other.volume)
-        }
-
-        static func bits(_ values: [Double]) -> [UInt64] { values.map(\.bitPattern) }
-    }
-
-    struct Change: Decodable {
-        var symbol: String
-        var rawPoints: Int
-        var drop: Int
-        var replace: Int
-        var t: [Double]
-        var price: [Double]
-        var volume: [Double]
-
-        enum CodingKeys: String, CodingKey {
-            case symbol, drop, replace, t, price, volume
-            case rawPoints = "raw_points"
-        }
-    }
-
-    struct Delta: Decodable {
-        var kind: String
-        var seq: UInt64
-        var baseSeq: UInt64
-        var charts: [Change]
-        var added: [Chart]
-        var removed: [String]
-
-        enum CodingKeys: String, CodingKey {
-            case kind, seq, charts, added, removed
-            case baseSeq = "base_seq"
-        }
-    }
-
-    /// What a delta client does: the previous charts, changed as the delta says.
-    static func apply(_ delta: Delta, to charts: [Chart]) -> [Chart] {
-        var bySymbol = Dictionary(uniqueKeysWithValues: charts.map { ($0.symbol, $0) })
-        for change in delta.charts {
-            var chart = bySymbol[change.symbol]!
-            func edit(_ values: [Double], _ appended: [Double]) -> [Double] {
-                Array(values.dropFirst(change.drop).dropLast(change.replace)) + appended
-            }
-            chart.t = edit(chart.t, change.t)
-            chart.price = edit(chart.price, change.price)
-            chart.volume = edit(chart.volume, change.volume)
-            chart.rawPoints = change.rawPoints
-            bySymbol[change.symbol] = chart
-        }
-        for chart in delta.added { bySymbol[chart.symbol] = chart }
-        for symbol in delta.removed { bySymbol[symbol] = nil }
-        return bySymbol.values.sorted { $0.symbol < $1.symbol }
-    }
-
     @Test(
         "random ticks (appends, late inserts, merges, evictions, symbols coming and going, restarts), downsampling off and on: every delta reproduces the next full message",
         arguments: [(seed: UInt64(1), maxPoints: 0), (2, 0), (3, 40), (4, 40), (5, 5)]
@@ -87,7 +18,9 @@ struct SnapshotDeltaTests {
         var (store, clock) = makeStore(window: 20, maxSymbols: 6, maxPoints: maxPoints, maxTicks: 120, forgetAfter: 6, now: 1_000)
         let encoder = SnapshotEncoder()
         let decoder = JSONDecoder()
-        var previous: (seq: UInt64, series: [SeriesSnapshot], charts: [Chart])?
+        var previous: (seq: UInt64, series: [SeriesSnapshot])?
+        // What a reader of the delta stream holds.
+        var reader = DeltaStreamCharts()
         var deltasChecked = 0
         var shapes = (drops: 0, replaces: 0, added: 0, removed: 0)
         for step in 0..<400 {
@@ -95,6 +28,7 @@ struct SnapshotDeltaTests {
                 // A producer restart: a new run, whose first message is full.
                 (store, clock) = makeStore(window: 20, maxSymbols: 6, maxPoints: maxPoints, maxTicks: 120, forgetAfter: 6, now: clock.now())
                 previous = nil
+                reader = DeltaStreamCharts()
             }
             clock.set(clock.now() + Double(random.next() % 1_500) / 1_000)
             let now = clock.now()
@@ -115,17 +49,23 @@ struct SnapshotDeltaTests {
             if !ticks.isEmpty { _ = try? store.ingest(ticks) }
             let (seq, series) = store.takeSnapshot()
             let header = SnapshotHeader(seq: seq, runID: store.runID, generatedAt: Int64(now * 1_000), intervalMilliseconds: 1_000, charts: series.count)
-            let full = try decoder.decode([Chart].self, from: Data(encoder.encode(series, header: header, windowSeconds: 20)))
+            let full = try decoder.decode([ChartObject].self, from: Data(encoder.encode(series, header: header, windowSeconds: 20)))
             if let previous {
                 let delta = SnapshotDelta.between(previous.series, series)
                 let bytes = encoder.encodeDelta(delta, header: header, baseSeq: previous.seq, windowSeconds: 20)
                 #expect(String(decoding: bytes.prefix(80), as: UTF8.self).hasPrefix(#"{"kind":"delta","seq":\#(seq),"run_id":"run","generated_at":"#))
-                let decoded = try decoder.decode(Delta.self, from: Data(bytes))
-                #expect(decoded.kind == "delta" && decoded.seq == seq && decoded.baseSeq == previous.seq)
-                let rebuilt = Self.apply(decoded, to: previous.charts)
+                let decoded = try decoder.decode(DeltaStreamMessage.self, from: Data(bytes))
+                guard case .delta(let message) = decoded else {
+                    Issue.record("seq \(seq): the producer's delta part decoded as a full message")
+                    continue
+                }
+                #expect(message.seq == seq && message.baseSeq == previous.seq)
+                try reader.apply(decoded)
+                let rebuilt = reader.sorted
                 #expect(rebuilt.count == full.count)
                 for (mine, theirs) in zip(rebuilt, full) {
-                    #expect(mine.same(as: theirs), "seq \(seq), \(theirs.symbol): rebuilt \(mine.t.count) points, full \(theirs.t.count)")
+                    #expect(mine.samePoints(as: theirs), "seq \(seq), \(theirs.symbol): rebuilt \(mine.t.count) points, full \(theirs.t.count)")
+                    #expect(mine == theirs, "every field of \(theirs.symbol) at seq \(seq)")
                 }
                 deltasChecked += 1
                 shapes.drops += delta.changes.filter { $0.drop > 0 }.count
@@ -133,7 +73,8 @@ struct SnapshotDeltaTests {
                 shapes.added += delta.added.count
                 shapes.removed += delta.removed.count
             }
-            previous = (seq, series, full)
+            previous = (seq, series)
+            if reader.seq == nil { try reader.apply(.full(seq: seq, runID: store.runID, charts: full)) }
         }
         #expect(deltasChecked > 390)
         // The stream exercised every kind of change.

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def bin_dir() -> Path:
     configured = os.environ.get("ROLLCAST_BIN_DIR")
     if configured:
-        return Path(configured)
+        return Path(configured).resolve()
     out = subprocess.run(["swift", "build", "--show-bin-path"], cwd=ROOT, check=True, capture_output=True, text=True)
     return Path(out.stdout.strip())
 

@@ -2,7 +2,6 @@
 systemd is installed), and every ROLLCAST_* variable the units and rollcast.env set is one a
 process reads (named in its --help), so a typo cannot silently do nothing."""
 
-import os
 import re
 import shutil
 import subprocess
@@ -10,17 +9,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "browser"))
+from harness import ROOT, bin_dir  # noqa: E402
+
 DEPLOY = ROOT / "docs" / "deploy"
 UNITS = ["rollcast-producer.service", "rollcast-gateway.service"]
-
-
-def bin_dir() -> Path:
-    configured = os.environ.get("ROLLCAST_BIN_DIR")
-    if configured:
-        return Path(configured).resolve()
-    out = subprocess.run(["swift", "build", "--show-bin-path"], cwd=ROOT, check=True, capture_output=True, text=True)
-    return Path(out.stdout.strip())
 
 
 def known_variables(binary: Path) -> set:

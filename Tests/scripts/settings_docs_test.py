@@ -2,22 +2,15 @@
 them, against the tables of docs/operations.md: a flag missing from the docs (or documented but
 gone), a different variable or a different default fails."""
 
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "browser"))
+from harness import ROOT, bin_dir  # noqa: E402
+
 IGNORED = {"--help", "--version"}
-
-
-def bin_dir() -> Path:
-    configured = os.environ.get("ROLLCAST_BIN_DIR")
-    if configured:
-        return Path(configured).resolve()
-    out = subprocess.run(["swift", "build", "--show-bin-path"], cwd=ROOT, check=True, capture_output=True, text=True)
-    return Path(out.stdout.strip())
 
 
 def help_options(binary: Path) -> dict:
