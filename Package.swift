@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "rollcast-gateway", targets: ["rollcast-gateway"]),
         .executable(name: "rollcast-bench", targets: ["rollcast-bench"]),
         .executable(name: "rollcast-keygen", targets: ["rollcast-keygen"]),
+        .executable(name: "rollcast-broker", targets: ["rollcast-broker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
@@ -88,6 +89,26 @@ let package = Package(
             dependencies: [
                 "RollcastGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Between producers and gateways: forwarding, and each producer's last snapshot for newcomers.
+        .target(
+            name: "RollcastBroker",
+            dependencies: [
+                "ZeroMQ",
+                "RollcastCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "rollcast-broker",
+            dependencies: [
+                "RollcastBroker",
+                "RollcastCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // CURVE key pairs for tcp:// links.

@@ -39,7 +39,10 @@ public struct Producer: Sendable {
         // Bound first: a second producer is refused at once, and gateways reconnect while the
         // journal is read back.
         let files = SocketFileWatch()
-        let publishing = try PublishingSocket(endpoint: configuration.snapshotEndpoint, watch: files, curve: configuration.curve, logger: logger)
+        let publishing = try PublishingSocket(
+            endpoint: configuration.broker ?? configuration.snapshotEndpoint, connect: configuration.broker != nil, watch: files,
+            curve: configuration.curve, logger: logger
+        )
         do {
             try await run(store: store, publishing: publishing, files: files, replayer: replayer)
         } catch {
@@ -69,6 +72,7 @@ public struct Producer: Sendable {
             store: store,
             socket: publishing,
             interval: configuration.interval,
+            name: configuration.name,
             files: files,
             onLost: { failStop.trigger($0) },
             logger: logger

@@ -1,3 +1,4 @@
+import Foundation
 import RollcastCore
 
 /// Everything the producer needs to run, resolved from flags, environment and defaults.
@@ -38,6 +39,10 @@ public struct ProducerConfiguration: Sendable {
     public var replay: Replay?
     /// CURVE for the `tcp://` endpoints: the producer's key pair and the peers it admits.
     public var curve: CurveServerSettings?
+    /// A broker's producer endpoint to publish into (connecting), instead of binding ``snapshotEndpoint``.
+    public var broker: String?
+    /// The producer's name in every snapshot header: a broker keeps one last snapshot per name.
+    public var name: String
 
     public struct Replay: Sendable {
         public var path: String
@@ -73,7 +78,9 @@ public struct ProducerConfiguration: Sendable {
         forgetEmptyAfter: Double = 60,
         dataDirectory: String? = nil,
         replay: Replay? = nil,
-        curve: CurveServerSettings? = nil
+        curve: CurveServerSettings? = nil,
+        broker: String? = nil,
+        name: String = ProcessInfo.processInfo.hostName
     ) {
         self.runDirectory = runDirectory
         self.snapshotEndpoint = snapshotEndpoint ?? runDirectory.snapshotEndpoint
@@ -93,6 +100,8 @@ public struct ProducerConfiguration: Sendable {
         self.dataDirectory = dataDirectory
         self.replay = replay
         self.curve = curve
+        self.broker = broker
+        self.name = name
     }
 
     var windowLimits: WindowStore.Limits {

@@ -8,7 +8,7 @@ import Darwin
 
 /// The ZeroMQ socket patterns this system uses.
 public enum ZMQSocketType: Sendable {
-    case pub, sub, req, rep, dealer, router, push, pull
+    case pub, sub, req, rep, dealer, router, push, pull, xpub, xsub
 
     var rawValue: Int32 {
         switch self {
@@ -20,6 +20,8 @@ public enum ZMQSocketType: Sendable {
         case .router: ZMQ_ROUTER
         case .push: ZMQ_PUSH
         case .pull: ZMQ_PULL
+        case .xpub: ZMQ_XPUB
+        case .xsub: ZMQ_XSUB
         }
     }
 }
@@ -110,6 +112,9 @@ public final class ZMQSocket {
 
     /// Messages queued per peer before PUB drops and other patterns block (`ZMQ_SNDHWM`).
     public func setSendHighWaterMark(_ messages: Int32) throws { try setOption(ZMQ_SNDHWM, messages) }
+
+    /// On an XPUB socket: pass every subscription up, not only a topic's first (`ZMQ_XPUB_VERBOSE`).
+    public func setVerboseSubscriptions(_ on: Bool) throws { try setOption(ZMQ_XPUB_VERBOSE, Int32(on ? 1 : 0)) }
 
     /// Messages queued on receive before the peer is held back (`ZMQ_RCVHWM`).
     public func setReceiveHighWaterMark(_ messages: Int32) throws { try setOption(ZMQ_RCVHWM, messages) }

@@ -72,6 +72,12 @@ struct ProducerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp(ProducerSettings.maxSnapshotPoints.help("Most points in a whole snapshot; with many symbols each chart gets its share (at least 5). 0 is no limit.")))
     var maxSnapshotPoints: Int?
 
+    @Option(help: "Publish into a broker at this endpoint (its producer side) instead of binding --snapshot-endpoint. (ROLLCAST_BROKER)")
+    var broker: String?
+
+    @Option(help: "This producer's name in its snapshots: a broker keeps one last snapshot per name. (ROLLCAST_NAME; default the host name)")
+    var name: String?
+
     @Option(help: "File holding this producer's CURVE secret key (rollcast-keygen), readable by its owner only: tcp:// endpoints then encrypt and admit only --curve-allow keys. (ROLLCAST_CURVE_SECRET_KEY)")
     var curveSecretKey: String?
 
@@ -162,7 +168,9 @@ struct ProducerCommand: AsyncParsableCommand {
             forgetEmptyAfter: forgetEmptyAfter,
             dataDirectory: dataDirectory,
             replay: replayConfiguration,
-            curve: curve
+            curve: curve,
+            broker: settings.resolve(broker, env: "ROLLCAST_BROKER", default: nil),
+            name: settings.resolve(name, env: "ROLLCAST_NAME", default: ProcessInfo.processInfo.hostName) ?? ProcessInfo.processInfo.hostName
         )
         try await Producer(configuration: configuration, logger: logger).run()
     }

@@ -53,7 +53,7 @@ def documented_options(section: str) -> dict:
 def main() -> int:
     failures = []
     binaries = bin_dir()
-    for name in ("rollcast-producer", "rollcast-gateway"):
+    for name in ("rollcast-producer", "rollcast-gateway", "rollcast-broker"):
         helped = help_options(binaries / name)
         documented = documented_options(name)
         for flag in sorted(set(helped) - set(documented)):

@@ -23,6 +23,9 @@ public struct RunDirectory: Sendable, Equatable {
     public var snapshotEndpoint: String { "ipc://\(path)/snapshots.sock" }
     public var controlEndpoint: String { "ipc://\(path)/control.sock" }
     public var ingestEndpoint: String { "ipc://\(path)/ingest.sock" }
+    /// A broker's two sides: producers publish into the first, gateways subscribe to the second.
+    public var brokerProducerEndpoint: String { "ipc://\(path)/broker-in.sock" }
+    public var brokerGatewayEndpoint: String { "ipc://\(path)/broker-out.sock" }
 
     /// Creates the folder if missing and makes it private (mode 0700).
     /// - Throws: ``RunDirectoryError`` if it cannot be created or belongs to another user.

@@ -14,8 +14,14 @@ public struct SnapshotHeader: Codable, Equatable, Sendable {
     /// Set when the message carries a fourth part, the delta from the snapshot of this `seq`
     /// (the previous one published in this run) to this one; see docs/protocol.md.
     public var deltaBaseSeq: UInt64?
+    /// The producer's name (`--name`): a broker keeps the last snapshot of each, and a new run
+    /// of a producer replaces its old one.
+    public var producer: String?
 
-    public init(seq: UInt64, runID: String, generatedAt: Int64, intervalMilliseconds: Int64, charts: Int, deltaBaseSeq: UInt64? = nil) {
+    public init(
+        seq: UInt64, runID: String, generatedAt: Int64, intervalMilliseconds: Int64, charts: Int, deltaBaseSeq: UInt64? = nil, producer: String? = nil
+    ) {
+        self.producer = producer
         self.seq = seq
         self.runID = runID
         self.generatedAt = generatedAt
@@ -31,6 +37,7 @@ public struct SnapshotHeader: Codable, Equatable, Sendable {
         case intervalMilliseconds = "interval_ms"
         case charts
         case deltaBaseSeq = "delta_base_seq"
+        case producer
     }
 
     /// The first part of every snapshot message; subscribers filter on it.

@@ -50,6 +50,7 @@ final class SnapshotSubscriber: Service, Sendable {
         let decoder = JSONDecoder()
         let deflater = compress ? try SnapshotDeflater() : nil
         var lastRun: String?
+        var lastSeq: UInt64 = 0
         while true {
             let parts: [ZMQMessage]
             do {
@@ -71,7 +72,12 @@ final class SnapshotSubscriber: Service, Sendable {
             if header.runID != lastRun {
                 logger.info("producer run detected", metadata: ["run_id": "\(header.runID)", "seq": "\(header.seq)"])
                 lastRun = header.runID
+            } else if header.seq <= lastSeq {
+                // A broker's cached copy of a snapshot held already (it resends its cache
+                // whenever a gateway subscribes): relaying it again would tell clients nothing.
+                continue
             }
+            lastSeq = header.seq
             // The one copy on the way through: out of libzmq's message into a shared buffer.
             let payload = parts[2].withUnsafeBytes { ByteBuffer(bytes: $0) }
             let delta = parts.count == 4 && header.deltaBaseSeq != nil ? parts[3].withUnsafeBytes { ByteBuffer(bytes: $0) } : nil

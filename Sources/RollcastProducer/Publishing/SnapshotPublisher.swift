@@ -15,6 +15,7 @@ final class SnapshotPublisher: Service, Sendable {
     private let publishing: PublishingSocket
     private let interval: Double
     private let intervalMilliseconds: Int64
+    private let name: String
     private let logger: Logger
     let signal = WakeSignal()
     static let firstSnapshotDelay = 0.25
@@ -26,9 +27,10 @@ final class SnapshotPublisher: Service, Sendable {
     ///   - files: the producer's socket files, checked before each snapshot.
     ///   - onLost: called once when one of them is gone or replaced.
     init(
-        store: WindowStore, socket: PublishingSocket, interval: Double, files: SocketFileWatch, onLost: @escaping @Sendable (String) -> Void,
-        logger: Logger
+        store: WindowStore, socket: PublishingSocket, interval: Double, name: String = "", files: SocketFileWatch,
+        onLost: @escaping @Sendable (String) -> Void, logger: Logger
     ) {
+        self.name = name
         self.store = store
         self.publishing = socket
         self.files = files
@@ -74,7 +76,8 @@ final class SnapshotPublisher: Service, Sendable {
                 generatedAt: Int64((now.timeIntervalSince1970 * 1000).rounded()),
                 intervalMilliseconds: intervalMilliseconds,
                 charts: series.count,
-                deltaBaseSeq: previous?.seq
+                deltaBaseSeq: previous?.seq,
+                producer: name.isEmpty ? nil : name
             )
             let encodeStarted = clock.now
             let payload = encoder.encode(series, header: header, windowSeconds: store.windowSeconds)
@@ -120,11 +123,17 @@ final class PublishingSocket: @unchecked Sendable {
     /// snapshots (the next full one replaces them) and the producer's memory stays flat.
     static let queuedSnapshots: Int32 = 2
 
-    init(endpoint: String, watch: SocketFileWatch, curve: CurveServerSettings?, logger: Logger) throws {
+    /// - Parameter connect: publish into a broker at `endpoint` (connect) instead of binding it.
+    init(endpoint: String, connect: Bool = false, watch: SocketFileWatch, curve: CurveServerSettings?, logger: Logger) throws {
         self.endpoint = endpoint
         socket = try ZMQSocket(context: try ZMQContext(), type: .pub)
         try socket.setSendHighWaterMark(Self.queuedSnapshots)
-        binding = try IPCEndpoint.bind(socket, to: endpoint, watch: watch, curve: curve, logger: logger)
+        if connect {
+            try socket.connect(endpoint)
+            binding = BoundEndpoint(file: nil, zap: nil)
+        } else {
+            binding = try IPCEndpoint.bind(socket, to: endpoint, watch: watch, curve: curve, logger: logger)
+        }
         boundAt = Date()
     }
 

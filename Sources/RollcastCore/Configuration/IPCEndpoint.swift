@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import RollcastCore
 import Synchronization
 import ZeroMQ
 
@@ -10,14 +9,14 @@ import ZeroMQ
 /// on the same run directory would silently take the feed from the first. A file that
 /// still accepts connections belongs to a live process: refuse it. A file that does not
 /// is left over from a crash: bind over it.
-enum IPCEndpoint {
-    struct InUseError: Error, CustomStringConvertible {
-        let endpoint: String
-        var description: String { "\(endpoint) is in use by another running process" }
+public enum IPCEndpoint {
+    public struct InUseError: Error, CustomStringConvertible {
+        public let endpoint: String
+        public var description: String { "\(endpoint) is in use by another running process" }
     }
 
     /// Throws ``InUseError`` if a live process is listening on the endpoint's socket file.
-    static func claim(_ endpoint: String) throws {
+    public static func claim(_ endpoint: String) throws {
         guard let path = ipcSocketPath(of: endpoint), FileManager.default.fileExists(atPath: path) else { return }
         if isListening(path) { throw InUseError(endpoint: endpoint) }
     }
@@ -26,7 +25,7 @@ enum IPCEndpoint {
     /// on the socket file it made. On a `tcp://` endpoint with `curve`, the socket is a CURVE
     /// server whose peers are admitted by key (a ``ZAPHandler`` in its context, refusals logged).
     /// - Returns: the socket file and the key check, to release when the socket closes.
-    static func bind(_ socket: ZMQSocket, to endpoint: String, watch: SocketFileWatch, curve: CurveServerSettings?, logger: Logger) throws -> BoundEndpoint {
+    public static func bind(_ socket: ZMQSocket, to endpoint: String, watch: SocketFileWatch, curve: CurveServerSettings?, logger: Logger) throws -> BoundEndpoint {
         try claim(endpoint)
         var zap: ZAPHandler?
         if endpoint.hasPrefix("tcp://"), let curve {
@@ -71,12 +70,17 @@ enum IPCEndpoint {
 }
 
 /// What binding an endpoint left to undo: its socket file, its key check.
-struct BoundEndpoint: Sendable {
-    let file: BoundSocketFile?
-    let zap: ZAPHandler?
+public struct BoundEndpoint: Sendable {
+    public let file: BoundSocketFile?
+    public let zap: ZAPHandler?
+
+    public init(file: BoundSocketFile?, zap: ZAPHandler?) {
+        self.file = file
+        self.zap = zap
+    }
 
     /// Stops the key check and removes the socket file (if it is still this process's).
-    func release() {
+    public func release() {
         zap?.stop()
         file?.remove()
     }
@@ -84,12 +88,12 @@ struct BoundEndpoint: Sendable {
 
 /// A socket file this process bound, known by its inode: only it is ever removed, and its
 /// loss (the run directory deleted, another producer binding over it) can be noticed.
-struct BoundSocketFile: Sendable, Equatable {
-    let path: String
+public struct BoundSocketFile: Sendable, Equatable {
+    public let path: String
     let device: UInt64
     let inode: UInt64
 
-    init?(path: String) {
+    public init?(path: String) {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
         self.path = path
@@ -98,30 +102,32 @@ struct BoundSocketFile: Sendable, Equatable {
     }
 
     /// Whether the file at `path` is still the one bound.
-    var isStillOurs: Bool {
+    public var isStillOurs: Bool {
         var info = stat()
         return stat(path, &info) == 0 && UInt64(info.st_dev) == device && UInt64(info.st_ino) == inode
     }
 
     /// Removes the file if it is still ours; another process's file at the same path stays.
-    func remove() {
+    public func remove() {
         if isStillOurs { unlink(path) }
     }
 }
 
-/// The socket files of this producer, checked once per snapshot: a producer whose run
+/// The socket files of this process, checked once per snapshot: a producer whose run
 /// directory vanished (or whose files another producer replaced) can no longer be reached,
 /// and stops so that its supervisor starts a fresh one.
-final class SocketFileWatch: Sendable {
+public final class SocketFileWatch: Sendable {
     private let files = Mutex<[BoundSocketFile]>([])
 
-    func watch(_ file: BoundSocketFile?) {
+    public init() {}
+
+    public func watch(_ file: BoundSocketFile?) {
         guard let file else { return }
         files.withLock { $0.append(file) }
     }
 
     /// The first watched file that is gone or replaced.
-    func lost() -> BoundSocketFile? {
+    public func lost() -> BoundSocketFile? {
         files.withLock { $0.first { !$0.isStillOurs } }
     }
 }

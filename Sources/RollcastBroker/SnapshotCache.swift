@@ -1,0 +1,49 @@
+/// The last snapshot of every producer, for gateways that subscribe after it was published
+/// (a last-value cache): a gateway that starts or reconnects is ready at once, without
+/// asking each producer for a snapshot.
+///
+/// Producers are known by the name in their snapshot header (`--name`; the run id for a
+/// producer that sends none). A new run of a producer replaces its old snapshot; a producer
+/// silent for `silenceLimit` is dropped, so a dead producer's snapshot is not handed out for ever.
+public struct SnapshotCache: Sendable {
+    public struct Entry: Sendable {
+        public var runID: String
+        public var seq: UInt64
+        public var parts: [[UInt8]]
+        public var receivedAt: ContinuousClock.Instant
+    }
+
+    public enum Change: Equatable, Sendable {
+        case newProducer
+        case newRun(previous: String)
+        case sameRun
+    }
+
+    public let silenceLimit: Duration
+    public private(set) var entries: [String: Entry] = [:]
+
+    public init(silenceLimit: Duration) {
+        self.silenceLimit = silenceLimit
+    }
+
+    /// Keeps `parts` as `producer`'s latest snapshot.
+    @discardableResult
+    public mutating func record(producer: String, runID: String, seq: UInt64, parts: [[UInt8]], at now: ContinuousClock.Instant) -> Change {
+        let previous = entries[producer]
+        entries[producer] = Entry(runID: runID, seq: seq, parts: parts, receivedAt: now)
+        guard let previous else { return .newProducer }
+        return previous.runID == runID ? .sameRun : .newRun(previous: previous.runID)
+    }
+
+    /// Drops the producers silent for longer than ``silenceLimit``; returns their names.
+    public mutating func expire(now: ContinuousClock.Instant) -> [String] {
+        let silent = entries.filter { $0.value.receivedAt.duration(to: now) > silenceLimit }.keys.sorted()
+        for name in silent { entries[name] = nil }
+        return silent
+    }
+
+    /// Every cached snapshot, by producer name.
+    public var messages: [[[UInt8]]] {
+        entries.keys.sorted().map { entries[$0]!.parts }
+    }
+}

@@ -1,0 +1,130 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import RollcastCore
+import Testing
+
+/// `rollcast-broker` between a producer and gateways, all real processes on a private run directory.
+@Suite("Broker", .serialized, .timeLimit(.minutes(2)))
+struct BrokerTests {
+    /// The brokers a test started, newest last; stopped on every path.
+    final class Brokers: @unchecked Sendable {
+        // Safe to share: each test drives its brokers from one task at a time.
+        let directory: String
+        private(set) var started: [RollcastProcess] = []
+
+        init(directory: String) {
+            self.directory = directory
+        }
+
+        @discardableResult
+        func start() throws -> RollcastProcess {
+            let broker = try RollcastProcess(
+                executable: "rollcast-broker", arguments: ["--run-dir", directory, "--silence-timeout", "30"],
+                logPath: "\(directory)/broker-\(started.count).log"
+            )
+            started.append(broker)
+            return broker
+        }
+
+        var current: RollcastProcess? { started.last }
+
+        func stopAll() async {
+            for broker in started { await broker.stop() }
+        }
+    }
+
+    /// A stack whose producer publishes into a broker and whose gateway subscribes to it.
+    static func withBrokeredStack(interval: String, _ body: (RollcastStack, Brokers) async throws -> Void) async throws {
+        let stack = try RollcastStack(producerArguments: ["--mock-symbols", "BK", "--interval", interval, "--name", "desk-1"])
+        let run = RunDirectory(path: stack.runDirectory)
+        let brokers = Brokers(directory: stack.runDirectory)
+        do {
+            try brokers.start()
+            try stack.startProducer(extra: ["--broker", run.brokerProducerEndpoint])
+            try await stack.startGateway(extra: ["--snapshot-endpoint", run.brokerGatewayEndpoint])
+            try await body(stack, brokers)
+        } catch {
+            for process in brokers.started + [stack.producer, stack.gateway].compactMap({ $0 }) {
+                FileHandle.standardError.write(Data("--- \(process.name) log\n\(process.log.suffix(3000))\n".utf8))
+            }
+            await brokers.stopAll()
+            await stack.tearDown()
+            throw error
+        }
+        await brokers.stopAll()
+        await stack.tearDown()
+    }
+
+    /// `/readyz` of the gateway on `port`: its status and the seq and run it reports.
+    static func readiness(port: Int) async throws -> (ready: Bool, seq: UInt64?, runID: String?) {
+        let answer = try await testHTTPClient.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/readyz"), timeout: .seconds(5))
+        let body = try await answer.body.collect(upTo: 1 << 16)
+        let json = try JSONSerialization.jsonObject(with: Data(String(buffer: body).utf8)) as? [String: Any]
+        return (answer.status == .ok, (json?["seq"] as? NSNumber)?.uint64Value, json?["run_id"] as? String)
+    }
+
+    @Test("snapshots pass through the broker; a gateway that cannot ask the producer for one is ready at once from the broker's cache")
+    func lastValueCache() async throws {
+        // One snapshot every 10 s: a late gateway that had to wait for the next would wait seconds.
+        try await Self.withBrokeredStack(interval: "10") { stack, _ in
+            try await stack.waitUntilReady()
+            let chart = try await stack.chart("BK", fromSeq: 1)
+            #expect(!chart.t.isEmpty)
+            let directory = stack.runDirectory
+            let portFile = "\(directory)/late.port"
+            let started = ContinuousClock.now
+            let late = try RollcastProcess(
+                executable: "rollcast-gateway",
+                arguments: [
+                    "--run-dir", directory, "--port", "0", "--port-file", portFile, "--web-root", "\(TestEnvironment.repositoryRoot)/web",
+                    "--snapshot-endpoint", RunDirectory(path: directory).brokerGatewayEndpoint,
+                    // No control link: it cannot ask the producer to publish, only the broker's cache can serve it.
+                    "--control-endpoint", "ipc://\(directory)/nowhere.sock",
+                ],
+                logPath: "\(directory)/late.log"
+            )
+            let port = try await poll("the late gateway's port file", within: .seconds(20)) {
+                (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            }
+            let ready = try await poll("the late gateway to be ready", within: .seconds(5)) {
+                let state = try await Self.readiness(port: port)
+                return state.ready ? state : nil
+            }
+            let elapsed = started.duration(to: .now)
+            print("late gateway ready \(elapsed.milliseconds) ms after its start (process start included), seq \(ready.seq ?? 0)")
+            #expect(elapsed < .seconds(3), "ready only after \(elapsed): not from the cache")
+            #expect(ready.seq == (try await Self.readiness(port: stack.port)).seq, "the cached snapshot is the latest")
+            await late.stop()
+        }
+    }
+
+    @Test("a restarted broker: the gateway relays again; a restarted producer's new run replaces the old one")
+    func restarts() async throws {
+        try await Self.withBrokeredStack(interval: "0.3") { stack, brokers in
+            try await stack.waitUntilReady()
+            let before = try await Self.readiness(port: stack.port)
+            let first = try #require(brokers.current)
+            #expect(first.log.contains("producer seen"))
+            #expect(await first.stop() == 0, "the broker stops cleanly on SIGTERM")
+            try brokers.start()
+            let relayed = try await poll("snapshots through the new broker", within: .seconds(10)) {
+                let state = try await Self.readiness(port: stack.port)
+                return state.ready && (state.seq ?? 0) > (before.seq ?? 0) + 2 ? state : nil
+            }
+            #expect(relayed.runID == before.runID)
+
+            // The producer restarts: its new run is relayed, and stays.
+            await stack.producer?.stop(signal: SIGKILL)
+            try stack.startProducer(extra: ["--broker", RunDirectory(path: stack.runDirectory).brokerProducerEndpoint])
+            let newRun = try await poll("the new run through the broker", within: .seconds(10)) {
+                let state = try await Self.readiness(port: stack.port)
+                return state.ready && state.runID != before.runID ? state.runID : nil
+            }
+            for _ in 0..<5 {
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(try await Self.readiness(port: stack.port).runID == newRun, "the gateway went back to the old run")
+            }
+        }
+    }
+}
