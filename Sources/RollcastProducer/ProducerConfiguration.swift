@@ -80,7 +80,7 @@ public struct ProducerConfiguration: Sendable {
         replay: Replay? = nil,
         curve: CurveServerSettings? = nil,
         broker: String? = nil,
-        name: String = ProcessInfo.processInfo.hostName
+        name: String = HostName.local
     ) {
         self.runDirectory = runDirectory
         self.snapshotEndpoint = snapshotEndpoint ?? runDirectory.snapshotEndpoint

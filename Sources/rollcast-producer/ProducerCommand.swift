@@ -170,7 +170,7 @@ struct ProducerCommand: AsyncParsableCommand {
             replay: replayConfiguration,
             curve: curve,
             broker: settings.resolve(broker, env: "ROLLCAST_BROKER", default: nil),
-            name: settings.resolve(name, env: "ROLLCAST_NAME", default: ProcessInfo.processInfo.hostName) ?? ProcessInfo.processInfo.hostName
+            name: settings.resolve(name, env: "ROLLCAST_NAME", default: HostName.local) ?? HostName.local
         )
         try await Producer(configuration: configuration, logger: logger).run()
     }

@@ -9,13 +9,14 @@ struct CompressionTests {
     @Test("with --permessage-deflate a client that offers it gets smaller frames that inflate to the same snapshot")
     func sharedCompressedFrames() async throws {
         try await RollcastStack.with(
-            producerArguments: ["--mock-symbols", "Z1,Z2,Z3", "--interval", "5"], gatewayArguments: ["--permessage-deflate"]
+            producerArguments: ["--mock-symbols", "Z1,Z2,Z3", "--interval", "30"], gatewayArguments: ["--permessage-deflate"]
         ) { stack in
             try await stack.waitUntilReady(within: .seconds(20))
             let url = stack.webSocketURL
-            // With 5 s between snapshots both clients get the same cached one first.
-            let plain = try await WebSocketProbe.messages(1, from: url, within: .seconds(4))[0]
-            let inflated = try await withTimeout(.seconds(4), "a compressed message") {
+            // With 30 s between snapshots both clients get the same cached one first.
+            // Deadlines against a hang, not measurements: a CI run with every suite starting at once took over 4 s.
+            let plain = try await WebSocketProbe.messages(1, from: url, within: .seconds(15))[0]
+            let inflated = try await withTimeout(.seconds(15), "a compressed message") {
                 let collected = Collected<String>()
                 let configuration = WebSocketClientConfiguration(
                     maxFrameSize: 64 << 20,
