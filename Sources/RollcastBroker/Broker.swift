@@ -14,11 +14,14 @@ public struct Broker: Service {
         public var gatewayEndpoint: String
         /// A producer silent this long has its snapshot dropped from the cache.
         public var silenceLimit: Duration
+        /// CURVE for `tcp://` sides: the broker's key pair, and the producers and gateways it admits.
+        public var curve: CurveServerSettings?
 
-        public init(producerEndpoint: String, gatewayEndpoint: String, silenceLimit: Duration = .seconds(10)) {
+        public init(producerEndpoint: String, gatewayEndpoint: String, silenceLimit: Duration = .seconds(10), curve: CurveServerSettings? = nil) {
             self.producerEndpoint = producerEndpoint
             self.gatewayEndpoint = gatewayEndpoint
             self.silenceLimit = silenceLimit
+            self.curve = curve
         }
     }
 
@@ -36,23 +39,25 @@ public struct Broker: Service {
     }
 
     public func run() async throws {
-        let context = try ZMQContext()
-        try await ServiceThread.run(name: "rollcast-broker", stop: context.shutdown) {
-            try self.forward(context: context)
+        // A context per side: each CURVE side has its own ZAP handler, and a context has room for one.
+        let producerContext = try ZMQContext()
+        let gatewayContext = try ZMQContext()
+        try await ServiceThread.run(name: "rollcast-broker", stop: { producerContext.shutdown(); gatewayContext.shutdown() }) {
+            try self.forward(producerContext: producerContext, gatewayContext: gatewayContext)
         }
     }
 
-    private func forward(context: ZMQContext) throws {
+    private func forward(producerContext: ZMQContext, gatewayContext: ZMQContext) throws {
         let files = SocketFileWatch()
-        let producers = try ZMQSocket(context: context, type: .xsub)
+        let producers = try ZMQSocket(context: producerContext, type: .xsub)
         try producers.setMaxMessageSize(Self.maxSnapshotBytes)
         try producers.setReceiveHighWaterMark(4)
-        let producerSide = try IPCEndpoint.bind(producers, to: configuration.producerEndpoint, watch: files, curve: nil, logger: logger)
-        let gateways = try ZMQSocket(context: context, type: .xpub)
+        let producerSide = try IPCEndpoint.bind(producers, to: configuration.producerEndpoint, watch: files, curve: configuration.curve, logger: logger)
+        let gateways = try ZMQSocket(context: gatewayContext, type: .xpub)
         // Every subscription comes up, not only a topic's first: each new gateway gets the cache.
         try gateways.setVerboseSubscriptions(true)
         try gateways.setSendHighWaterMark(Self.queuedPerGateway)
-        let gatewaySide = try IPCEndpoint.bind(gateways, to: configuration.gatewayEndpoint, watch: files, curve: nil, logger: logger)
+        let gatewaySide = try IPCEndpoint.bind(gateways, to: configuration.gatewayEndpoint, watch: files, curve: configuration.curve, logger: logger)
         defer {
             producers.close()
             gateways.close()

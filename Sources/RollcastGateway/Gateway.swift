@@ -40,7 +40,7 @@ public struct Gateway: Sendable {
                     .init(
                         service: SnapshotSubscriber(
                             endpoint: configuration.snapshotEndpoint,
-                            curve: configuration.curve,
+                            curve: configuration.snapshotCurve,
                             broadcaster: broadcaster,
                             compress: configuration.permessageDeflate,
                             logger: logger

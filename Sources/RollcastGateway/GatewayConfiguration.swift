@@ -44,6 +44,8 @@ public struct GatewayConfiguration: Sendable {
     public var jwtKey: [UInt8]?
     /// CURVE for `tcp://` endpoints to the producer: this gateway's key pair and the producer's public key.
     public var curve: CurveClientSettings?
+    /// CURVE for the snapshot link: ``curve``, or a broker's key when the snapshots come through one.
+    public var snapshotCurve: CurveClientSettings?
 
     public init(
         host: String = "127.0.0.1",
@@ -66,7 +68,8 @@ public struct GatewayConfiguration: Sendable {
         serverNames: [String] = [],
         allowedOrigins: [String] = [],
         jwtKey: [UInt8]? = nil,
-        curve: CurveClientSettings? = nil
+        curve: CurveClientSettings? = nil,
+        snapshotCurve: CurveClientSettings? = nil
     ) {
         self.host = host
         self.port = port
@@ -89,5 +92,6 @@ public struct GatewayConfiguration: Sendable {
         self.allowedOrigins = allowedOrigins
         self.jwtKey = jwtKey
         self.curve = curve
+        self.snapshotCurve = snapshotCurve ?? curve
     }
 }

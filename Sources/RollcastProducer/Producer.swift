@@ -41,7 +41,7 @@ public struct Producer: Sendable {
         let files = SocketFileWatch()
         let publishing = try PublishingSocket(
             endpoint: configuration.broker ?? configuration.snapshotEndpoint, connect: configuration.broker != nil, watch: files,
-            curve: configuration.curve, logger: logger
+            curve: configuration.curve, brokerCurve: configuration.brokerCurve, logger: logger
         )
         do {
             try await run(store: store, publishing: publishing, files: files, replayer: replayer)

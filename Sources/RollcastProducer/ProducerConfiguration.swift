@@ -41,6 +41,8 @@ public struct ProducerConfiguration: Sendable {
     public var curve: CurveServerSettings?
     /// A broker's producer endpoint to publish into (connecting), instead of binding ``snapshotEndpoint``.
     public var broker: String?
+    /// CURVE for a `tcp://` broker: this producer's key pair and the broker's public key.
+    public var brokerCurve: CurveClientSettings?
     /// The producer's name in every snapshot header: a broker keeps one last snapshot per name.
     public var name: String
 
@@ -80,6 +82,7 @@ public struct ProducerConfiguration: Sendable {
         replay: Replay? = nil,
         curve: CurveServerSettings? = nil,
         broker: String? = nil,
+        brokerCurve: CurveClientSettings? = nil,
         name: String = HostName.local
     ) {
         self.runDirectory = runDirectory
@@ -101,6 +104,7 @@ public struct ProducerConfiguration: Sendable {
         self.replay = replay
         self.curve = curve
         self.broker = broker
+        self.brokerCurve = brokerCurve
         self.name = name
     }
 

@@ -29,6 +29,15 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp(BrokerSettings.silenceTimeout.help("Seconds a producer may stay silent before its last snapshot is no longer handed out.")))
     var silenceTimeout: Double?
 
+    @Option(help: "File holding the broker's CURVE secret key (rollcast-keygen), readable by its owner only: tcp:// sides then encrypt and admit only --curve-allow keys. (ROLLCAST_CURVE_SECRET_KEY)")
+    var curveSecretKey: String?
+
+    @Option(help: "File of public keys (one per line) of the producers and gateways admitted on tcp:// sides; repeatable. (ROLLCAST_CURVE_ALLOW, comma-separated)")
+    var curveAllow: [String] = []
+
+    @Flag(help: "Bind tcp:// sides other machines can reach without CURVE; refused otherwise. (ROLLCAST_INSECURE_PLAINTEXT=1; default off)")
+    var insecurePlaintext = false
+
     @Option(help: ArgumentHelp(BrokerSettings.logLevel.help("Log level: trace, debug, info, notice, warning, error, critical.")))
     var logLevel: String?
 
@@ -40,15 +49,22 @@ struct BrokerCommand: AsyncParsableCommand {
         guard silence >= 0.1, silence <= 86_400 else { throw ValidationError("--silence-timeout must be between 0.1 and 86400 seconds") }
         let producerSide = settings.resolve(producerEndpoint, env: "ROLLCAST_BROKER_PRODUCER_ENDPOINT", default: runDirectory.brokerProducerEndpoint)!
         let gatewaySide = settings.resolve(gatewayEndpoint, env: "ROLLCAST_BROKER_GATEWAY_ENDPOINT", default: runDirectory.brokerGatewayEndpoint)!
+        let curve = try CurveServerSettings.resolve(
+            secretKey: settings.resolve(curveSecretKey, env: "ROLLCAST_CURVE_SECRET_KEY", default: nil),
+            allowFiles: curveAllow.isEmpty ? settings.list(env: "ROLLCAST_CURVE_ALLOW") : curveAllow,
+            admitted: "producers and gateways"
+        )
+        let plaintextAllowed = try settings.resolve(insecurePlaintext ? true : nil, env: "ROLLCAST_INSECURE_PLAINTEXT", default: false)
         for endpoint in [producerSide, gatewaySide] {
-            if let host = ListenAddress.tcpHost(of: endpoint), !ListenAddress.isLoopback(host) {
-                throw ValidationError("\(endpoint) can be reached from other machines; the broker has no CURVE yet: bind it to loopback or ipc://")
-            }
+            guard let host = ListenAddress.tcpHost(of: endpoint), !ListenAddress.isLoopback(host), curve == nil, !plaintextAllowed else { continue }
+            throw ValidationError("\(endpoint) can be reached from other machines: give --curve-secret-key and --curve-allow (see docs/security.md), or --insecure-plaintext")
         }
         if ipcSocketPath(of: producerSide) != nil || ipcSocketPath(of: gatewaySide) != nil { try runDirectory.prepare() }
         let logger = try LoggerSetup.make(label: "rollcast.broker", level: settings.resolve(logLevel, BrokerSettings.logLevel))
         let broker = Broker(
-            configuration: .init(producerEndpoint: producerSide, gatewayEndpoint: gatewaySide, silenceLimit: .milliseconds(Int64(silence * 1000))),
+            configuration: .init(
+                producerEndpoint: producerSide, gatewayEndpoint: gatewaySide, silenceLimit: .milliseconds(Int64(silence * 1000)), curve: curve
+            ),
             logger: logger
         )
         let group = ServiceGroup(services: [broker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -75,6 +75,9 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "File holding the producer's CURVE public key; the gateway talks to no other. (ROLLCAST_CURVE_SERVER_KEY)")
     var curveServerKey: String?
 
+    @Option(help: "File holding a broker's CURVE public key, when --snapshot-endpoint is a tcp:// broker; control still uses --curve-server-key. (ROLLCAST_CURVE_BROKER_KEY)")
+    var curveBrokerKey: String?
+
     @Option(help: ArgumentHelp(GatewaySettings.logLevel.help("Log level: trace, debug, info, notice, warning, error, critical.")))
     var logLevel: String?
 
@@ -127,7 +130,8 @@ struct GatewayCommand: AsyncParsableCommand {
             serverNames: serverName.isEmpty ? settings.list(env: "ROLLCAST_SERVER_NAMES") : serverName,
             allowedOrigins: try checkedOrigins(allowedOrigin.isEmpty ? settings.list(env: "ROLLCAST_ALLOWED_ORIGINS") : allowedOrigin),
             jwtKey: jwtKey,
-            curve: try curveSettings(settings)
+            curve: try curveSettings(settings),
+            snapshotCurve: try snapshotCurve(settings)
         )
         try await Gateway(configuration: configuration, logger: logger).run()
     }
@@ -138,6 +142,8 @@ struct GatewayCommand: AsyncParsableCommand {
         let server = settings.resolve(curveServerKey, env: "ROLLCAST_CURVE_SERVER_KEY", default: nil)
         switch (secret, server) {
         case (nil, nil): return nil
+        // Only the snapshot link to a broker is CURVE; control goes to the producer another way.
+        case (.some, nil) where settings.resolve(curveBrokerKey, env: "ROLLCAST_CURVE_BROKER_KEY", default: nil) != nil: return nil
         case (let secret?, let server?):
             let keys = try CurveKeyFile.readKeys(path: server, flag: "--curve-server-key")
             guard keys.count == 1 else { throw ValidationError("--curve-server-key \(server) must hold one public key, the producer's") }
@@ -145,6 +151,17 @@ struct GatewayCommand: AsyncParsableCommand {
         default:
             throw ValidationError("--curve-secret-key and --curve-server-key go together")
         }
+    }
+
+    /// CURVE for the snapshot link when it goes to a broker with its own key.
+    private func snapshotCurve(_ settings: SettingResolver) throws -> CurveClientSettings? {
+        guard let path = settings.resolve(curveBrokerKey, env: "ROLLCAST_CURVE_BROKER_KEY", default: nil) else { return try curveSettings(settings) }
+        guard let secret = settings.resolve(curveSecretKey, env: "ROLLCAST_CURVE_SECRET_KEY", default: nil) else {
+            throw ValidationError("--curve-broker-key goes with --curve-secret-key (this gateway's own key)")
+        }
+        let keys = try CurveKeyFile.readKeys(path: path, flag: "--curve-broker-key")
+        guard keys.count == 1 else { throw ValidationError("--curve-broker-key \(path) must hold one public key, the broker's") }
+        return CurveClientSettings(keyPair: try CurveKeyFile.readSecret(path: secret, flag: "--curve-secret-key"), serverKey: keys[0])
     }
 
     /// Origins as `scheme://host[:port]`; anything else is a typo worth a clear error.

@@ -84,6 +84,9 @@ struct ProducerCommand: AsyncParsableCommand {
     @Option(help: "File of public keys (one per line) of gateways and feed handlers admitted on tcp:// endpoints; repeatable. (ROLLCAST_CURVE_ALLOW, comma-separated)")
     var curveAllow: [String] = []
 
+    @Option(help: "File holding the broker's CURVE public key, for a tcp:// --broker; this producer's own key is --curve-secret-key. (ROLLCAST_CURVE_BROKER_KEY)")
+    var curveBrokerKey: String?
+
     @Flag(help: "Bind tcp:// endpoints other machines can reach without CURVE; refused otherwise. (ROLLCAST_INSECURE_PLAINTEXT=1; default off)")
     var insecurePlaintext = false
 
@@ -139,7 +142,11 @@ struct ProducerCommand: AsyncParsableCommand {
         } else if speed != nil || loop || skipBad {
             throw ValidationError("--speed, --loop and --skip-bad go with --replay FILE")
         }
-        let curve = try curveSettings(settings)
+        let curve = try CurveServerSettings.resolve(
+            secretKey: settings.resolve(curveSecretKey, env: "ROLLCAST_CURVE_SECRET_KEY", default: nil),
+            allowFiles: curveAllow.isEmpty ? settings.list(env: "ROLLCAST_CURVE_ALLOW") : curveAllow,
+            admitted: "gateways and feed handlers"
+        )
         let endpoints = [
             settings.resolve(snapshotEndpoint, env: "ROLLCAST_SNAPSHOT_ENDPOINT", default: runDirectory.snapshotEndpoint),
             settings.resolve(controlEndpoint, env: "ROLLCAST_CONTROL_ENDPOINT", default: runDirectory.controlEndpoint),
@@ -170,6 +177,7 @@ struct ProducerCommand: AsyncParsableCommand {
             replay: replayConfiguration,
             curve: curve,
             broker: settings.resolve(broker, env: "ROLLCAST_BROKER", default: nil),
+            brokerCurve: try brokerCurve(settings, own: curve),
             name: settings.resolve(name, env: "ROLLCAST_NAME", default: HostName.local) ?? HostName.local
         )
         try await Producer(configuration: configuration, logger: logger).run()
@@ -177,19 +185,13 @@ struct ProducerCommand: AsyncParsableCommand {
 }
 
 extension ProducerCommand {
-    /// The CURVE key pair and the admitted keys, or `nil` without `--curve-secret-key`.
-    func curveSettings(_ settings: SettingResolver) throws -> CurveServerSettings? {
-        let allowFiles = curveAllow.isEmpty ? settings.list(env: "ROLLCAST_CURVE_ALLOW") : curveAllow
-        guard let path = settings.resolve(curveSecretKey, env: "ROLLCAST_CURVE_SECRET_KEY", default: nil) else {
-            guard allowFiles.isEmpty else { throw ValidationError("--curve-allow goes with --curve-secret-key") }
-            return nil
-        }
-        guard !allowFiles.isEmpty else {
-            throw ValidationError("--curve-secret-key needs --curve-allow: the public keys of the gateways and feed handlers to admit")
-        }
-        let keyPair = try CurveKeyFile.readSecret(path: path, flag: "--curve-secret-key")
-        let allowed = try allowFiles.flatMap { try CurveKeyFile.readKeys(path: $0, flag: "--curve-allow") }
-        return CurveServerSettings(keyPair: keyPair, allowedKeys: Set(allowed))
+    /// CURVE for publishing into a `tcp://` broker: this producer's key pair and the broker's key.
+    func brokerCurve(_ settings: SettingResolver, own: CurveServerSettings?) throws -> CurveClientSettings? {
+        guard let path = settings.resolve(curveBrokerKey, env: "ROLLCAST_CURVE_BROKER_KEY", default: nil) else { return nil }
+        guard let own else { throw ValidationError("--curve-broker-key goes with --curve-secret-key (this producer's own key)") }
+        let keys = try CurveKeyFile.readKeys(path: path, flag: "--curve-broker-key")
+        guard keys.count == 1 else { throw ValidationError("--curve-broker-key \(path) must hold one public key, the broker's") }
+        return CurveClientSettings(keyPair: own.keyPair, serverKey: keys[0])
     }
 }
 

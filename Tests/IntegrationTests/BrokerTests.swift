@@ -128,3 +128,66 @@ struct BrokerTests {
         }
     }
 }
+
+extension BrokerTests {
+    @Test("a broker on tcp:// with CURVE: an admitted producer and gateway relay through it; a stranger gateway gets nothing and the broker logs it")
+    func curveBroker() async throws {
+        let stack = try RollcastStack(producerArguments: ["--mock-symbols", "BC", "--interval", "0.3", "--name", "desk-2"])
+        let directory = stack.runDirectory
+        for name in ["broker", "producer", "gateway", "stranger"] {
+            let made = try RollcastProcess(executable: "rollcast-keygen", arguments: ["\(directory)/\(name)"], logPath: "\(directory)/keygen-\(name).log")
+            #expect(await made.waitForExit(within: .seconds(15)) && made.process.terminationStatus == 0)
+        }
+        let admitted = "\(directory)/admitted.pub"
+        try ((try String(contentsOfFile: "\(directory)/producer.pub", encoding: .utf8)) + (try String(contentsOfFile: "\(directory)/gateway.pub", encoding: .utf8)))
+            .write(toFile: admitted, atomically: true, encoding: .utf8)
+        let producerSide = "tcp://127.0.0.1:\(try CurveLinkTests.freePort())"
+        let gatewaySide = "tcp://127.0.0.1:\(try CurveLinkTests.freePort())"
+        let broker = try RollcastProcess(
+            executable: "rollcast-broker",
+            arguments: [
+                "--run-dir", directory, "--producer-endpoint", producerSide, "--gateway-endpoint", gatewaySide,
+                "--curve-secret-key", "\(directory)/broker.key", "--curve-allow", admitted,
+            ],
+            logPath: "\(directory)/broker.log"
+        )
+        var stranger: RollcastProcess?
+        do {
+            try stack.startProducer(extra: [
+                "--broker", producerSide, "--curve-secret-key", "\(directory)/producer.key", "--curve-allow", admitted,
+                "--curve-broker-key", "\(directory)/broker.pub",
+            ])
+            try await stack.startGateway(extra: [
+                "--snapshot-endpoint", gatewaySide, "--curve-secret-key", "\(directory)/gateway.key", "--curve-broker-key", "\(directory)/broker.pub",
+            ])
+            try await stack.waitUntilReady()
+            #expect(!(try await stack.chart("BC", fromSeq: 1)).t.isEmpty)
+
+            let portFile = "\(directory)/stranger.port"
+            stranger = try RollcastProcess(
+                executable: "rollcast-gateway",
+                arguments: [
+                    "--run-dir", directory, "--port", "0", "--port-file", portFile, "--web-root", "\(TestEnvironment.repositoryRoot)/web",
+                    "--snapshot-endpoint", gatewaySide, "--curve-secret-key", "\(directory)/stranger.key", "--curve-broker-key", "\(directory)/broker.pub",
+                ],
+                logPath: "\(directory)/stranger.log"
+            )
+            let port = try await poll("the stranger's port file", within: .seconds(20)) {
+                (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            }
+            _ = try await poll("the broker to log the refusal", within: .seconds(10)) { broker.log.contains("peer refused") ? true : nil }
+            // Many intervals later, still nothing relayed to it.
+            try await Task.sleep(for: .seconds(1))
+            #expect(try await Self.readiness(port: port).ready == false, "a gateway with a key the broker does not admit got snapshots")
+        } catch {
+            FileHandle.standardError.write(Data("--- broker log\n\(broker.log.suffix(3000))\n".utf8))
+            await stranger?.stop()
+            await broker.stop()
+            await stack.tearDown()
+            throw error
+        }
+        await stranger?.stop()
+        await broker.stop()
+        await stack.tearDown()
+    }
+}

@@ -13,6 +13,23 @@ public struct CurveServerSettings: Sendable {
     }
 }
 
+extension CurveServerSettings {
+    /// The settings from a secret key file and files of admitted keys, or `nil` without a key.
+    /// - Parameter admitted: who the admitted keys belong to, for the error without them.
+    public static func resolve(secretKey path: String?, allowFiles: [String], admitted: String) throws -> CurveServerSettings? {
+        guard let path else {
+            guard allowFiles.isEmpty else { throw CurveKeyFile.Problem(description: "--curve-allow goes with --curve-secret-key") }
+            return nil
+        }
+        guard !allowFiles.isEmpty else {
+            throw CurveKeyFile.Problem(description: "--curve-secret-key needs --curve-allow: the public keys of the \(admitted) to admit")
+        }
+        let keyPair = try CurveKeyFile.readSecret(path: path, flag: "--curve-secret-key")
+        let allowed = try allowFiles.flatMap { try CurveKeyFile.readKeys(path: $0, flag: "--curve-allow") }
+        return CurveServerSettings(keyPair: keyPair, allowedKeys: Set(allowed))
+    }
+}
+
 /// What a client socket on `tcp://` needs for CURVE: its own key pair, and the server's public key.
 public struct CurveClientSettings: Sendable {
     public let keyPair: CurveKeyPair

@@ -124,11 +124,17 @@ final class PublishingSocket: @unchecked Sendable {
     static let queuedSnapshots: Int32 = 2
 
     /// - Parameter connect: publish into a broker at `endpoint` (connect) instead of binding it.
-    init(endpoint: String, connect: Bool = false, watch: SocketFileWatch, curve: CurveServerSettings?, logger: Logger) throws {
+    init(
+        endpoint: String, connect: Bool = false, watch: SocketFileWatch, curve: CurveServerSettings?, brokerCurve: CurveClientSettings? = nil,
+        logger: Logger
+    ) throws {
         self.endpoint = endpoint
         socket = try ZMQSocket(context: try ZMQContext(), type: .pub)
         try socket.setSendHighWaterMark(Self.queuedSnapshots)
         if connect {
+            if endpoint.hasPrefix("tcp://"), let brokerCurve {
+                try socket.makeCurveClient(keyPair: brokerCurve.keyPair, serverKey: brokerCurve.serverKey)
+            }
             try socket.connect(endpoint)
             binding = BoundEndpoint(file: nil, zap: nil)
         } else {
