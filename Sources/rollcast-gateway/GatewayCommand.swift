@@ -145,9 +145,8 @@ struct GatewayCommand: AsyncParsableCommand {
         // Only the snapshot link to a broker is CURVE; control goes to the producer another way.
         case (.some, nil) where settings.resolve(curveBrokerKey, env: "ROLLCAST_CURVE_BROKER_KEY", default: nil) != nil: return nil
         case (let secret?, let server?):
-            let keys = try CurveKeyFile.readKeys(path: server, flag: "--curve-server-key")
-            guard keys.count == 1 else { throw ValidationError("--curve-server-key \(server) must hold one public key, the producer's") }
-            return CurveClientSettings(keyPair: try CurveKeyFile.readSecret(path: secret, flag: "--curve-secret-key"), serverKey: keys[0])
+            let serverKey = try CurveKeyFile.readPeerKey(path: server, flag: "--curve-server-key", whose: "the producer's")
+            return CurveClientSettings(keyPair: try CurveKeyFile.readSecret(path: secret, flag: "--curve-secret-key"), serverKey: serverKey)
         default:
             throw ValidationError("--curve-secret-key and --curve-server-key go together")
         }
@@ -159,9 +158,8 @@ struct GatewayCommand: AsyncParsableCommand {
         guard let secret = settings.resolve(curveSecretKey, env: "ROLLCAST_CURVE_SECRET_KEY", default: nil) else {
             throw ValidationError("--curve-broker-key goes with --curve-secret-key (this gateway's own key)")
         }
-        let keys = try CurveKeyFile.readKeys(path: path, flag: "--curve-broker-key")
-        guard keys.count == 1 else { throw ValidationError("--curve-broker-key \(path) must hold one public key, the broker's") }
-        return CurveClientSettings(keyPair: try CurveKeyFile.readSecret(path: secret, flag: "--curve-secret-key"), serverKey: keys[0])
+        let brokerKey = try CurveKeyFile.readPeerKey(path: path, flag: "--curve-broker-key", whose: "the broker's")
+        return CurveClientSettings(keyPair: try CurveKeyFile.readSecret(path: secret, flag: "--curve-secret-key"), serverKey: brokerKey)
     }
 
     /// Origins as `scheme://host[:port]`; anything else is a typo worth a clear error.

@@ -189,9 +189,7 @@ extension ProducerCommand {
     func brokerCurve(_ settings: SettingResolver, own: CurveServerSettings?) throws -> CurveClientSettings? {
         guard let path = settings.resolve(curveBrokerKey, env: "ROLLCAST_CURVE_BROKER_KEY", default: nil) else { return nil }
         guard let own else { throw ValidationError("--curve-broker-key goes with --curve-secret-key (this producer's own key)") }
-        let keys = try CurveKeyFile.readKeys(path: path, flag: "--curve-broker-key")
-        guard keys.count == 1 else { throw ValidationError("--curve-broker-key \(path) must hold one public key, the broker's") }
-        return CurveClientSettings(keyPair: own.keyPair, serverKey: keys[0])
+        return CurveClientSettings(keyPair: own.keyPair, serverKey: try CurveKeyFile.readPeerKey(path: path, flag: "--curve-broker-key", whose: "the broker's"))
     }
 }
 

@@ -61,6 +61,13 @@ public enum CurveKeyFile {
         return pair
     }
 
+    /// The one public key of a peer's `.pub` file (`whose`: "the broker's", for the error).
+    public static func readPeerKey(path: String, flag: String, whose: String) throws -> String {
+        let keys = try readKeys(path: path, flag: flag)
+        guard keys.count == 1 else { throw Problem(description: "\(flag) \(path) must hold one public key, \(whose)") }
+        return keys[0]
+    }
+
     /// Public keys, one per line (blank lines and `#` comments allowed).
     public static func readKeys(path: String, flag: String) throws -> [String] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
