@@ -88,7 +88,7 @@ public struct Broker: Service {
                         // XPUB never blocks: a gateway past its queue misses this one.
                         _ = try gateways.send(parts: parts, dontWait: true)
                         let name = header.producer ?? header.runID
-                        switch cache.record(producer: name, runID: header.runID, seq: header.seq, parts: parts, at: .now) {
+                        switch cache.record(producer: name, runID: header.runID, parts: parts, at: .now) {
                         case .newProducer: logger.info("producer seen", metadata: ["producer": "\(name)", "run_id": "\(header.runID)"])
                         case .newRun(let previous):
                             logger.info("producer restarted", metadata: ["producer": "\(name)", "run_id": "\(header.runID)", "previous_run_id": "\(previous)"])

@@ -8,7 +8,6 @@
 public struct SnapshotCache: Sendable {
     public struct Entry: Sendable {
         public var runID: String
-        public var seq: UInt64
         public var parts: [[UInt8]]
         public var receivedAt: ContinuousClock.Instant
     }
@@ -28,9 +27,9 @@ public struct SnapshotCache: Sendable {
 
     /// Keeps `parts` as `producer`'s latest snapshot.
     @discardableResult
-    public mutating func record(producer: String, runID: String, seq: UInt64, parts: [[UInt8]], at now: ContinuousClock.Instant) -> Change {
+    public mutating func record(producer: String, runID: String, parts: [[UInt8]], at now: ContinuousClock.Instant) -> Change {
         let previous = entries[producer]
-        entries[producer] = Entry(runID: runID, seq: seq, parts: parts, receivedAt: now)
+        entries[producer] = Entry(runID: runID, parts: parts, receivedAt: now)
         guard let previous else { return .newProducer }
         return previous.runID == runID ? .sameRun : .newRun(previous: previous.runID)
     }

@@ -82,8 +82,6 @@ final class GatewayMetrics: Sendable {
 
     func closed(_ reason: ClientCloseReason) { closed[reason]?.increment() }
 
-    func closedCount(_ reason: ClientCloseReason) -> Int { closed[reason]?.value ?? 0 }
-
     /// One answered HTTP request; `route` is a known route, `static` or `other`, so the label set stays small.
     func countRequest(route: String, status: Int) {
         let key = RequestKey(route: route, status: status)
