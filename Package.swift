@@ -146,6 +146,8 @@ let package = Package(
             dependencies: [
                 "RollcastGateway",
                 "RollcastCore",
+                // The producer's own encoder makes the snapshots the merger is tested on.
+                "RollcastProducer",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -40,13 +40,14 @@ function showState(state) {
 function refreshStatus() {
   const sinceFresh = lastFresh === null ? null : performance.now() - lastFresh;
   const stale = sinceFresh !== null && sinceFresh > 3 * intervalMs;
-  board.markStale(stale);
+  const staleCharts = board.markStale(performance.now(), stale);
   showState(connection === "live" && stale ? "stale" : connection);
   const close = socket.lastClose;
   stateLabel.title = connection === "reconnecting" && close ? `closed ${close.code}${close.reason ? `: ${close.reason}` : ""}` : "";
   const newest = latest?.[0];
   if (newest && sinceFresh !== null) {
-    ageLabel.textContent = `updated ${(sinceFresh / 1000).toFixed(1)} s ago · seq ${newest.seq}` + (paused ? ` · paused, ${held} held` : "");
+    const partly = !stale && staleCharts > 0 ? ` · ${staleCharts} of ${board.cards.size} charts stale` : "";
+    ageLabel.textContent = `updated ${(sinceFresh / 1000).toFixed(1)} s ago · seq ${newest.seq}${partly}` + (paused ? ` · paused, ${held} held` : "");
   }
 }
 
@@ -87,6 +88,7 @@ const socket = new RealtimeSocket(realtimeURL(window.location), {
   onSnapshot(charts, { fresh, intervalMs: interval, changed }) {
     // A reconnect's cached copy of a snapshot already shown is not news.
     if (fresh) lastFresh = performance.now();
+    board.noteSources(charts, performance.now());
     intervalMs = interval;
     latest = charts;
     window.rollcast.messages += 1;

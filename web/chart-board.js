@@ -191,6 +191,8 @@ export class ChartBoard {
   constructor(container) {
     this.container = container;
     this.cards = new Map();
+    // By symbol: when the chart's data last moved, and how often it should.
+    this.freshness = new Map();
     this.filter = "";
     this.resizeObserver = new ResizeObserver(() => {
       for (const card of this.cards.values()) card.resize();
@@ -277,8 +279,47 @@ export class ChartBoard {
     }
   }
 
-  /** Marks every card stale, or none. */
-  markStale(stale) {
-    for (const card of this.cards.values()) card.element.classList.toggle("stale", stale);
+  /**
+   * Notes, for every chart of a message, whether its data moved: a gateway merging several
+   * producers sends one producer's charts unchanged while it is down. Call for every message,
+   * drawn or not (a paused board still learns what is stale).
+   */
+  noteSources(charts, now) {
+    let newest = -Infinity;
+    for (const chart of charts) if (chart.generated_at > newest) newest = chart.generated_at;
+    const seen = new Set();
+    for (const chart of charts) {
+      seen.add(chart.symbol);
+      const key = `${chart.run_id}/${chart.seq}`;
+      let entry = this.freshness.get(chart.symbol);
+      if (!entry) {
+        entry = { key: null, at: now };
+        this.freshness.set(chart.symbol, entry);
+      }
+      if (entry.key !== key) {
+        entry.key = key;
+        entry.at = now;
+      }
+      entry.intervalMs = chart.interval_ms > 0 ? chart.interval_ms : 2000;
+      // How far this chart's producer is behind the newest in the message, both on producers' clocks.
+      entry.behindMs = newest - chart.generated_at;
+    }
+    if (this.freshness.size > seen.size) for (const symbol of this.freshness.keys()) if (!seen.has(symbol)) this.freshness.delete(symbol);
+  }
+
+  /**
+   * Marks stale every card whose data has not moved for 3 of its intervals (on this browser's
+   * clock) or is 3 intervals behind the newest chart, and every card when `feedStale`.
+   * @returns {number} how many cards are stale.
+   */
+  markStale(now, feedStale) {
+    let count = 0;
+    for (const [symbol, card] of this.cards) {
+      const entry = this.freshness.get(symbol);
+      const stale = feedStale || (entry !== undefined && (now - entry.at > 3 * entry.intervalMs || entry.behindMs > 3 * entry.intervalMs));
+      card.element.classList.toggle("stale", stale);
+      if (stale) count += 1;
+    }
+    return count;
   }
 }

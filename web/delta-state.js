@@ -53,9 +53,13 @@ export class DeltaState {
       changed.add(chart.symbol);
     }
     for (const symbol of message.removed ?? []) this.charts.delete(symbol);
+    // On a gateway merging several producers the delta is one producer's: only its charts
+    // (those of its run) take its seq and generated_at; the others keep their own.
+    const source = message.producer ?? null;
     for (const chart of this.charts.values()) {
-      chart.seq = message.seq;
-      chart.generated_at = message.generated_at;
+      if (source !== null && chart.run_id !== source.run_id) continue;
+      chart.seq = source?.seq ?? message.seq;
+      chart.generated_at = source?.generated_at ?? message.generated_at;
       chart.window_s = message.window_s;
       chart.interval_ms = message.interval_ms;
     }

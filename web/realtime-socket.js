@@ -150,11 +150,17 @@ export class RealtimeSocket {
         return;
       }
     }
-    const first = charts[0];
-    if (Number.isFinite(first?.interval_ms) && first.interval_ms > 0) this.intervalMs = first.interval_ms;
     // Only a snapshot not seen before proves the feed works: a gateway whose producer is
     // down sends its cached one on every reconnect, and those reconnects keep backing off.
-    const key = first ? `${first.run_id}/${first.seq}` : null;
+    // A gateway merging several producers holds one run and seq per producer.
+    const sources = new Set();
+    let interval = Infinity;
+    for (const chart of charts) {
+      sources.add(`${chart?.run_id}/${chart?.seq}`);
+      if (Number.isFinite(chart?.interval_ms) && chart.interval_ms > 0 && chart.interval_ms < interval) interval = chart.interval_ms;
+    }
+    if (interval !== Infinity) this.intervalMs = interval;
+    const key = sources.size > 0 ? [...sources].join(" ") : null;
     const fresh = key === null || key !== this.lastKey;
     if (fresh) {
       this.lastKey = key;

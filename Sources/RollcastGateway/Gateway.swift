@@ -41,6 +41,7 @@ public struct Gateway: Sendable {
                         service: SnapshotSubscriber(
                             endpoint: configuration.snapshotEndpoint,
                             curve: configuration.snapshotCurve,
+                            forgetProducerAfter: configuration.forgetProducerAfter,
                             broadcaster: broadcaster,
                             compress: configuration.permessageDeflate,
                             logger: logger

@@ -33,6 +33,8 @@ public struct GatewayConfiguration: Sendable {
     public var idleTimeout: Duration
     /// Connections allowed besides `maxClients` WebSocket clients (plain HTTP, upgrades on their way).
     public var maxHTTPConnections: Int
+    /// How long a silent producer's charts stay in the message (marked stale by their age).
+    public var forgetProducerAfter: Duration
 
     /// Serve `/api/test/*` (mock data for tests and demos); 404 otherwise.
     public var enableTestAPI: Bool
@@ -64,6 +66,7 @@ public struct GatewayConfiguration: Sendable {
         permessageDeflate: Bool = false,
         idleTimeout: Duration = .seconds(15),
         maxHTTPConnections: Int = 1_000,
+        forgetProducerAfter: Duration = .seconds(300),
         enableTestAPI: Bool = false,
         serverNames: [String] = [],
         allowedOrigins: [String] = [],
@@ -87,6 +90,7 @@ public struct GatewayConfiguration: Sendable {
         self.permessageDeflate = permessageDeflate
         self.idleTimeout = idleTimeout
         self.maxHTTPConnections = maxHTTPConnections
+        self.forgetProducerAfter = forgetProducerAfter
         self.enableTestAPI = enableTestAPI
         self.serverNames = serverNames
         self.allowedOrigins = allowedOrigins

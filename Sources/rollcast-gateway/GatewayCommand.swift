@@ -78,6 +78,9 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "File holding a broker's CURVE public key, when --snapshot-endpoint is a tcp:// broker; control still uses --curve-server-key. (ROLLCAST_CURVE_BROKER_KEY)")
     var curveBrokerKey: String?
 
+    @Option(help: ArgumentHelp(GatewaySettings.forgetProducerAfter.help("Seconds after which a silent producer's charts leave the message; until then they stay, marked stale by their age.")))
+    var forgetProducerAfter: Double?
+
     @Option(help: ArgumentHelp(GatewaySettings.logLevel.help("Log level: trace, debug, info, notice, warning, error, critical.")))
     var logLevel: String?
 
@@ -104,6 +107,10 @@ struct GatewayCommand: AsyncParsableCommand {
         guard idleTimeout >= 0.1, idleTimeout <= 3_600 else { throw ValidationError("--idle-timeout must be between 0.1 and 3600 seconds") }
         let maxHTTPConnections = try settings.resolve(maxHTTPConnections, GatewaySettings.maxHTTPConnections)
         guard maxHTTPConnections >= 1 else { throw ValidationError("--max-http-connections must be at least 1") }
+        let forgetProducerAfter = try settings.resolve(forgetProducerAfter, GatewaySettings.forgetProducerAfter)
+        guard forgetProducerAfter >= 1, forgetProducerAfter <= 31_536_000 else {
+            throw ValidationError("--forget-producer-after must be between 1 second and 1 year (31536000 s)")
+        }
         let host = try settings.resolve(host, GatewaySettings.host)
         let jwtKey = try settings.resolve(jwtSecretFile, env: "ROLLCAST_JWT_SECRET_FILE", default: nil).map { try JWTSecretFile.read(path: $0) }
         if jwtKey == nil, !ListenAddress.isLoopback(host), !(try settings.resolve(insecureNoAuth ? true : nil, env: "ROLLCAST_INSECURE_NO_AUTH", default: false)) {
@@ -126,6 +133,7 @@ struct GatewayCommand: AsyncParsableCommand {
             permessageDeflate: try settings.resolve(permessageDeflate, env: "ROLLCAST_PERMESSAGE_DEFLATE", default: false),
             idleTimeout: .milliseconds(Int64(idleTimeout * 1000)),
             maxHTTPConnections: maxHTTPConnections,
+            forgetProducerAfter: .milliseconds(Int64(forgetProducerAfter * 1000)),
             enableTestAPI: try settings.resolve(enableTestAPI ? true : nil, env: "ROLLCAST_ENABLE_TEST_API", default: false),
             serverNames: serverName.isEmpty ? settings.list(env: "ROLLCAST_SERVER_NAMES") : serverName,
             allowedOrigins: try checkedOrigins(allowedOrigin.isEmpty ? settings.list(env: "ROLLCAST_ALLOWED_ORIGINS") : allowedOrigin),
@@ -184,5 +192,6 @@ enum GatewaySettings {
     static let pongTimeout = Setting(env: "ROLLCAST_PONG_TIMEOUT", default: 10.0)
     static let idleTimeout = Setting(env: "ROLLCAST_IDLE_TIMEOUT", default: 15.0)
     static let maxHTTPConnections = Setting(env: "ROLLCAST_MAX_HTTP_CONNECTIONS", default: 1_000)
+    static let forgetProducerAfter = Setting(env: "ROLLCAST_FORGET_PRODUCER_AFTER", default: 300.0)
     static let logLevel = Setting(env: "ROLLCAST_LOG_LEVEL", default: "info")
 }

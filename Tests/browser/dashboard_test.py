@@ -18,7 +18,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
-from harness import ROOT, Stack, wait_for
+from harness import ROOT, ShardedStack, Stack, wait_for
 
 SYMBOLS = ["ALPHA", "BRAVO", "CHARLIE"]
 SCREENSHOT = ROOT / ".build" / "screenshots" / "dashboard.png"
@@ -347,6 +347,79 @@ class DashboardTests:
         assert not result["differ"], f"after the restart the charts differ at {result['differ']}"
         assert b.execute_script("return window.rollcast.socket.stream") == "delta"
 
+    def test_two_producers_one_dead_its_charts_alone_are_stale_and_deltas_still_match(self):
+        fleet = ShardedStack(interval=0.5)
+        browser = None
+        try:
+            fleet.start_broker()
+            fleet.start_producer("east", ["E-1", "E-2"])
+            fleet.start_producer("west", ["W-1", "W-2"])
+            fleet.start_gateway(control="east")
+            browser = make_browser()
+            browser.get(fleet.url + "/")
+            browser.find_element(By.ID, "load-realtime").click()
+            wait_for(lambda: chart_symbols(browser) == ["E-1", "E-2", "W-1", "W-2"], 20, "the charts of both producers")
+            assert browser.execute_script("return window.rollcast.socket.stream") == "delta"
+            # The dashboard's charts after each message against a full-stream socket's, keyed by
+            # every chart's producer run and seq (two producers: no one seq names a message).
+            browser.execute_script(
+                """
+                const key = (charts) => charts.map(c => `${c.symbol}@${c.run_id}/${c.seq}`).join(" ");
+                const digest = (charts) => charts.map(c => `${c.symbol}:${c.raw_points}:${c.t.join(",")}|${c.price.join(",")}|${c.volume.join(",")}`).join("\\n");
+                window.compare = { dashboard: new Map(), full: new Map() };
+                const socket = window.rollcast.socket;
+                const original = socket.onSnapshot;
+                socket.onSnapshot = (charts, info) => {
+                  const sorted = [...charts].sort((a, b) => (a.symbol < b.symbol ? -1 : 1));
+                  window.compare.dashboard.set(key(sorted), digest(sorted));
+                  original(charts, info);
+                };
+                const plain = new WebSocket(`ws://${location.host}/ws/realtime_charts`);
+                plain.onmessage = (event) => {
+                  const charts = JSON.parse(event.data);
+                  window.compare.full.set(key(charts), digest(charts));
+                };
+                """
+            )
+
+            def matching():
+                return browser.execute_script(
+                    """
+                    let same = 0, differ = [];
+                    for (const [key, value] of window.compare.full) {
+                      const mine = window.compare.dashboard.get(key);
+                      if (mine === undefined) continue;
+                      if (mine === value) same += 1; else differ.push(key);
+                    }
+                    return { same, differ };
+                    """
+                )
+
+            wait_for(lambda: matching()["same"] >= 12, 30, "12 merged messages compared")
+            result = matching()
+            assert not result["differ"], f"the delta stream's charts differ from the full stream's at {result['differ'][:3]}"
+            deltas = browser.execute_script("return window.rollcast.socket.delta.applied")
+            assert deltas >= 8, f"only {deltas} deltas applied: the merged stream fell back to full messages"
+
+            def stale_symbols():
+                return browser.execute_script("return [...document.querySelectorAll('#charts .chart.stale')].map(e => e.dataset.symbol)")
+
+            fleet.kill("west")
+            # 3 intervals of 0.5 s, plus the page's 1 s refresh.
+            wait_for(lambda: stale_symbols() == ["W-1", "W-2"], 5, "west's charts, and only those, marked stale")
+            assert browser.find_element(By.ID, "connection-state").text == "live"
+            assert "2 of 4 charts stale" in browser.find_element(By.ID, "data-age").text
+            # East keeps moving meanwhile.
+            before = browser.execute_script("return window.rollcast.messages")
+            wait_for(lambda: browser.execute_script("return window.rollcast.messages") >= before + 3, 5, "east's snapshots to keep coming")
+            assert stale_symbols() == ["W-1", "W-2"]
+            fleet.start_producer("west", ["W-1", "W-2"])
+            wait_for(lambda: stale_symbols() == [], 15, "west's charts live again")
+        finally:
+            if browser:
+                browser.quit()
+            fleet.close()
+
     def test_a_secured_gateway_takes_the_token_from_the_link_and_refuses_without(self):
         secured = Stack(producer_args=["--mock-symbols", "DELTA"])
         token = secured.secure("read")
@@ -405,7 +478,8 @@ def main():
     signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(TimeoutError(f"browser tests ran over {RUN_LIMIT_S}s")))
     signal.alarm(RUN_LIMIT_S)
     suite = DashboardTests()
-    tests = [name for name in DashboardTests.__dict__ if name.startswith("test_")]
+    # Optional arguments pick tests by part of their name (the screenshot and stack are shared).
+    tests = [name for name in DashboardTests.__dict__ if name.startswith("test_") and (len(sys.argv) < 2 or any(part in name for part in sys.argv[1:]))]
     passed = failed = 0
     try:
         suite.setup()

@@ -141,3 +141,61 @@ class Stack:
         self.stop(self.gateway)
         self.stop(self.producer)
         shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+class ShardedStack:
+    """A broker, named producers publishing through it, and one gateway subscribed to it,
+    each process in a run directory of its own."""
+
+    def __init__(self, interval=0.5):
+        self.bin = bin_dir()
+        self.root = Path(tempfile.mkdtemp(prefix="rcs-", dir="/tmp"))
+        self.interval = interval
+        self.logs = self.root / "logs"
+        self.logs.mkdir()
+        self.processes = {}
+        self.port = None
+
+    def _dir(self, name):
+        path = self.root / name
+        path.mkdir(exist_ok=True)
+        return path
+
+    def _spawn(self, name, args):
+        log = open(self.logs / f"{name}.log", "ab")
+        self.processes[name] = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+
+    def start_broker(self):
+        self._spawn("broker", [str(self.bin / "rollcast-broker"), "--run-dir", str(self._dir("broker"))])
+
+    def start_producer(self, name, symbols):
+        self._spawn(name, [
+            str(self.bin / "rollcast-producer"), "--run-dir", str(self._dir(name)), "--name", name,
+            "--broker", f"ipc://{self.root}/broker/broker-in.sock", "--interval", str(self.interval),
+            "--window", "60", "--mock-rate", "4", "--mock-symbols", ",".join(symbols),
+        ])
+
+    def start_gateway(self, control):
+        port_file = self._dir("gateway") / "port"
+        self._spawn("gateway", [
+            str(self.bin / "rollcast-gateway"), "--run-dir", str(self._dir("gateway")), "--port", "0", "--port-file", str(port_file),
+            "--web-root", str(ROOT / "web"), "--permessage-deflate",
+            "--snapshot-endpoint", f"ipc://{self.root}/broker/broker-out.sock",
+            "--control-endpoint", f"ipc://{self.root}/{control}/control.sock",
+        ])
+        self.port = int(wait_for(lambda: port_file.exists() and port_file.read_text().strip(), 20, "the gateway's port file"))
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def kill(self, name):
+        process = self.processes.pop(name)
+        process.kill()
+        process.wait(5)
+
+    def close(self):
+        for name in ["gateway"] + [n for n in self.processes if n != "gateway"]:
+            if name in self.processes:
+                Stack.stop(self.processes.pop(name))
+        shutil.rmtree(self.root, ignore_errors=True)

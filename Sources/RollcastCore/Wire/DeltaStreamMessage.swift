@@ -15,14 +15,31 @@ public enum DeltaStreamMessage: Decodable, Sendable {
         public var charts: [Change]
         public var added: [ChartObject]
         public var removed: [String]
+        /// Set on a gateway merging several producers: the one producer this delta is from,
+        /// whose charts alone take its `seq`, `run_id` and `generated_at`.
+        public var producer: Source?
 
         enum CodingKeys: String, CodingKey {
-            case seq, charts, added, removed
+            case seq, charts, added, removed, producer
             case runID = "run_id"
             case generatedAt = "generated_at"
             case baseSeq = "base_seq"
             case windowSeconds = "window_s"
             case intervalMilliseconds = "interval_ms"
+        }
+    }
+
+    /// The producer of a delta on a merged stream, and its own snapshot's fields.
+    public struct Source: Decodable, Sendable {
+        public var name: String
+        public var seq: UInt64
+        public var runID: String
+        public var generatedAt: Int64
+
+        enum CodingKeys: String, CodingKey {
+            case name, seq
+            case runID = "run_id"
+            case generatedAt = "generated_at"
         }
     }
 
@@ -107,9 +124,10 @@ public struct DeltaStreamCharts: Sendable {
             }
             for chart in delta.added { charts[chart.symbol] = chart }
             for symbol in delta.removed { charts[symbol] = nil }
-            for symbol in charts.keys {
-                charts[symbol]!.seq = delta.seq
-                charts[symbol]!.generatedAt = delta.generatedAt
+            let source = delta.producer
+            for symbol in charts.keys where source == nil || charts[symbol]!.runID == source!.runID {
+                charts[symbol]!.seq = source?.seq ?? delta.seq
+                charts[symbol]!.generatedAt = source?.generatedAt ?? delta.generatedAt
                 charts[symbol]!.windowSeconds = delta.windowSeconds
                 charts[symbol]!.intervalMilliseconds = delta.intervalMilliseconds
             }

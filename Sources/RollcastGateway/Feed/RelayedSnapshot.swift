@@ -14,6 +14,13 @@ struct RelayedSnapshot: Sendable {
     let receivedAt: ContinuousClock.Instant
     /// The delta stream's two messages for this snapshot (`rollcast.delta.v1`), each made once.
     var deltaStream: DeltaStreamFrames? = nil
+    /// The producers whose charts the payload holds, in name order (one without a broker).
+    var sources: [ProducerSource] = []
+
+    /// Whether the payload holds run `runID` of some producer at `seq` or later.
+    func holds(runID: String, seq: UInt64) -> Bool {
+        sources.contains { $0.runID == runID && $0.seq >= seq } || (header.runID == runID && header.seq >= seq)
+    }
 }
 
 /// What a client of the delta stream may be sent for one snapshot: the full message always,

@@ -142,7 +142,7 @@ final class SnapshotBroadcaster: Sendable {
         return await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 for await snapshot in subscription.snapshots {
-                    if snapshot.header.runID == runID, snapshot.header.seq >= seq { return true }
+                    if snapshot.holds(runID: runID, seq: seq) { return true }
                 }
                 return false
             }

@@ -5,11 +5,12 @@ import RollcastCore
 import ServiceLifecycle
 import ZeroMQ
 
-/// Receives the producer's snapshots on a SUB socket and hands them to the broadcaster.
+/// Receives the producers' snapshots on a SUB socket, merges them (``SnapshotMerger``) and
+/// hands each merged message to the broadcaster.
 ///
 /// The socket connects (and reconnects) in the background, so the gateway starts before,
-/// and survives restarts of, the producer. Messages that are not well-formed snapshots
-/// are logged and dropped; they never reach a browser.
+/// and survives restarts of, a producer or a broker. Messages that are not well-formed
+/// snapshots are logged and dropped; they never reach a browser.
 final class SnapshotSubscriber: Service, Sendable {
     /// Larger messages make libzmq drop the connection rather than allocate for them.
     static let maxSnapshotBytes: Int64 = 256 << 20
@@ -21,9 +22,14 @@ final class SnapshotSubscriber: Service, Sendable {
 
     /// CURVE for a `tcp://` endpoint.
     private let curve: CurveClientSettings?
+    private let forgetProducerAfter: Duration
 
-    init(endpoint: String, curve: CurveClientSettings? = nil, broadcaster: SnapshotBroadcaster, compress: Bool, logger: Logger) {
+    init(
+        endpoint: String, curve: CurveClientSettings? = nil, forgetProducerAfter: Duration = .seconds(300), broadcaster: SnapshotBroadcaster,
+        compress: Bool, logger: Logger
+    ) {
         self.curve = curve
+        self.forgetProducerAfter = forgetProducerAfter
         self.endpoint = endpoint
         self.broadcaster = broadcaster
         self.compress = compress
@@ -49,8 +55,9 @@ final class SnapshotSubscriber: Service, Sendable {
         logger.info("subscribed to snapshots", metadata: ["endpoint": "\(endpoint)"])
         let decoder = JSONDecoder()
         let deflater = compress ? try SnapshotDeflater() : nil
-        var lastRun: String?
-        var lastSeq: UInt64 = 0
+        var merger = SnapshotMerger(forgetAfter: forgetProducerAfter)
+        var hidden: [String: [String]] = [:]
+        let refusals = RefusalLog(logger: logger, message: "producer snapshot refused")
         while true {
             let parts: [ZMQMessage]
             do {
@@ -69,26 +76,55 @@ final class SnapshotSubscriber: Service, Sendable {
                 logger.warning("malformed snapshot message dropped", metadata: ["parts": "\(parts.count)"])
                 continue
             }
-            if header.runID != lastRun {
-                logger.info("producer run detected", metadata: ["run_id": "\(header.runID)", "seq": "\(header.seq)"])
-                lastRun = header.runID
-            } else if header.seq <= lastSeq {
-                // A broker's cached copy of a snapshot held already (it resends its cache
-                // whenever a gateway subscribes): relaying it again would tell clients nothing.
-                continue
-            }
-            lastSeq = header.seq
+            let runChanged = merger.feeds[header.producer ?? ""]?.header.runID != header.runID
             // The one copy on the way through: out of libzmq's message into a shared buffer.
             let payload = parts[2].withUnsafeBytes { ByteBuffer(bytes: $0) }
             let delta = parts.count == 4 && header.deltaBaseSeq != nil ? parts[3].withUnsafeBytes { ByteBuffer(bytes: $0) } : nil
-            var frames = DeltaStreamFrames(full: DeltaStreamFrames.fullMessage(header: header, payload: payload), delta: delta, baseSeq: header.deltaBaseSeq)
-            // Compressed once per kind, and only while some delta client may want it.
-            if let deflater, broadcaster.metrics.deltaClients.value > 0 {
-                frames.fullDeflated = deflater.deflate(frames.full)
-                frames.deltaDeflated = delta.flatMap { deflater.deflate($0) }
+            let merged: MergedSnapshot
+            switch merger.accept(header: header, payload: payload, delta: delta, receivedAt: .now) {
+            case .publish(let message): merged = message
+            case .duplicate: continue
+            case .refused(let reason):
+                refusals.note(reason, metadata: ["producer": "\(header.producer ?? "")", "run_id": "\(header.runID)"])
+                continue
             }
-            broadcaster.publish(
-                RelayedSnapshot(header: header, payload: payload, deflated: deflater?.deflate(payload), receivedAt: .now, deltaStream: frames)
+            if runChanged {
+                logger.info("producer run detected", metadata: ["producer": "\(header.producer ?? "")", "run_id": "\(header.runID)", "seq": "\(header.seq)"])
+            }
+            for name in merged.forgotten {
+                logger.notice("silent producer forgotten; its charts leave the message", metadata: ["producer": "\(name)"])
+            }
+            logConflicts(merged.sources, previous: &hidden)
+            broadcaster.publish(relayed(merged, deflater: deflater))
+        }
+    }
+
+    /// The message as clients get it: the delta stream's frames and compression made once.
+    private func relayed(_ merged: MergedSnapshot, deflater: SnapshotDeflater?) -> RelayedSnapshot {
+        let header = merged.header
+        var frames = DeltaStreamFrames(
+            full: DeltaStreamFrames.fullMessage(header: header, payload: merged.payload), delta: merged.delta, baseSeq: header.deltaBaseSeq
+        )
+        // Compressed once per kind, and only while some delta client may want it.
+        if let deflater, broadcaster.metrics.deltaClients.value > 0 {
+            frames.fullDeflated = deflater.deflate(frames.full)
+            frames.deltaDeflated = merged.delta.flatMap { deflater.deflate($0) }
+        }
+        return RelayedSnapshot(
+            header: header, payload: merged.payload, deflated: deflater?.deflate(merged.payload), receivedAt: .now, deltaStream: frames,
+            sources: merged.sources
+        )
+    }
+
+    /// Logs when the symbols two producers claim change: once, not per snapshot.
+    private func logConflicts(_ sources: [ProducerSource], previous: inout [String: [String]]) {
+        let current = Dictionary(uniqueKeysWithValues: sources.filter { !$0.hiddenSymbols.isEmpty }.map { ($0.name, $0.hiddenSymbols) })
+        guard current != previous else { return }
+        previous = current
+        for (name, symbols) in current.sorted(by: { $0.key < $1.key }) {
+            logger.warning(
+                "symbols claimed by several producers; each is shown from the producer whose name sorts first",
+                metadata: ["hidden_from": "\(name)", "count": "\(symbols.count)", "symbols": "\(symbols.prefix(10).joined(separator: ","))"]
             )
         }
     }

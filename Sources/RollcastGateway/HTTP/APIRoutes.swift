@@ -218,6 +218,7 @@ struct APIRoutes: Sendable {
         }
     }
 
+    /// Ready while some producer's snapshots arrive: its last within 3 of its intervals.
     func readiness() -> Response {
         guard let snapshot = broadcaster.latest else {
             return JSONBody.response(
@@ -225,19 +226,50 @@ struct APIRoutes: Sendable {
                 Readiness(ready: false, reason: "no snapshot received yet", lastSnapshotAgeMilliseconds: nil, seq: nil, runID: nil)
             )
         }
-        let age = snapshot.receivedAt.duration(to: .now)
-        let limit = Duration.milliseconds(snapshot.header.intervalMilliseconds * 3)
-        let ready = age <= limit
+        let now = ContinuousClock.now
+        let ready = snapshot.sources.contains { $0.isLive(at: now) }
         return JSONBody.response(
             status: ready ? .ok : .serviceUnavailable,
             Readiness(
                 ready: ready,
                 reason: ready ? nil : "no snapshot within 3 intervals",
-                lastSnapshotAgeMilliseconds: age.milliseconds,
+                lastSnapshotAgeMilliseconds: snapshot.receivedAt.duration(to: now).milliseconds,
                 seq: snapshot.header.seq,
                 runID: snapshot.header.runID
             )
         )
+    }
+
+    /// A producer whose charts the gateway's message holds.
+    struct Source: Encodable {
+        let name: String
+        let runID: String
+        let seq: UInt64
+        let charts: Int
+        let live: Bool
+        let lastSnapshotAgeMilliseconds: Int64
+        let hiddenSymbols: Int
+        /// The first few of them, for the operator to look at.
+        let hiddenSymbolsSample: [String]
+
+        init(_ source: ProducerSource, now: ContinuousClock.Instant) {
+            name = source.name
+            runID = source.runID
+            seq = source.seq
+            charts = source.charts
+            live = source.isLive(at: now)
+            lastSnapshotAgeMilliseconds = source.receivedAt.duration(to: now).milliseconds
+            hiddenSymbols = source.hiddenSymbols.count
+            hiddenSymbolsSample = Array(source.hiddenSymbols.prefix(10))
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case name, seq, charts, live
+            case runID = "run_id"
+            case lastSnapshotAgeMilliseconds = "last_snapshot_age_ms"
+            case hiddenSymbols = "hidden_symbols"
+            case hiddenSymbolsSample = "hidden_symbols_sample"
+        }
     }
 
     struct Status: Encodable {
@@ -255,12 +287,14 @@ struct APIRoutes: Sendable {
         let lastSnapshotAgeMilliseconds: Int64?
         let snapshotEndpoint: String
         let controlEndpoint: String
+        /// Every producer the message holds charts of, in name order.
+        let sources: [Source]
         /// The producer's own status (windows, ingest counters), asked for with a short deadline.
         let producer: ProducerStatus?
         let producerError: String?
 
         enum CodingKeys: String, CodingKey {
-            case clients, seq, charts, producer
+            case clients, seq, charts, producer, sources
             case producerError = "producer_error"
             case clientsRefused = "clients_refused"
             case connections
@@ -306,6 +340,7 @@ struct APIRoutes: Sendable {
                 lastSnapshotAgeMilliseconds: snapshot.map { $0.receivedAt.duration(to: .now).milliseconds },
                 snapshotEndpoint: configuration.snapshotEndpoint,
                 controlEndpoint: configuration.controlEndpoint,
+                sources: snapshot.map { snapshot in snapshot.sources.map { Source($0, now: .now) } } ?? [],
                 producer: producer,
                 producerError: producerError
             )

@@ -1,0 +1,262 @@
+import Foundation
+import RollcastCore
+import Testing
+
+/// Several producers, each with its own symbols, through one broker to several gateways: all
+/// real processes, each in a run directory of its own under one private folder.
+@Suite("Sharded producers", .serialized, .timeLimit(.minutes(3)))
+struct ShardedTests {
+    /// A broker, named producers and gateways; every process is stopped on every path.
+    final class Fleet: @unchecked Sendable {
+        // Safe to share: each test drives its fleet from one task at a time.
+        let root: String
+        let interval: Double
+        private(set) var processes: [String: RollcastProcess] = [:]
+        private(set) var ports: [String: Int] = [:]
+
+        init(interval: Double) throws {
+            // Short: Unix socket paths are limited to about 107 bytes.
+            root = "/tmp/rcs-\(UUID().uuidString.prefix(8).lowercased())"
+            self.interval = interval
+            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: false)
+        }
+
+        func directory(_ name: String) throws -> String {
+            let path = "\(root)/\(name)"
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            return path
+        }
+
+        var broker: RunDirectory { RunDirectory(path: "\(root)/broker") }
+
+        func startBroker() throws {
+            processes["broker"] = try RollcastProcess(
+                executable: "rollcast-broker", arguments: ["--run-dir", try directory("broker")], logPath: "\(root)/broker.log"
+            )
+        }
+
+        func startProducer(_ name: String, symbols: [String]) throws {
+            processes[name] = try RollcastProcess(
+                executable: "rollcast-producer",
+                arguments: [
+                    "--run-dir", try directory(name), "--name", name, "--broker", broker.brokerProducerEndpoint,
+                    "--mock-symbols", symbols.joined(separator: ","), "--interval", "\(interval)",
+                ],
+                logPath: "\(root)/\(name).log"
+            )
+        }
+
+        /// - Parameter control: the producer whose control socket the gateway asks (for its status).
+        func startGateway(_ name: String, control: String?) async throws {
+            let portFile = "\(try directory(name))/port"
+            processes[name] = try RollcastProcess(
+                executable: "rollcast-gateway",
+                arguments: [
+                    "--run-dir", try directory(name), "--port", "0", "--port-file", portFile, "--web-root", "\(TestEnvironment.repositoryRoot)/web",
+                    "--snapshot-endpoint", broker.brokerGatewayEndpoint,
+                    "--control-endpoint", control.map { RunDirectory(path: "\(root)/\($0)").controlEndpoint } ?? "ipc://\(root)/nowhere.sock",
+                ],
+                logPath: "\(root)/\(name).log"
+            )
+            ports[name] = try await poll("\(name)'s port file", within: .seconds(20)) {
+                (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            }
+        }
+
+        func process(_ name: String) -> RollcastProcess? { processes[name] }
+
+        func webSocketURL(_ gateway: String) -> String { "ws://127.0.0.1:\(ports[gateway]!)/ws/realtime_charts" }
+
+        /// The producers a gateway's message holds, from its `/api/status`.
+        func sources(_ gateway: String) async throws -> [String: Source] {
+            let answer = try await testHTTPClient.execute(.init(url: "http://127.0.0.1:\(ports[gateway]!)/api/status"), timeout: .seconds(5))
+            let body = try await answer.body.collect(upTo: 1 << 20)
+            let status = try JSONDecoder().decode(Status.self, from: Data(String(buffer: body).utf8))
+            return Dictionary(uniqueKeysWithValues: status.sources.map { ($0.name, $0) })
+        }
+
+        struct Status: Decodable {
+            let sources: [Source]
+        }
+
+        struct Source: Decodable {
+            let name: String
+            let runID: String
+            let seq: UInt64
+            let live: Bool
+            let charts: Int
+
+            enum CodingKeys: String, CodingKey {
+                case name, seq, live, charts
+                case runID = "run_id"
+            }
+        }
+
+        func stop(_ name: String, signal: Int32 = SIGTERM) async -> Int32? {
+            await processes.removeValue(forKey: name)?.stop(signal: signal)
+        }
+
+        func tearDown(failed: Bool) async {
+            if failed {
+                for (name, process) in processes.sorted(by: { $0.key < $1.key }) {
+                    FileHandle.standardError.write(Data("--- \(name) log\n\(process.log.suffix(3000))\n".utf8))
+                }
+            }
+            // Gateways first, so none logs a missing broker on the way out.
+            let names = processes.keys.sorted()
+            for name in names.filter({ $0.hasPrefix("g") }) + names.filter({ !$0.hasPrefix("g") }) { _ = await stop(name) }
+            try? FileManager.default.removeItem(atPath: root)
+        }
+
+        static func with(interval: Double, _ body: (Fleet) async throws -> Void) async throws {
+            let fleet = try Fleet(interval: interval)
+            do {
+                try await body(fleet)
+            } catch {
+                await fleet.tearDown(failed: true)
+                throw error
+            }
+            await fleet.tearDown(failed: false)
+        }
+    }
+
+    /// What a message holds: each chart's producer run and seq, by symbol.
+    static func sources(of text: String) throws -> [String: String] {
+        let charts = try JSONDecoder().decode([ChartObject].self, from: Data(text.utf8))
+        return Dictionary(uniqueKeysWithValues: charts.map { ($0.symbol, "\($0.runID)/\($0.seq)") })
+    }
+
+    static let east = ["E-1", "E-2", "E-3"]
+    static let west = ["W-1", "W-2"]
+
+    @Test(
+        "broker, two producers, two gateways: every message holds both producers' symbols, with the same bytes from both gateways; a late gateway is ready at once with both"
+    )
+    func mergedMessages() async throws {
+        try await Fleet.with(interval: 0.3) { fleet in
+            try fleet.startBroker()
+            try fleet.startProducer("east", symbols: Self.east)
+            try fleet.startProducer("west", symbols: Self.west)
+            try await fleet.startGateway("g1", control: "east")
+            try await fleet.startGateway("g2", control: "west")
+            for gateway in ["g1", "g2"] {
+                _ = try await poll("\(gateway) to hold both producers", within: .seconds(15)) {
+                    let sources = try await fleet.sources(gateway)
+                    return sources["east"]?.live == true && sources["west"]?.live == true ? true : nil
+                }
+            }
+            // Ten messages from each gateway at once: the snapshots both merged give the same bytes.
+            async let fromFirst = WebSocketProbe.messages(10, from: fleet.webSocketURL("g1"), within: .seconds(20))
+            async let fromSecond = WebSocketProbe.messages(10, from: fleet.webSocketURL("g2"), within: .seconds(20))
+            let (first, second) = try await (fromFirst, fromSecond)
+            var byContent: [[String: String]: String] = [:]
+            for text in first {
+                let sources = try Self.sources(of: text)
+                #expect(sources.keys.sorted() == (Self.east + Self.west).sorted(), "a message without every symbol of both producers")
+                byContent[sources] = text
+            }
+            var compared = 0
+            for text in second {
+                let sources = try Self.sources(of: text)
+                #expect(sources.keys.sorted() == (Self.east + Self.west).sorted())
+                guard let same = byContent[sources] else { continue }
+                #expect(same == text, "two gateways holding the same snapshots sent different bytes")
+                compared += 1
+            }
+            #expect(compared >= 5, "only \(compared) messages of the same snapshots from both gateways")
+
+            // A gateway started now, with no producer to ask: ready from the broker's cache, with both producers.
+            let started = ContinuousClock.now
+            try await fleet.startGateway("g3", control: nil)
+            let listening = started.duration(to: .now)
+            // The window, not /api/status: status also asks a producer, and this gateway has none to ask.
+            _ = try await poll("the late gateway to hold both producers", within: .seconds(5)) {
+                let answer = try await testHTTPClient.execute(.init(url: "http://127.0.0.1:\(fleet.ports["g3"]!)/api/realtime_window"), timeout: .seconds(5))
+                let lines = String(buffer: try await answer.body.collect(upTo: 1 << 20)).split(separator: "\n")
+                return lines.count == Self.east.count + Self.west.count ? true : nil
+            }
+            let elapsed = started.duration(to: .now)
+            let sources = try await fleet.sources("g3")
+            print("late gateway held both producers \(elapsed.milliseconds) ms after its start (listening after \(listening.milliseconds) ms)")
+            #expect(sources.values.allSatisfy { $0.live })
+            #expect(elapsed < .seconds(1), "not from the broker's cache: \(elapsed)")
+        }
+    }
+
+    @Test("a producer killed: its charts stop and are stale within 3 intervals while the other's move; restarted, they move again")
+    func producerDies() async throws {
+        try await Fleet.with(interval: 0.3) { fleet in
+            try fleet.startBroker()
+            try fleet.startProducer("east", symbols: Self.east)
+            try fleet.startProducer("west", symbols: Self.west)
+            try await fleet.startGateway("g1", control: "east")
+            let before = try await poll("both producers live", within: .seconds(15)) {
+                let sources = try await fleet.sources("g1")
+                return sources["east"]?.live == true && sources["west"]?.live == true ? sources : nil
+            }
+            let killed = ContinuousClock.now
+            await fleet.stop("west", signal: SIGKILL)
+            _ = try await poll("west to be reported stale", within: .seconds(5)) {
+                try await fleet.sources("g1")["west"]?.live == false ? true : nil
+            }
+            let staleAfter = killed.duration(to: .now)
+            print("west stale \(staleAfter.milliseconds) ms after SIGKILL (interval 300 ms)")
+            #expect(staleAfter <= .milliseconds(900 + 300), "stale only after \(staleAfter)")
+
+            // The dead producer's charts stay in every message, unchanged; the other's move.
+            let messages = try await WebSocketProbe.collect(5, from: fleet.webSocketURL("g1"), within: .seconds(10)) { try? Self.sources(of: $0) }
+            let held = messages.compactMap { $0 }
+            #expect(held.count == 5)
+            #expect(Set(held.map { $0["W-1"] }).count == 1, "a dead producer's chart changed")
+            #expect(Set(held.map { $0["E-1"] }).count >= 4, "the live producer's chart stopped too")
+            #expect(held.allSatisfy { $0.keys.sorted() == (Self.east + Self.west).sorted() })
+
+            // Back: a new run of the same name takes its charts up again.
+            try fleet.startProducer("west", symbols: Self.west)
+            let back = try await poll("west live again", within: .seconds(15)) {
+                let west = try await fleet.sources("g1")["west"]
+                return west?.live == true && west?.runID != before["west"]?.runID ? west : nil
+            }
+            #expect(back.charts == 2)
+            let after = try await WebSocketProbe.collect(3, from: fleet.webSocketURL("g1"), within: .seconds(10)) { try? Self.sources(of: $0) }
+            #expect(after.compactMap { $0?["W-1"] }.allSatisfy { $0.hasPrefix(back.runID) })
+        }
+    }
+
+    @Test("the broker restarted: both gateways relay again within 2 intervals of it listening")
+    func brokerRestarts() async throws {
+        try await Fleet.with(interval: 0.5) { fleet in
+            try fleet.startBroker()
+            try fleet.startProducer("east", symbols: Self.east)
+            try fleet.startProducer("west", symbols: Self.west)
+            try await fleet.startGateway("g1", control: "east")
+            try await fleet.startGateway("g2", control: "west")
+            for gateway in ["g1", "g2"] {
+                _ = try await poll("\(gateway) to hold both producers", within: .seconds(15)) {
+                    let sources = try await fleet.sources(gateway)
+                    return sources.count == 2 && sources.values.allSatisfy(\.live) ? true : nil
+                }
+            }
+            #expect(await fleet.stop("broker") == 0, "the broker stops cleanly on SIGTERM")
+            // Long enough for both gateways to see nothing new: what they hold then is the floor.
+            try await Task.sleep(for: .seconds(1))
+            var seqs: [String: UInt64] = [:]
+            for gateway in ["g1", "g2"] { seqs[gateway] = try await fleet.sources(gateway)["east"]?.seq ?? 0 }
+            try fleet.startBroker()
+            let socket = String(fleet.broker.brokerGatewayEndpoint.dropFirst("ipc://".count))
+            let listening = try await poll("the new broker to listen", within: .seconds(10)) {
+                FileManager.default.fileExists(atPath: socket) ? ContinuousClock.now : nil
+            }
+            for gateway in ["g1", "g2"] {
+                let floor = seqs[gateway]!
+                _ = try await poll("\(gateway) to relay again", within: .seconds(10)) {
+                    let sources = try await fleet.sources(gateway)
+                    return (sources["east"]?.seq ?? 0) > floor && (sources["west"]?.live ?? false) ? true : nil
+                }
+                let elapsed = listening.duration(to: .now)
+                print("\(gateway) relaying again \(elapsed.milliseconds) ms after the new broker listened (interval 500 ms)")
+                #expect(elapsed <= .seconds(1) + .milliseconds(200), "\(gateway) relayed again only after \(elapsed)")
+            }
+        }
+    }
+}
