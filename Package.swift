@@ -125,6 +125,7 @@ let package = Package(
             dependencies: [
                 "RollcastCore",
                 "RollcastProducer",
+                "RollcastGateway",
                 "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -148,6 +149,7 @@ let package = Package(
                 "RollcastCore",
                 // The producer's own encoder makes the snapshots the merger is tested on.
                 "RollcastProducer",
+                "ZeroMQ",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -73,6 +73,7 @@ public struct Producer: Sendable {
             socket: publishing,
             interval: configuration.interval,
             name: configuration.name,
+            control: configuration.controlAddress,
             files: files,
             onLost: { failStop.trigger($0) },
             logger: logger

@@ -45,6 +45,9 @@ public struct ProducerConfiguration: Sendable {
     public var brokerCurve: CurveClientSettings?
     /// The producer's name in every snapshot header: a broker keeps one last snapshot per name.
     public var name: String
+    /// The control endpoint announced in snapshot headers (`--advertise-control`); by default
+    /// the control endpoint itself, with a wildcard host replaced by this host's name.
+    public var advertisedControl: String?
 
     public struct Replay: Sendable {
         public var path: String
@@ -83,8 +86,10 @@ public struct ProducerConfiguration: Sendable {
         curve: CurveServerSettings? = nil,
         broker: String? = nil,
         brokerCurve: CurveClientSettings? = nil,
-        name: String = HostName.local
+        name: String = HostName.local,
+        advertisedControl: String? = nil
     ) {
+        self.advertisedControl = advertisedControl
         self.runDirectory = runDirectory
         self.snapshotEndpoint = snapshotEndpoint ?? runDirectory.snapshotEndpoint
         self.controlEndpoint = controlEndpoint ?? runDirectory.controlEndpoint
@@ -117,4 +122,15 @@ public struct ProducerConfiguration: Sendable {
     }
 
     var intervalMilliseconds: Int64 { Int64((interval * 1000).rounded()) }
+
+    /// What snapshot headers announce of the control socket: where a gateway reaches it, and
+    /// its CURVE key when it is a `tcp://` CURVE server.
+    public var controlAddress: ControlAddress {
+        var endpoint = advertisedControl ?? controlEndpoint
+        if advertisedControl == nil, let host = ListenAddress.tcpHost(of: endpoint), ["*", "0.0.0.0", "::"].contains(host) {
+            let port = endpoint.split(separator: ":").last.map(String.init) ?? ""
+            endpoint = "tcp://\(HostName.local):\(port)"
+        }
+        return ControlAddress(endpoint: endpoint, curveKey: controlEndpoint.hasPrefix("tcp://") ? curve?.keyPair.publicKey : nil)
+    }
 }

@@ -78,6 +78,9 @@ struct ProducerCommand: AsyncParsableCommand {
     @Option(help: "This producer's name in its snapshots: a broker keeps one last snapshot per name. (ROLLCAST_NAME; default the host name)")
     var name: String?
 
+    @Option(help: "The control endpoint gateways are told to send this producer's writes to, when --control-endpoint is not what they reach (a wildcard address, NAT). (ROLLCAST_ADVERTISE_CONTROL; default --control-endpoint, a wildcard host replaced by the host name)")
+    var advertiseControl: String?
+
     @Option(help: "File holding this producer's CURVE secret key (rollcast-keygen), readable by its owner only: tcp:// endpoints then encrypt and admit only --curve-allow keys. (ROLLCAST_CURVE_SECRET_KEY)")
     var curveSecretKey: String?
 
@@ -178,13 +181,24 @@ struct ProducerCommand: AsyncParsableCommand {
             curve: curve,
             broker: settings.resolve(broker, env: "ROLLCAST_BROKER", default: nil),
             brokerCurve: try brokerCurve(settings, own: curve),
-            name: settings.resolve(name, env: "ROLLCAST_NAME", default: HostName.local) ?? HostName.local
+            name: settings.resolve(name, env: "ROLLCAST_NAME", default: HostName.local) ?? HostName.local,
+            advertisedControl: try checkedAdvertisement(settings.resolve(advertiseControl, env: "ROLLCAST_ADVERTISE_CONTROL", default: nil))
         )
         try await Producer(configuration: configuration, logger: logger).run()
     }
 }
 
 extension ProducerCommand {
+    /// An advertised control endpoint: `ipc://` or `tcp://host:port`, named so a gateway can connect.
+    func checkedAdvertisement(_ endpoint: String?) throws -> String? {
+        guard let endpoint else { return nil }
+        if endpoint.hasPrefix("ipc:///") { return endpoint }
+        if let host = ListenAddress.tcpHost(of: endpoint), !["", "*", "0.0.0.0", "::"].contains(host), endpoint.split(separator: ":").last.flatMap({ Int($0) }) != nil {
+            return endpoint
+        }
+        throw ValidationError("--advertise-control must be ipc:///absolute/path or tcp://host:port with a host gateways can reach, not '\(endpoint)'")
+    }
+
     /// CURVE for publishing into a `tcp://` broker: this producer's key pair and the broker's key.
     func brokerCurve(_ settings: SettingResolver, own: CurveServerSettings?) throws -> CurveClientSettings? {
         guard let path = settings.resolve(curveBrokerKey, env: "ROLLCAST_CURVE_BROKER_KEY", default: nil) else { return nil }

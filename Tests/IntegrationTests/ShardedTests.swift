@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import RollcastCore
 import Testing
 
@@ -53,6 +55,7 @@ struct ShardedTests {
                 executable: "rollcast-gateway",
                 arguments: [
                     "--run-dir", try directory(name), "--port", "0", "--port-file", portFile, "--web-root", "\(TestEnvironment.repositoryRoot)/web",
+                    "--enable-test-api",
                     "--snapshot-endpoint", broker.brokerGatewayEndpoint,
                     "--control-endpoint", control.map { RunDirectory(path: "\(root)/\($0)").controlEndpoint } ?? "ipc://\(root)/nowhere.sock",
                 ],
@@ -64,6 +67,25 @@ struct ShardedTests {
         }
 
         func process(_ name: String) -> RollcastProcess? { processes[name] }
+
+        /// A POST to a gateway: status and body.
+        func post(_ gateway: String, _ path: String, _ body: String) async throws -> (status: Int, json: [String: Any]) {
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(ports[gateway]!)\(path)")
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+            let answer = try await testHTTPClient.execute(request, timeout: .seconds(10))
+            let text = String(buffer: try await answer.body.collect(upTo: 1 << 20))
+            return (Int(answer.status.code), (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:])
+        }
+
+        /// A gateway's current window.
+        func window(_ gateway: String) async throws -> [String: ChartObject] {
+            let answer = try await testHTTPClient.execute(.init(url: "http://127.0.0.1:\(ports[gateway]!)/api/realtime_window"), timeout: .seconds(5))
+            let text = String(buffer: try await answer.body.collect(upTo: 16 << 20))
+            let charts = try text.split(separator: "\n").map { try JSONDecoder().decode(ChartObject.self, from: Data($0.utf8)) }
+            return Dictionary(uniqueKeysWithValues: charts.map { ($0.symbol, $0) })
+        }
 
         func webSocketURL(_ gateway: String) -> String { "ws://127.0.0.1:\(ports[gateway]!)/ws/realtime_charts" }
 
@@ -257,6 +279,77 @@ struct ShardedTests {
                 print("\(gateway) relaying again \(elapsed.milliseconds) ms after the new broker listened (interval 500 ms)")
                 #expect(elapsed <= .seconds(1) + .milliseconds(200), "\(gateway) relayed again only after \(elapsed)")
             }
+        }
+    }
+
+    @Test(
+        "writes through either gateway reach the producer that owns each symbol: a batch over two is split, a refused part leaves the other applied, a new symbol keeps one owner"
+    )
+    func routedWrites() async throws {
+        try await Fleet.with(interval: 0.3) { fleet in
+            try fleet.startBroker()
+            try fleet.startProducer("east", symbols: Self.east)
+            try fleet.startProducer("west", symbols: Self.west)
+            try await fleet.startGateway("g1", control: nil)
+            try await fleet.startGateway("g2", control: nil)
+            var runs: [String: String] = [:]
+            for gateway in ["g1", "g2"] {
+                runs = try await poll("\(gateway) to hold both producers", within: .seconds(15)) {
+                    let sources = try await fleet.sources(gateway)
+                    return sources.count == 2 && sources.values.allSatisfy { $0.live } ? sources.mapValues(\.runID) : nil
+                }
+            }
+            let t = (Date().timeIntervalSince1970 * 1000).rounded() / 1000
+
+            // One batch, two producers: each gets its tick, and the answer says so.
+            let split = try await fleet.post(
+                "g1", "/api/ingest", #"{"batch_id":"split-1","ticks":[{"symbol":"E-1","t":\#(t),"price":777.25},{"symbol":"W-1","t":\#(t),"price":888.5}]}"#
+            )
+            #expect(split.status == 200, "\(split.json)")
+            let parts = (split.json["parts"] as? [[String: Any]]) ?? []
+            #expect(Set(parts.compactMap { $0["producer"] as? String }) == ["east", "west"])
+            #expect((split.json["appended"] as? Int ?? 0) + (split.json["inserted"] as? Int ?? 0) + (split.json["merged"] as? Int ?? 0) == 2)
+            _ = try await poll("both ticks in the other gateway's window, each in its producer's chart", within: .seconds(5)) { () -> Bool? in
+                let window = try await fleet.window("g2")
+                guard let east = window["E-1"], let west = window["W-1"] else { return nil }
+                let eastHas = zip(east.t, east.price).contains { $0 == t && $1 == 777.25 } && east.runID == runs["east"]
+                let westHas = zip(west.t, west.price).contains { $0 == t && $1 == 888.5 } && west.runID == runs["west"]
+                return eastHas && westHas ? true : nil
+            }
+
+            // A bad tick in east's part: east applies nothing, west its part; the reason names the batch's position.
+            let refused = try await fleet.post(
+                "g2", "/api/ingest", #"{"batch_id":"split-2","ticks":[{"symbol":"W-2","t":\#(t),"price":999.75},{"symbol":"E-2","t":\#(t),"price":"high"}]}"#
+            )
+            #expect(refused.status == 400)
+            let reason = refused.json["error"] as? String ?? ""
+            #expect(reason.contains("ticks[1]") && reason.contains("east") && reason.contains("'west' were applied"), "\(reason)")
+            let refusedParts = (refused.json["parts"] as? [[String: Any]]) ?? []
+            #expect(refusedParts.first { $0["producer"] as? String == "west" }?["status"] as? Int == 200)
+            #expect(refusedParts.first { $0["producer"] as? String == "east" }?["status"] as? Int == 400)
+            _ = try await poll("west's part applied", within: .seconds(5)) { () -> Bool? in
+                let chart = try await fleet.window("g1")["W-2"]
+                return chart.map { zip($0.t, $0.price).contains { $0 == t && $1 == 999.75 } } == true ? true : nil
+            }
+
+            // A symbol no producer holds goes to one producer, and stays with it whichever gateway writes next.
+            #expect(try await fleet.post("g1", "/api/ingest", #"{"ticks":[{"symbol":"NEW-1","t":\#(t),"price":5}]}"#).status == 200)
+            let owner = try await poll("NEW-1 in the window", within: .seconds(5)) { try await fleet.window("g2")["NEW-1"]?.runID }
+            #expect(owner == runs["east"] || owner == runs["west"])
+            #expect(try await fleet.post("g2", "/api/ingest", #"{"ticks":[{"symbol":"NEW-1","t":\#(t + 0.5),"price":6}]}"#).status == 200)
+            let both = try await poll("NEW-1's second tick", within: .seconds(5)) {
+                try await fleet.window("g1")["NEW-1"].flatMap { $0.t.count == 2 ? $0 : nil }
+            }
+            #expect(both.runID == owner && both.price == [5, 6])
+            for gateway in ["g1", "g2"] {
+                #expect(try await fleet.sources(gateway).values.allSatisfy { $0.charts > 0 }, "a producer lost its charts")
+            }
+
+            // Mock data over both producers, through the other gateway: the answer comes once one message holds all of it.
+            let loaded = try await fleet.post("g2", "/api/test/load_mock_data", #"{"symbols":["E-3","W-2","LM-NEW"],"points":5}"#)
+            #expect(loaded.status == 200, "\(loaded.json)")
+            let window = try await fleet.window("g2")
+            #expect(window["LM-NEW"] != nil && window["E-3"]?.runID == runs["east"] && window["W-2"]?.runID == runs["west"])
         }
     }
 }

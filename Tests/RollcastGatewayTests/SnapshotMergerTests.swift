@@ -153,10 +153,11 @@ struct SnapshotMergerTests {
         let merged = try #require(publish(merger.accept(header: later.header, payload: later.payload, delta: later.delta, receivedAt: start + .seconds(11))))
         #expect(merged.forgotten == ["a"])
         #expect(try charts(merged.payload).map(\.symbol) == ["B"])
-        // Not JSON, or charts whose first key is not the symbol: refused, nothing published.
-        var bad = later.header
+        // Beside another producer, charts whose first key is not the symbol are refused, nothing published
+        // (a producer alone passes through whole: nothing needs cutting).
+        var bad = fromC.header
         bad.seq += 1
-        guard case .refused = merger.accept(header: bad, payload: ByteBuffer(string: #"[{"seq":1,"symbol":"B"}]"#), delta: nil, receivedAt: .now) else {
+        guard case .refused = merger.accept(header: bad, payload: ByteBuffer(string: #"[{"seq":1,"symbol":"C"}]"#), delta: nil, receivedAt: .now) else {
             Issue.record("a chart without its symbol first was merged")
             return
         }

@@ -17,11 +17,16 @@ public struct SnapshotHeader: Codable, Equatable, Sendable {
     /// The producer's name (`--name`): a broker keeps the last snapshot of each, and a new run
     /// of a producer replaces its old one.
     public var producer: String?
+    /// Where the producer takes control commands (ingest, mock loads), so that a gateway merging
+    /// several producers can send each symbol's writes to the producer that owns it.
+    public var control: ControlAddress?
 
     public init(
-        seq: UInt64, runID: String, generatedAt: Int64, intervalMilliseconds: Int64, charts: Int, deltaBaseSeq: UInt64? = nil, producer: String? = nil
+        seq: UInt64, runID: String, generatedAt: Int64, intervalMilliseconds: Int64, charts: Int, deltaBaseSeq: UInt64? = nil, producer: String? = nil,
+        control: ControlAddress? = nil
     ) {
         self.producer = producer
+        self.control = control
         self.seq = seq
         self.runID = runID
         self.generatedAt = generatedAt
@@ -37,9 +42,27 @@ public struct SnapshotHeader: Codable, Equatable, Sendable {
         case intervalMilliseconds = "interval_ms"
         case charts
         case deltaBaseSeq = "delta_base_seq"
-        case producer
+        case producer, control
     }
 
     /// The first part of every snapshot message; subscribers filter on it.
     public static let topic = "snapshot.v1"
+}
+
+/// A producer's control socket as it announces it in its snapshot headers.
+public struct ControlAddress: Codable, Equatable, Hashable, Sendable {
+    /// A ZeroMQ endpoint a gateway connects to: `ipc://…`, or `tcp://host:port`.
+    public var endpoint: String
+    /// The producer's CURVE public key (Z85) when its control socket is a CURVE server.
+    public var curveKey: String?
+
+    public init(endpoint: String, curveKey: String? = nil) {
+        self.endpoint = endpoint
+        self.curveKey = curveKey
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case endpoint
+        case curveKey = "curve_key"
+    }
 }

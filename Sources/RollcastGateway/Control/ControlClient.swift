@@ -5,13 +5,14 @@ import ServiceLifecycle
 import Synchronization
 import ZeroMQ
 
-/// Sends control commands to the producer over one DEALER socket, many at once, each with a
-/// deadline.
+/// Sends control commands to producers over DEALER sockets, many at once, each with a deadline:
+/// one socket for `--control-endpoint`, and one per producer control socket named in snapshot
+/// headers (a gateway merging several producers sends each symbol's writes to its owner).
 ///
 /// Every request carries an id in its envelope; the producer's ROUTER sends it back with the
 /// reply, so replies may come in any order and a slow command (a large mock load) holds up
-/// no other. The socket lives on a thread of its own (ZeroMQ sockets are not thread-safe):
-/// ``send(_:timeout:)`` queues the request and wakes that thread, which sends it, matches the
+/// no other. The sockets live on a thread of their own (ZeroMQ sockets are not thread-safe):
+/// ``send(_:to:timeout:)`` queues the request and wakes that thread, which sends it, matches the
 /// reply and resumes the caller, or fails it when its deadline passes. A reply that comes
 /// after its deadline is dropped.
 final class ControlClient: Service, Sendable {
@@ -25,6 +26,11 @@ final class ControlClient: Service, Sendable {
     static let connectGrace: Duration = .milliseconds(250)
     /// Requests queued or waiting for a reply at once; past it a request fails at once.
     static let maxInFlight = 1_000
+    /// Sockets to announced control endpoints besides `--control-endpoint`; the one used least
+    /// recently is closed to make room.
+    static let maxTargets = 64
+    /// A socket to an announced endpoint unused this long is closed.
+    static let idleTargetLimit: Duration = .seconds(600)
 
     enum Failure: Error, CustomStringConvertible {
         case unavailable(String)
@@ -43,6 +49,7 @@ final class ControlClient: Service, Sendable {
     }
 
     private struct Pending {
+        let target: ControlTarget
         let parts: [[UInt8]]
         /// Past this the caller gets ``Failure/timedOut``.
         let deadline: ContinuousClock.Instant
@@ -71,9 +78,17 @@ final class ControlClient: Service, Sendable {
         self.logger = logger
     }
 
-    /// Sends `request` and waits for the reply until `timeout` has passed since the call.
-    /// - Throws: ``Failure`` when the producer is down, slow, or answers nonsense.
+    /// The producer at `--control-endpoint`.
+    var defaultTarget: ControlTarget { ControlTarget(endpoint: endpoint, curve: curve) }
+
+    /// Sends `request` to the producer at `--control-endpoint`; see ``send(_:to:timeout:)``.
     func send(_ request: ControlRequest, timeout: Duration) async throws -> ControlReply {
+        try await send(request, to: defaultTarget, timeout: timeout)
+    }
+
+    /// Sends `request` to `target` and waits for the reply until `timeout` has passed since the call.
+    /// - Throws: ``Failure`` when the producer is down, slow, or answers nonsense.
+    func send(_ request: ControlRequest, to target: ControlTarget, timeout: Duration) async throws -> ControlReply {
         let parts = try request.parts()
         let now = ContinuousClock.now
         let deadline = now.advanced(by: timeout)
@@ -88,7 +103,7 @@ final class ControlClient: Service, Sendable {
                     if state.stopped { return Failure.unavailable("the gateway is shutting down") }
                     if Task.isCancelled { return CancellationError() }
                     guard state.inFlight < Self.maxInFlight else { return Failure.busy }
-                    state.unsent.append((id, Pending(parts: parts, deadline: deadline, sendBy: sendBy, continuation: continuation)))
+                    state.unsent.append((id, Pending(target: target, parts: parts, deadline: deadline, sendBy: sendBy, continuation: continuation)))
                     return nil
                 }
                 if let refusal {
@@ -113,42 +128,59 @@ final class ControlClient: Service, Sendable {
         }
     }
 
+    /// A DEALER socket to one producer's control endpoint.
+    private final class Link {
+        let socket: ZMQSocket
+        var lastUsed: ContinuousClock.Instant
+
+        init(context: ZMQContext, target: ControlTarget) throws {
+            socket = try ZMQSocket(context: context, type: .dealer)
+            lastUsed = .now
+            // With ZMQ_IMMEDIATE a send fails at once while no producer is connected, so a
+            // request is never queued for a producer that is not there.
+            try socket.setImmediate(true)
+            try socket.setMaxMessageSize(16 << 20)
+            try CurveLink.secure(socket, endpoint: target.endpoint, curve: target.curve)
+            try socket.connect(target.endpoint)
+        }
+    }
+
     private func exchangeLoop() throws {
         // First, so that no caller waits for ever, even when the socket cannot be made (a
         // context shut down before this thread started).
         defer { failAll(with: .unavailable("the gateway is shutting down")) }
-        let socket = try ZMQSocket(context: context, type: .dealer)
-        defer { socket.close() }
-        // With ZMQ_IMMEDIATE a send fails at once while no producer is connected, so a
-        // request is never queued for a producer that is not there.
-        try socket.setImmediate(true)
-        try socket.setMaxMessageSize(16 << 20)
-        try CurveLink.secure(socket, endpoint: endpoint, curve: curve)
-        try socket.connect(endpoint)
+        let home = defaultTarget
+        var links: [ControlTarget: Link] = [home: try Link(context: context, target: home)]
+        defer { for link in links.values { link.socket.close() } }
         let decoder = JSONDecoder()
         do {
             while true {
+                let targets = Array(links.keys)
                 let readable = try ZMQPoll.readable(
-                    [.socket(socket), .fileDescriptor(wakeup.fileDescriptor)], timeoutMilliseconds: pollTimeoutMilliseconds()
+                    targets.map { .socket(links[$0]!.socket) } + [.fileDescriptor(wakeup.fileDescriptor)], timeoutMilliseconds: pollTimeoutMilliseconds()
                 )
-                if readable[1] { wakeup.drain() }
-                try sendQueued(on: socket)
-                while let received = try socket.receiveMultipart(dontWait: true, maxParts: 3) {
-                    let parts = received.parts
-                    // [request id, empty delimiter, reply]
-                    guard received.total == 3, parts[0].count == 8, parts[1].count == 0 else {
-                        logger.warning("control reply with an unknown shape dropped", metadata: ["parts": "\(received.total)"])
-                        continue
-                    }
-                    let id = parts[0].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
-                    guard let pending = state.withLock({ $0.awaitingReply.removeValue(forKey: id) }) else { continue }  // came too late
-                    if let reply = try? decoder.decode(ControlReply.self, from: Data(parts[2].bytes)) {
-                        pending.continuation.resume(returning: reply)
-                    } else {
-                        pending.continuation.resume(throwing: Failure.badReply)
+                if readable[targets.count] { wakeup.drain() }
+                try sendQueued(links: &links, home: home)
+                for (index, target) in targets.enumerated() where readable[index] {
+                    guard let socket = links[target]?.socket else { continue }
+                    while let received = try socket.receiveMultipart(dontWait: true, maxParts: 3) {
+                        let parts = received.parts
+                        // [request id, empty delimiter, reply]
+                        guard received.total == 3, parts[0].count == 8, parts[1].count == 0 else {
+                            logger.warning("control reply with an unknown shape dropped", metadata: ["parts": "\(received.total)"])
+                            continue
+                        }
+                        let id = parts[0].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                        guard let pending = state.withLock({ $0.awaitingReply.removeValue(forKey: id) }) else { continue }  // came too late
+                        if let reply = try? decoder.decode(ControlReply.self, from: Data(parts[2].bytes)) {
+                            pending.continuation.resume(returning: reply)
+                        } else {
+                            pending.continuation.resume(throwing: Failure.badReply)
+                        }
                     }
                 }
                 expire()
+                closeIdle(&links, home: home)
             }
         } catch let error as ZMQError where error.isContextTerminated {
             return
@@ -156,27 +188,61 @@ final class ControlClient: Service, Sendable {
     }
 
     /// Sends what is queued; a request the producer cannot take yet waits until its grace ends.
-    private func sendQueued(on socket: ZMQSocket) throws {
+    private func sendQueued(links: inout [ControlTarget: Link], home: ControlTarget) throws {
         let queued = state.withLock { state in
             defer { state.unsent.removeAll() }
             return state.unsent
         }
         var waiting: [(id: UInt64, request: Pending)] = []
         for item in queued {
+            let link: Link
+            do {
+                link = try self.link(to: item.request.target, in: &links, home: home)
+            } catch let error as ZMQError where error.isContextTerminated {
+                throw error
+            } catch {
+                // A malformed announced endpoint: the request fails, the others go on.
+                item.request.continuation.resume(throwing: Failure.unavailable("cannot connect to \(item.request.target.endpoint): \(error)"))
+                continue
+            }
+            link.lastUsed = .now
             var id = item.id
             let envelope = withUnsafeBytes(of: &id) { Array($0) }
             // Move to "awaiting" first: the reply can be read before this loop ends.
             state.withLock { $0.awaitingReply[item.id] = item.request }
-            if try socket.send(parts: [envelope, []] + item.request.parts, dontWait: true) { continue }
+            if try link.socket.send(parts: [envelope, []] + item.request.parts, dontWait: true) { continue }
             // Not sent; unless its caller gave up meanwhile (and was resumed), it is still ours.
             guard let request = state.withLock({ $0.awaitingReply.removeValue(forKey: item.id) }) else { continue }
             if ContinuousClock.now >= request.sendBy {
-                request.continuation.resume(throwing: Failure.unavailable("no producer is listening on \(endpoint)"))
+                request.continuation.resume(throwing: Failure.unavailable("no producer is listening on \(request.target.endpoint)"))
             } else {
                 waiting.append((item.id, request))
             }
         }
         if !waiting.isEmpty { state.withLock { $0.unsent.insert(contentsOf: waiting, at: 0) } }
+    }
+
+    /// The socket to `target`, connected now if there is none; past ``maxTargets`` the one
+    /// used least recently is closed first.
+    private func link(to target: ControlTarget, in links: inout [ControlTarget: Link], home: ControlTarget) throws -> Link {
+        if let link = links[target] { return link }
+        if links.count > Self.maxTargets, let oldest = links.filter({ $0.key != home }).min(by: { $0.value.lastUsed < $1.value.lastUsed }) {
+            links.removeValue(forKey: oldest.key)?.socket.close()
+        }
+        let link = try Link(context: context, target: target)
+        links[target] = link
+        logger.info("control link opened", metadata: ["endpoint": "\(target.endpoint)"])
+        return link
+    }
+
+    /// Closes sockets to announced endpoints that no request used for ``idleTargetLimit``
+    /// (a producer gone for good), unless a reply is awaited on them.
+    private func closeIdle(_ links: inout [ControlTarget: Link], home: ControlTarget) {
+        let now = ContinuousClock.now
+        let busy = state.withLock { state in Set(state.awaitingReply.values.map(\.target) + state.unsent.map(\.request.target)) }
+        for (target, link) in links where target != home && !busy.contains(target) && link.lastUsed.duration(to: now) > Self.idleTargetLimit {
+            links.removeValue(forKey: target)?.socket.close()
+        }
     }
 
     /// Fails every request whose deadline has passed.
@@ -208,5 +274,21 @@ final class ControlClient: Service, Sendable {
             return state.unsent.map(\.request) + Array(state.awaitingReply.values)
         }
         for request in pending { request.continuation.resume(throwing: failure) }
+    }
+}
+
+/// Where a control request goes: a producer's control endpoint and, on `tcp://`, the CURVE
+/// keys of the link.
+struct ControlTarget: Hashable, Sendable {
+    let endpoint: String
+    let curve: CurveClientSettings?
+
+    static func == (a: ControlTarget, b: ControlTarget) -> Bool {
+        a.endpoint == b.endpoint && a.curve?.serverKey == b.curve?.serverKey && a.curve?.keyPair.publicKey == b.curve?.keyPair.publicKey
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(endpoint)
+        hasher.combine(curve?.serverKey)
     }
 }

@@ -137,20 +137,26 @@ final class SnapshotBroadcaster: Sendable {
     /// Waits until a snapshot of producer run `runID` with `seq` at least `seq` has arrived.
     /// - Returns: `false` if none arrived within `timeout`.
     func waitForSnapshot(runID: String, seq: UInt64, timeout: Duration) async -> Bool {
+        await waitForSnapshot(holding: [(runID, seq)], timeout: timeout) != nil
+    }
+
+    /// Waits for a snapshot holding every producer run in `runs` at its `seq` or later.
+    /// - Returns: that snapshot, or `nil` if none arrived within `timeout`.
+    func waitForSnapshot(holding runs: [(runID: String, seq: UInt64)], timeout: Duration) async -> RelayedSnapshot? {
         let subscription = subscribe()
         defer { unsubscribe(subscription.id) }
-        return await withTaskGroup(of: Bool.self) { group in
+        return await withTaskGroup(of: RelayedSnapshot?.self) { group in
             group.addTask {
-                for await snapshot in subscription.snapshots {
-                    if snapshot.holds(runID: runID, seq: seq) { return true }
+                for await snapshot in subscription.snapshots where runs.allSatisfy({ snapshot.holds(runID: $0.runID, seq: $0.seq) }) {
+                    return snapshot
                 }
-                return false
+                return nil
             }
             group.addTask {
                 try? await Task.sleep(for: timeout)
-                return false
+                return nil
             }
-            let result = await group.next() ?? false
+            let result = await group.next() ?? nil
             group.cancelAll()
             return result
         }

@@ -11,53 +11,66 @@ import RollcastCore
 /// two gateways holding the same snapshots send the same bytes (docs/scale-out.md).
 ///
 /// Owned by the subscriber's thread; not shared.
-struct SnapshotMerger {
+public struct SnapshotMerger: Sendable {
     /// Most producers held at once; snapshots of more are refused (and logged).
-    var maxProducers = 64
+    public var maxProducers = 64
     /// A producer silent this long is forgotten and its charts leave the message.
-    var forgetAfter: Duration
+    public var forgetAfter: Duration
 
     private(set) var feeds: [String: ProducerFeed] = [:]
     /// The message last published, for the next delta's base.
     private var published: (runID: String, seq: UInt64)?
+    /// Producers with a symbol another producer also sends, as of the last message.
+    private var conflicted: Set<String> = []
 
-    init(forgetAfter: Duration) {
+    public init(forgetAfter: Duration) {
         self.forgetAfter = forgetAfter
     }
 
-    enum Outcome {
+    public enum Outcome: Sendable {
         case publish(MergedSnapshot)
         /// A snapshot held already (a broker resends its cache when any gateway subscribes).
         case duplicate
         case refused(reason: String)
     }
 
-    static let maxNameBytes = 64
+    public static let maxNameBytes = 64
+    static let notCharts = "payload is not a JSON array of chart objects that begin with their symbol"
 
     /// Takes one producer's snapshot and returns the message to publish, if any.
-    mutating func accept(header: SnapshotHeader, payload: ByteBuffer, delta: ByteBuffer?, receivedAt: ContinuousClock.Instant) -> Outcome {
+    public mutating func accept(header: SnapshotHeader, payload: ByteBuffer, delta: ByteBuffer?, receivedAt: ContinuousClock.Instant) -> Outcome {
         let name = header.producer ?? ""
         guard name.utf8.count <= Self.maxNameBytes else { return .refused(reason: "producer name longer than \(Self.maxNameBytes) bytes") }
         let held = feeds[name]
         if let held, held.header.runID == header.runID, header.seq <= held.header.seq { return .duplicate }
-        guard let charts = ChartSlices.split(payload) else {
-            return .refused(reason: "payload is not a JSON array of chart objects that begin with their symbol")
+        // One producer's payload passes through whole: it is cut into charts only once there is another.
+        let others = feeds.count - (held == nil ? 0 : 1)
+        var charts: [ChartSlices.Chart]?
+        if others > 0 {
+            charts = ChartSlices.split(payload)
+            guard charts != nil else { return .refused(reason: Self.notCharts) }
         }
         let forgotten = feeds.values.filter { $0.name != name && $0.receivedAt.duration(to: receivedAt) > forgetAfter }.map(\.name).sorted()
         for silent in forgotten { feeds[silent] = nil }
         guard held != nil || feeds.count < maxProducers else {
             return .refused(reason: "the gateway holds its maximum of \(maxProducers) producers")
         }
-        let before = (runs: runSet, conflicted: conflictedProducers)
+        let before = (runs: runSet, conflicted: conflicted)
         let feed = ProducerFeed(name: name, header: header, payload: payload, charts: charts, delta: delta, receivedAt: receivedAt)
         feeds[name] = feed
 
-        var merged = feeds.count == 1 ? passThrough(feed) : merge()
+        var merged: MergedSnapshot
+        if feeds.count == 1 {
+            merged = passThrough(feed)
+            conflicted = []
+        } else {
+            (merged, conflicted) = merge()
+        }
         merged.forgotten = forgotten
         // A delta sits on the last message only when nothing but this producer's snapshot changed.
         if feeds.count > 1, let delta, let base = header.deltaBaseSeq, let published, let held,
             held.header.runID == header.runID, held.header.seq == base, before.runs == runSet,
-            !before.conflicted.contains(name), !conflictedProducers.contains(name),
+            !before.conflicted.contains(name), !conflicted.contains(name),
             let rewritten = Self.rewriteDelta(delta, of: header, as: merged.header, base: published.seq)
         {
             merged.delta = rewritten
@@ -75,12 +88,16 @@ struct SnapshotMerger {
 
     /// Every producer's charts in symbol order; a symbol two producers claim is shown from the
     /// producer whose name sorts first, and counted as hidden for the others.
-    private func merge() -> MergedSnapshot {
+    private mutating func merge() -> (MergedSnapshot, conflicted: Set<String>) {
+        // A producer held alone until now is cut into charts at last.
+        for (name, feed) in feeds where feed.charts == nil {
+            feeds[name] = feed.withCharts(ChartSlices.split(feed.payload) ?? [])
+        }
         let ordered = feeds.values.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
         var entries: [(symbol: String, producer: Int, bytes: ByteBuffer)] = []
-        entries.reserveCapacity(ordered.reduce(0) { $0 + $1.charts.count })
+        entries.reserveCapacity(ordered.reduce(0) { $0 + ($1.charts?.count ?? 0) })
         for (index, feed) in ordered.enumerated() {
-            for chart in feed.charts { entries.append((chart.symbol, index, chart.bytes)) }
+            for chart in feed.charts ?? [] { entries.append((chart.symbol, index, chart.bytes)) }
         }
         entries.sort { a, b in
             a.symbol == b.symbol ? a.producer < b.producer : a.symbol.utf8.lexicographicallyPrecedes(b.symbol.utf8)
@@ -89,17 +106,20 @@ struct SnapshotMerger {
         payload.reserveCapacity(ordered.reduce(2) { $0 + $1.payload.readableBytes })
         payload.writeInteger(UInt8(ascii: "["))
         var hidden = Array(repeating: [String](), count: ordered.count)
+        var conflicted: Set<String> = []
         var shown = 0
-        var last: String?
+        var last: (symbol: String, producer: Int)?
         for entry in entries {
-            if entry.symbol == last {
+            if let last, entry.symbol == last.symbol {
                 hidden[entry.producer].append(entry.symbol)
+                conflicted.insert(ordered[entry.producer].name)
+                conflicted.insert(ordered[last.producer].name)
                 continue
             }
             if shown > 0 { payload.writeInteger(UInt8(ascii: ",")) }
             payload.writeImmutableBuffer(entry.bytes)
             shown += 1
-            last = entry.symbol
+            last = (entry.symbol, entry.producer)
         }
         payload.writeInteger(UInt8(ascii: "]"))
         let header = SnapshotHeader(
@@ -110,27 +130,12 @@ struct SnapshotMerger {
             charts: shown
         )
         let sources = ordered.enumerated().map { index, feed in feed.source(hidden: hidden[index]) }
-        return MergedSnapshot(header: header, payload: payload, delta: nil, sources: sources)
+        return (MergedSnapshot(header: header, payload: payload, delta: nil, sources: sources), conflicted)
     }
 
     /// Each producer's name and run: a change of it (a restart, a producer joining or
     /// forgotten) starts a new merged run, and delta clients a new full message.
     private var runSet: [String: String] { feeds.mapValues(\.header.runID) }
-
-    /// Producers with a symbol another producer also claims.
-    private var conflictedProducers: Set<String> {
-        var owners: [String: String] = [:]
-        var conflicted: Set<String> = []
-        for feed in feeds.values {
-            for chart in feed.charts {
-                if let other = owners.updateValue(feed.name, forKey: chart.symbol), other != feed.name {
-                    conflicted.insert(other)
-                    conflicted.insert(feed.name)
-                }
-            }
-        }
-        return conflicted
-    }
 
     /// Eight hex digits from the producers' names and runs (FNV-1a), the same in every gateway.
     static func combinedRunID(_ ordered: [ProducerFeed]) -> String {
@@ -170,46 +175,69 @@ struct ProducerFeed: Sendable {
     let name: String
     let header: SnapshotHeader
     let payload: ByteBuffer
-    let charts: [ChartSlices.Chart]
+    /// Its chart objects; `nil` while it is the only producer (its payload passes through whole).
+    let charts: [ChartSlices.Chart]?
     let delta: ByteBuffer?
     let receivedAt: ContinuousClock.Instant
+
+    /// Its symbols, in its order; `nil` while it is the only producer.
+    let symbols: [String]?
+
+    init(name: String, header: SnapshotHeader, payload: ByteBuffer, charts: [ChartSlices.Chart]?, delta: ByteBuffer?, receivedAt: ContinuousClock.Instant) {
+        self.name = name
+        self.header = header
+        self.payload = payload
+        self.charts = charts
+        self.delta = delta
+        self.receivedAt = receivedAt
+        symbols = charts?.map(\.symbol)
+    }
+
+    func withCharts(_ charts: [ChartSlices.Chart]) -> ProducerFeed {
+        ProducerFeed(name: name, header: header, payload: payload, charts: charts, delta: delta, receivedAt: receivedAt)
+    }
 
     func source(hidden: [String]) -> ProducerSource {
         ProducerSource(
             name: name, runID: header.runID, seq: header.seq, generatedAt: header.generatedAt,
-            intervalMilliseconds: header.intervalMilliseconds, charts: charts.count, hiddenSymbols: hidden, receivedAt: receivedAt
+            intervalMilliseconds: header.intervalMilliseconds, charts: charts?.count ?? header.charts, hiddenSymbols: hidden, receivedAt: receivedAt,
+            control: header.control, symbols: symbols
         )
     }
 }
 
 /// What a merged message holds of one producer: for status, readiness and waiting on a write.
-struct ProducerSource: Sendable {
-    let name: String
-    let runID: String
-    let seq: UInt64
-    let generatedAt: Int64
-    let intervalMilliseconds: Int64
-    let charts: Int
+public struct ProducerSource: Sendable {
+    public let name: String
+    public let runID: String
+    public let seq: UInt64
+    public let generatedAt: Int64
+    public let intervalMilliseconds: Int64
+    public let charts: Int
     /// Symbols this producer sends that another producer's charts are shown for.
-    let hiddenSymbols: [String]
-    let receivedAt: ContinuousClock.Instant
+    public let hiddenSymbols: [String]
+    public let receivedAt: ContinuousClock.Instant
+    /// Where the producer takes writes, as it announces it.
+    public let control: ControlAddress?
+    /// Its symbols (shown or hidden); `nil` when it is the only producer held.
+    public let symbols: [String]?
 
     /// A producer whose last snapshot is at most 3 of its intervals old.
-    func isLive(at now: ContinuousClock.Instant = .now) -> Bool {
+    public func isLive(at now: ContinuousClock.Instant = .now) -> Bool {
         receivedAt.duration(to: now) <= .milliseconds(intervalMilliseconds * 3)
     }
 }
 
 /// The message made from every producer's latest snapshot.
-struct MergedSnapshot: Sendable {
-    var header: SnapshotHeader
-    var payload: ByteBuffer
+public struct MergedSnapshot: Sendable {
+    public internal(set) var header: SnapshotHeader
+    public internal(set) var payload: ByteBuffer
     /// The delta from the previous message (`header.deltaBaseSeq`), when one can be had.
-    var delta: ByteBuffer?
+    public internal(set) var delta: ByteBuffer?
     /// The producers held, in name order.
-    let sources: [ProducerSource]
+    public let sources: [ProducerSource]
     /// Producers dropped from this message for silence.
-    var forgotten: [String] = []
+    public internal(set) var forgotten: [String] = []
 }
 
 /// A snapshot payload cut into its chart objects without decoding them.

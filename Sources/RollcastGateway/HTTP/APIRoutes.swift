@@ -87,6 +87,8 @@ struct APIRoutes: Sendable {
         } catch {
             throw APIError(.badRequest, "\(error)")
         }
+        let router = router
+        if router.isSharded { return try await loadMockDataSharded(validated, router: router, started: started) }
         let reply = try await forward(.loadMockData(validated))
         guard let loaded = reply.loaded else {
             throw APIError(.badRequest, reply.error ?? "producer refused the request")
@@ -106,7 +108,22 @@ struct APIRoutes: Sendable {
     /// and answers with what it did.
     func ingest(_ request: Request) async throws -> Response {
         let body = try await readBody(request, limit: configuration.maxIngestBytes)
-        let reply = try await forward(.ingest(batch: Array(buffer: body)))
+        let router = router
+        var destination: ProducerRouter.Destination?
+        if router.isSharded {
+            guard let split = IngestSplit(body: body, group: { AnyHashable(router.destination(of: $0)) }) else {
+                // Only a producer can say what is wrong with it: any one will do.
+                return try await ingestWhole(body, to: router.anyDestination)
+            }
+            if split.parts.count > 1 { return try await ingestSharded(split) }
+            destination = split.parts.first?.key.base as? ProducerRouter.Destination
+        }
+        return try await ingestWhole(body, to: destination)
+    }
+
+    /// The batch to one producer, untouched.
+    private func ingestWhole(_ body: ByteBuffer, to destination: ProducerRouter.Destination?) async throws -> Response {
+        let reply = try await forward(.ingest(batch: Array(buffer: body)), to: destination)
         guard let ingested = reply.ingested else {
             throw APIError(.badRequest, reply.error ?? "producer refused the ticks")
         }
@@ -175,10 +192,13 @@ struct APIRoutes: Sendable {
     }
 
     /// The producer's reply, or 503 when it cannot be had in time or the producer is busy.
-    private func forward(_ request: ControlRequest) async throws -> ControlReply {
+    func forward(_ request: ControlRequest, to destination: ProducerRouter.Destination? = nil) async throws -> ControlReply {
         let reply: ControlReply
         do {
-            reply = try await control.send(request, timeout: configuration.controlTimeout)
+            let target = try (destination?.target.get() ?? control.defaultTarget)
+            reply = try await control.send(request, to: target, timeout: configuration.controlTimeout)
+        } catch let unreachable as ProducerRouter.Unreachable {
+            throw APIError(.serviceUnavailable, unreachable.reason, headers: [.retryAfter: "1"])
         } catch {
             throw APIError(.serviceUnavailable, "\(error)", headers: [.retryAfter: "1"])
         }

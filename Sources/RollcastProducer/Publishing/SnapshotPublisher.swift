@@ -16,6 +16,7 @@ final class SnapshotPublisher: Service, Sendable {
     private let interval: Double
     private let intervalMilliseconds: Int64
     private let name: String
+    private let control: ControlAddress?
     private let logger: Logger
     let signal = WakeSignal()
     static let firstSnapshotDelay = 0.25
@@ -27,10 +28,11 @@ final class SnapshotPublisher: Service, Sendable {
     ///   - files: the producer's socket files, checked before each snapshot.
     ///   - onLost: called once when one of them is gone or replaced.
     init(
-        store: WindowStore, socket: PublishingSocket, interval: Double, name: String = "", files: SocketFileWatch,
+        store: WindowStore, socket: PublishingSocket, interval: Double, name: String = "", control: ControlAddress? = nil, files: SocketFileWatch,
         onLost: @escaping @Sendable (String) -> Void, logger: Logger
     ) {
         self.name = name
+        self.control = control
         self.store = store
         self.publishing = socket
         self.files = files
@@ -77,7 +79,8 @@ final class SnapshotPublisher: Service, Sendable {
                 intervalMilliseconds: intervalMilliseconds,
                 charts: series.count,
                 deltaBaseSeq: previous?.seq,
-                producer: name.isEmpty ? nil : name
+                producer: name.isEmpty ? nil : name,
+                control: control
             )
             let encodeStarted = clock.now
             let payload = encoder.encode(series, header: header, windowSeconds: store.windowSeconds)
