@@ -246,6 +246,10 @@ run_benchmarks() {
     "$BIN_DIR/rollcast-bench" windows
     say "ZeroMQ hop"
     "$BIN_DIR/rollcast-bench" zmq-hop
+    say "merging several producers (in process)"
+    "$BIN_DIR/rollcast-bench" merge
+    say "the broker"
+    "$BIN_DIR/rollcast-bench" broker --bin-dir "$BIN_DIR"
     say "fan-out"
     "$BIN_DIR/rollcast-bench" fanout "$@"
     say "idle connections"

@@ -71,22 +71,23 @@ public struct Broker: Service {
             "broker ready",
             metadata: ["producers": "\(configuration.producerEndpoint)", "gateways": "\(configuration.gatewayEndpoint)"]
         )
-        var cache = SnapshotCache(silenceLimit: configuration.silenceLimit)
+        var cache = SnapshotCache<ZMQMessage>(silenceLimit: configuration.silenceLimit)
         let decoder = JSONDecoder()
         do {
             while true {
                 let readable = try ZMQPoll.readable([.socket(producers), .socket(gateways)], timeoutMilliseconds: 1_000)
                 if readable[0] {
                     while let received = try producers.receiveMultipart(dontWait: true, maxParts: 4) {
-                        let parts = received.parts.map(\.bytes)
+                        let parts = received.parts
                         guard received.total == 3 || received.total == 4,
-                            let header = try? decoder.decode(SnapshotHeader.self, from: Data(parts[1]))
+                            let header = try? decoder.decode(SnapshotHeader.self, from: Data(parts[1].bytes))
                         else {
                             logger.warning("malformed snapshot message dropped", metadata: ["parts": "\(received.total)"])
                             continue
                         }
-                        // XPUB never blocks: a gateway past its queue misses this one.
-                        _ = try gateways.send(parts: parts, dontWait: true)
+                        // Forwarded as received, bytes shared, never copied here. XPUB never
+                        // blocks: a gateway past its queue misses this one.
+                        _ = try gateways.send(messages: parts, dontWait: true)
                         let name = header.producer ?? header.runID
                         switch cache.record(producer: name, runID: header.runID, parts: parts, at: .now) {
                         case .newProducer: logger.info("producer seen", metadata: ["producer": "\(name)", "run_id": "\(header.runID)"])
@@ -103,7 +104,7 @@ public struct Broker: Service {
                         _ = try producers.send(bytes, dontWait: true)
                         // 1 is a subscription: hand the newcomer every producer's last snapshot.
                         if first == 1 {
-                            for parts in cache.messages { _ = try gateways.send(parts: parts, dontWait: true) }
+                            for parts in cache.messages { _ = try gateways.send(messages: parts, dontWait: true) }
                         }
                     }
                 }

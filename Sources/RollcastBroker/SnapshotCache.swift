@@ -5,10 +5,11 @@
 /// Producers are known by the name in their snapshot header (`--name`; the run id for a
 /// producer that sends none). A new run of a producer replaces its old snapshot; a producer
 /// silent for `silenceLimit` is dropped, so a dead producer's snapshot is not handed out for ever.
-public struct SnapshotCache: Sendable {
-    public struct Entry: Sendable {
+public struct SnapshotCache<Part> {
+    public struct Entry {
         public var runID: String
-        public var parts: [[UInt8]]
+        /// The message as it came (the broker keeps libzmq's messages, whose bytes it shares).
+        public var parts: [Part]
         public var receivedAt: ContinuousClock.Instant
     }
 
@@ -27,7 +28,7 @@ public struct SnapshotCache: Sendable {
 
     /// Keeps `parts` as `producer`'s latest snapshot.
     @discardableResult
-    public mutating func record(producer: String, runID: String, parts: [[UInt8]], at now: ContinuousClock.Instant) -> Change {
+    public mutating func record(producer: String, runID: String, parts: [Part], at now: ContinuousClock.Instant) -> Change {
         let previous = entries[producer]
         entries[producer] = Entry(runID: runID, parts: parts, receivedAt: now)
         guard let previous else { return .newProducer }
@@ -42,7 +43,7 @@ public struct SnapshotCache: Sendable {
     }
 
     /// Every cached snapshot, by producer name.
-    public var messages: [[[UInt8]]] {
+    public var messages: [[Part]] {
         entries.keys.sorted().map { entries[$0]!.parts }
     }
 }

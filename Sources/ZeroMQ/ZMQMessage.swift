@@ -27,4 +27,12 @@ public final class ZMQMessage {
 
     /// A copy of the part's bytes.
     public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+
+    /// Another message with the same content: libzmq shares a large part's bytes (counting
+    /// references) instead of copying them.
+    public func share() -> ZMQMessage {
+        let copy = ZMQMessage()
+        zmq_msg_copy(copy.pointer, pointer)
+        return copy
+    }
 }

@@ -178,6 +178,29 @@ public final class ZMQSocket {
         return true
     }
 
+    /// Sends received parts on as one multipart message without copying their bytes (each part
+    /// is shared, so the caller keeps its messages).
+    @discardableResult
+    public func send(messages: [ZMQMessage], dontWait: Bool = false) throws -> Bool {
+        let socket = try live("zmq_msg_send")
+        for (index, message) in messages.enumerated() {
+            let flags = (index < messages.count - 1 ? ZMQ_SNDMORE : 0) | (dontWait ? ZMQ_DONTWAIT : 0)
+            let outgoing = message.share()
+            while true {
+                // On success libzmq owns the content; `outgoing` is left empty.
+                if zmq_msg_send(outgoing.pointer, socket, flags) >= 0 { break }
+                let error = ZMQError.last("zmq_msg_send")
+                if error.code == EINTR { continue }
+                if error.isWouldBlock {
+                    precondition(index == 0, "a later part of a multipart message would block")
+                    return false
+                }
+                throw error
+            }
+        }
+        return true
+    }
+
     // MARK: Receiving
 
     /// Receives one part; `nil` when the receive timeout ran out or a non-blocking receive found nothing.
