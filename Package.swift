@@ -88,6 +88,7 @@ let package = Package(
             name: "rollcast-gateway",
             dependencies: [
                 "RollcastGateway",
+                "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

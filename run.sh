@@ -250,6 +250,8 @@ run_benchmarks() {
     "$BIN_DIR/rollcast-bench" merge
     say "the broker"
     "$BIN_DIR/rollcast-bench" broker --bin-dir "$BIN_DIR"
+    say "capacity through the broker (2 gateways × 9,000 clients)"
+    "$BIN_DIR/rollcast-bench" scale --clients 9000 --bin-dir "$BIN_DIR"
     say "fan-out"
     "$BIN_DIR/rollcast-bench" fanout "$@"
     say "idle connections"

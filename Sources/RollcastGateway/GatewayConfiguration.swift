@@ -1,4 +1,5 @@
 import RollcastCore
+import ZeroMQ
 
 /// Everything the gateway needs to run, resolved from flags, environment and defaults.
 public struct GatewayConfiguration: Sendable {
@@ -48,6 +49,8 @@ public struct GatewayConfiguration: Sendable {
     public var curve: CurveClientSettings?
     /// CURVE for the snapshot link: ``curve``, or a broker's key when the snapshots come through one.
     public var snapshotCurve: CurveClientSettings?
+    /// This gateway's own key pair, also for the `tcp://` control sockets producers announce.
+    public var curveKeyPair: CurveKeyPair?
 
     public init(
         host: String = "127.0.0.1",
@@ -72,8 +75,10 @@ public struct GatewayConfiguration: Sendable {
         allowedOrigins: [String] = [],
         jwtKey: [UInt8]? = nil,
         curve: CurveClientSettings? = nil,
-        snapshotCurve: CurveClientSettings? = nil
+        snapshotCurve: CurveClientSettings? = nil,
+        curveKeyPair: CurveKeyPair? = nil
     ) {
+        self.curveKeyPair = curveKeyPair ?? curve?.keyPair ?? snapshotCurve?.keyPair
         self.host = host
         self.port = port
         self.snapshotEndpoint = snapshotEndpoint

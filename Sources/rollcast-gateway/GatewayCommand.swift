@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RollcastCore
 import RollcastGateway
+import ZeroMQ
 
 @main
 struct GatewayCommand: AsyncParsableCommand {
@@ -69,7 +70,7 @@ struct GatewayCommand: AsyncParsableCommand {
     @Flag(help: "Run without tokens on an address other machines can reach; refused otherwise. (ROLLCAST_INSECURE_NO_AUTH=1; default off)")
     var insecureNoAuth = false
 
-    @Option(help: "File holding this gateway's CURVE secret key (rollcast-keygen), readable by its owner only, for tcp:// links to the producer. (ROLLCAST_CURVE_SECRET_KEY)")
+    @Option(help: "File holding this gateway's CURVE secret key (rollcast-keygen), readable by its owner only, for tcp:// links to a producer or a broker, and to the control sockets producers announce. (ROLLCAST_CURVE_SECRET_KEY)")
     var curveSecretKey: String?
 
     @Option(help: "File holding the producer's CURVE public key; the gateway talks to no other. (ROLLCAST_CURVE_SERVER_KEY)")
@@ -139,35 +140,37 @@ struct GatewayCommand: AsyncParsableCommand {
             allowedOrigins: try checkedOrigins(allowedOrigin.isEmpty ? settings.list(env: "ROLLCAST_ALLOWED_ORIGINS") : allowedOrigin),
             jwtKey: jwtKey,
             curve: try curveSettings(settings),
-            snapshotCurve: try snapshotCurve(settings)
+            snapshotCurve: try snapshotCurve(settings),
+            curveKeyPair: try curveKeyPair(settings)
         )
         try await Gateway(configuration: configuration, logger: logger).run()
     }
 
-    /// The CURVE key pair and the producer's key, or `nil` when neither is given.
-    private func curveSettings(_ settings: SettingResolver) throws -> CurveClientSettings? {
-        let secret = settings.resolve(curveSecretKey, env: "ROLLCAST_CURVE_SECRET_KEY", default: nil)
-        let server = settings.resolve(curveServerKey, env: "ROLLCAST_CURVE_SERVER_KEY", default: nil)
-        switch (secret, server) {
-        case (nil, nil): return nil
-        // Only the snapshot link to a broker is CURVE; control goes to the producer another way.
-        case (.some, nil) where settings.resolve(curveBrokerKey, env: "ROLLCAST_CURVE_BROKER_KEY", default: nil) != nil: return nil
-        case (let secret?, let server?):
-            let serverKey = try CurveKeyFile.readPeerKey(path: server, flag: "--curve-server-key", whose: "the producer's")
-            return CurveClientSettings(keyPair: try CurveKeyFile.readSecret(path: secret, flag: "--curve-secret-key"), serverKey: serverKey)
-        default:
-            throw ValidationError("--curve-secret-key and --curve-server-key go together")
+    /// This gateway's CURVE key pair (`--curve-secret-key`): for `tcp://` links to the producer,
+    /// to a broker, and to the control sockets producers announce.
+    private func curveKeyPair(_ settings: SettingResolver) throws -> CurveKeyPair? {
+        try settings.resolve(curveSecretKey, env: "ROLLCAST_CURVE_SECRET_KEY", default: nil).map {
+            try CurveKeyFile.readSecret(path: $0, flag: "--curve-secret-key")
         }
+    }
+
+    /// CURVE for `--control-endpoint` (and the snapshot link without a broker key): the key pair
+    /// and the producer's key, or `nil` without `--curve-server-key`.
+    private func curveSettings(_ settings: SettingResolver) throws -> CurveClientSettings? {
+        guard let server = settings.resolve(curveServerKey, env: "ROLLCAST_CURVE_SERVER_KEY", default: nil) else { return nil }
+        guard let keyPair = try curveKeyPair(settings) else {
+            throw ValidationError("--curve-server-key goes with --curve-secret-key (this gateway's own key)")
+        }
+        return CurveClientSettings(keyPair: keyPair, serverKey: try CurveKeyFile.readPeerKey(path: server, flag: "--curve-server-key", whose: "the producer's"))
     }
 
     /// CURVE for the snapshot link when it goes to a broker with its own key.
     private func snapshotCurve(_ settings: SettingResolver) throws -> CurveClientSettings? {
         guard let path = settings.resolve(curveBrokerKey, env: "ROLLCAST_CURVE_BROKER_KEY", default: nil) else { return try curveSettings(settings) }
-        guard let secret = settings.resolve(curveSecretKey, env: "ROLLCAST_CURVE_SECRET_KEY", default: nil) else {
+        guard let keyPair = try curveKeyPair(settings) else {
             throw ValidationError("--curve-broker-key goes with --curve-secret-key (this gateway's own key)")
         }
-        let brokerKey = try CurveKeyFile.readPeerKey(path: path, flag: "--curve-broker-key", whose: "the broker's")
-        return CurveClientSettings(keyPair: try CurveKeyFile.readSecret(path: secret, flag: "--curve-secret-key"), serverKey: brokerKey)
+        return CurveClientSettings(keyPair: keyPair, serverKey: try CurveKeyFile.readPeerKey(path: path, flag: "--curve-broker-key", whose: "the broker's"))
     }
 
     /// Origins as `scheme://host[:port]`; anything else is a typo worth a clear error.

@@ -37,19 +37,19 @@ struct ShardedTests {
             )
         }
 
-        func startProducer(_ name: String, symbols: [String]) throws {
+        func startProducer(_ name: String, symbols: [String], extra: [String] = []) throws {
             processes[name] = try RollcastProcess(
                 executable: "rollcast-producer",
                 arguments: [
                     "--run-dir", try directory(name), "--name", name, "--broker", broker.brokerProducerEndpoint,
                     "--mock-symbols", symbols.joined(separator: ","), "--interval", "\(interval)",
-                ],
+                ] + extra,
                 logPath: "\(root)/\(name).log"
             )
         }
 
         /// - Parameter control: the producer whose control socket the gateway asks (for its status).
-        func startGateway(_ name: String, control: String?) async throws {
+        func startGateway(_ name: String, control: String?, extra: [String] = []) async throws {
             let portFile = "\(try directory(name))/port"
             processes[name] = try RollcastProcess(
                 executable: "rollcast-gateway",
@@ -58,7 +58,7 @@ struct ShardedTests {
                     "--enable-test-api",
                     "--snapshot-endpoint", broker.brokerGatewayEndpoint,
                     "--control-endpoint", control.map { RunDirectory(path: "\(root)/\($0)").controlEndpoint } ?? "ipc://\(root)/nowhere.sock",
-                ],
+                ] + extra,
                 logPath: "\(root)/\(name).log"
             )
             ports[name] = try await poll("\(name)'s port file", within: .seconds(20)) {
@@ -350,6 +350,41 @@ struct ShardedTests {
             #expect(loaded.status == 200, "\(loaded.json)")
             let window = try await fleet.window("g2")
             #expect(window["LM-NEW"] != nil && window["E-3"]?.runID == runs["east"] && window["W-2"]?.runID == runs["west"])
+        }
+    }
+
+    @Test("producers taking writes on tcp:// with CURVE: a gateway with a key they admit reaches both; one without a key is told why")
+    func routedWritesOverCurve() async throws {
+        try await Fleet.with(interval: 0.3) { fleet in
+            let keys = try fleet.directory("keys")
+            for name in ["east", "west", "gateway"] {
+                let made = try RollcastProcess(executable: "rollcast-keygen", arguments: ["\(keys)/\(name)"], logPath: "\(keys)/\(name).log")
+                #expect(await made.waitForExit(within: .seconds(15)) && made.process.terminationStatus == 0)
+            }
+            try fleet.startBroker()
+            for (name, symbols) in [("east", Self.east), ("west", Self.west)] {
+                try fleet.startProducer(name, symbols: symbols, extra: [
+                    "--control-endpoint", "tcp://127.0.0.1:\(try CurveLinkTests.freePort())",
+                    "--curve-secret-key", "\(keys)/\(name).key", "--curve-allow", "\(keys)/gateway.pub",
+                ])
+            }
+            try await fleet.startGateway("g1", control: nil, extra: ["--curve-secret-key", "\(keys)/gateway.key"])
+            try await fleet.startGateway("g2", control: nil)
+            for gateway in ["g1", "g2"] {
+                _ = try await poll("\(gateway) to hold both producers", within: .seconds(15)) {
+                    let sources = try await fleet.sources(gateway)
+                    return sources.count == 2 && sources.values.allSatisfy { $0.live } ? true : nil
+                }
+            }
+            let t = (Date().timeIntervalSince1970 * 1000).rounded() / 1000
+            let batch = #"{"batch_id":"curve-1","ticks":[{"symbol":"E-1","t":\#(t),"price":321.5},{"symbol":"W-1","t":\#(t),"price":654.25}]}"#
+            let answer = try await fleet.post("g1", "/api/ingest", batch)
+            #expect(answer.status == 200, "\(answer.json)")
+            #expect(((answer.json["parts"] as? [[String: Any]]) ?? []).compactMap { $0["status"] as? Int } == [200, 200])
+            // Without a key of its own, the other gateway cannot reach them, and says so.
+            let refused = try await fleet.post("g2", "/api/ingest", batch.replacingOccurrences(of: "curve-1", with: "curve-2"))
+            #expect(refused.status == 503)
+            #expect((refused.json["error"] as? String ?? "").contains("--curve-secret-key"), "\(refused.json)")
         }
     }
 }

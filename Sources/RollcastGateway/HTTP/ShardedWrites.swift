@@ -10,7 +10,7 @@ extension APIRoutes {
     var router: ProducerRouter {
         ProducerRouter(
             sources: broadcaster.latest?.sources ?? [], fallback: control.defaultTarget,
-            keyPair: (configuration.curve ?? configuration.snapshotCurve)?.keyPair
+            keyPair: configuration.curveKeyPair
         )
     }
 
