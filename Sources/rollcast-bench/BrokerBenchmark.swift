@@ -16,8 +16,8 @@ struct BrokerBenchmark: ParsableCommand {
     var binDir: String?
 
     func run() throws {
-        print("| payload | gateways | delivered | snapshots/s | MB/s per gateway | broker CPU | broker CPU per GB delivered | one copy per gateway, per GB | broker ÷ copy |")
-        print("|---|---|---|---|---|---|---|---|---|")
+        print("| payload | gateways | delivered | snapshots/s | MB/s per gateway | broker CPU | broker CPU per GB delivered | one copy per gateway, per GB | broker ÷ copy | one Unix-socket write per gateway, per GB | broker ÷ write |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         for (size, count) in [(160_000, 4_000), (2_000_000, 400)] {
             for gateways in [1, 2, 4] { try measure(payloadBytes: size, messages: count, gateways: gateways) }
         }
@@ -124,11 +124,50 @@ struct BrokerBenchmark: ParsableCommand {
             }
         }
         if checksum == -1 { progress("") }
+        let writeSeconds = try unixSocketWriteSeconds(payloadBytes: payloadBytes, count: delivered)
         print(
             "| \(payloadBytes / 1000) KB | \(gateways) | \(delivered) of \(messages * gateways) | \(Int(Double(results.map(\.0).min() ?? 0) / seconds)) "
                 + "| \(Int(Double(results.map(\.1).min() ?? 0) / seconds / 1e6)) | \(format(cpu, 2)) s | \(format(cpu / deliveredGB, 2)) s "
-                + "| \(format(copySeconds / deliveredGB, 3)) s | \(format(cpu / copySeconds, 1))× |"
+                + "| \(format(copySeconds / deliveredGB, 3)) s | \(format(cpu / copySeconds, 1))× | \(format(writeSeconds / deliveredGB, 3)) s | \(format(cpu / writeSeconds, 1))× |"
         )
+    }
+
+    /// CPU time of the writing thread alone for `count` payloads written to a Unix stream socket
+    /// that another thread drains: what one socket write per gateway costs any relay, at least.
+    private func unixSocketWriteSeconds(payloadBytes: Int, count: Int) throws -> Double {
+        var pair: [Int32] = [0, 0]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0 else { throw ValidationError("socketpair failed") }
+        let (writer, reader) = (pair[0], pair[1])
+        let total = payloadBytes * count
+        let drained = Thread {
+            var buffer = [UInt8](repeating: 0, count: 1 << 20)
+            var read = 0
+            while read < total {
+                let got = buffer.withUnsafeMutableBytes { recv(reader, $0.baseAddress, $0.count, 0) }
+                if got <= 0 { break }
+                read += got
+            }
+            close(reader)
+        }
+        drained.start()
+        let payload = [UInt8](repeating: UInt8(ascii: "7"), count: payloadBytes)
+        func threadCPU() -> Double {
+            var time = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+            return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+        }
+        let before = threadCPU()
+        for _ in 0..<count {
+            var sent = 0
+            while sent < payloadBytes {
+                let wrote = payload.withUnsafeBytes { send(writer, $0.baseAddress! + sent, payloadBytes - sent, 0) }
+                guard wrote > 0 else { break }
+                sent += wrote
+            }
+        }
+        let seconds = threadCPU() - before
+        close(writer)
+        return seconds
     }
 
     private func measureTime(_ body: () -> Void) -> Double {

@@ -17,10 +17,13 @@ struct BrokerTests {
             self.directory = directory
         }
 
+        /// Seconds a silent producer's snapshot stays in the cache.
+        var silenceTimeout = 30
+
         @discardableResult
         func start() throws -> RollcastProcess {
             let broker = try RollcastProcess(
-                executable: "rollcast-broker", arguments: ["--run-dir", directory, "--silence-timeout", "30"],
+                executable: "rollcast-broker", arguments: ["--run-dir", directory, "--silence-timeout", "\(silenceTimeout)"],
                 logPath: "\(directory)/broker-\(started.count).log"
             )
             started.append(broker)
@@ -35,10 +38,11 @@ struct BrokerTests {
     }
 
     /// A stack whose producer publishes into a broker and whose gateway subscribes to it.
-    static func withBrokeredStack(interval: String, _ body: (RollcastStack, Brokers) async throws -> Void) async throws {
+    static func withBrokeredStack(interval: String, silenceTimeout: Int = 30, _ body: (RollcastStack, Brokers) async throws -> Void) async throws {
         let stack = try RollcastStack(producerArguments: ["--mock-symbols", "BK", "--interval", interval, "--name", "desk-1"])
         let run = RunDirectory(path: stack.runDirectory)
         let brokers = Brokers(directory: stack.runDirectory)
+        brokers.silenceTimeout = silenceTimeout
         do {
             try brokers.start()
             try stack.startProducer(extra: ["--broker", run.brokerProducerEndpoint])
@@ -130,6 +134,41 @@ struct BrokerTests {
 }
 
 extension BrokerTests {
+    @Test("a producer silent past --silence-timeout: the broker drops its snapshot, so a gateway that subscribes later is not handed it")
+    func silentProducerDropped() async throws {
+        try await Self.withBrokeredStack(interval: "0.3", silenceTimeout: 1) { stack, brokers in
+            try await stack.waitUntilReady()
+            await stack.producer?.stop(signal: SIGKILL)
+            let broker = try #require(brokers.current)
+            _ = try await poll("the broker to drop the silent producer", within: .seconds(5)) {
+                broker.log.contains("producer silent, its snapshot dropped") ? true : nil
+            }
+            let directory = stack.runDirectory
+            let portFile = "\(directory)/late.port"
+            let late = try RollcastProcess(
+                executable: "rollcast-gateway",
+                arguments: [
+                    "--run-dir", directory, "--port", "0", "--port-file", portFile, "--web-root", "\(TestEnvironment.repositoryRoot)/web",
+                    "--snapshot-endpoint", RunDirectory(path: directory).brokerGatewayEndpoint, "--control-endpoint", "ipc://\(directory)/nowhere.sock",
+                ],
+                logPath: "\(directory)/late.log"
+            )
+            do {
+                let port = try await poll("the late gateway's port file", within: .seconds(20)) {
+                    (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+                }
+                // A second is more than three intervals: a cached snapshot would have arrived long before.
+                try await Task.sleep(for: .seconds(1))
+                let state = try await Self.readiness(port: port)
+                #expect(!state.ready && state.seq == nil, "the late gateway was handed a dead producer's snapshot")
+            } catch {
+                await late.stop()
+                throw error
+            }
+            await late.stop()
+        }
+    }
+
     @Test("a broker on tcp:// with CURVE: an admitted producer and gateway relay through it; a stranger gateway gets nothing and the broker logs it")
     func curveBroker() async throws {
         let stack = try RollcastStack(producerArguments: ["--mock-symbols", "BC", "--interval", "0.3", "--name", "desk-2"])

@@ -107,10 +107,12 @@ struct ShardedTests {
             let seq: UInt64
             let live: Bool
             let charts: Int
+            let hiddenSymbolsSample: [String]
 
             enum CodingKeys: String, CodingKey {
                 case name, seq, live, charts
                 case runID = "run_id"
+                case hiddenSymbolsSample = "hidden_symbols_sample"
             }
         }
 
@@ -385,6 +387,33 @@ struct ShardedTests {
             let refused = try await fleet.post("g2", "/api/ingest", batch.replacingOccurrences(of: "curve-1", with: "curve-2"))
             #expect(refused.status == 503)
             #expect((refused.json["error"] as? String ?? "").contains("--curve-secret-key"), "\(refused.json)")
+        }
+    }
+
+    @Test("two producers claiming one symbol: the chart of the first by name, in every gateway; the other's copy reported hidden, logged once; writes go to the one shown")
+    func conflictingSymbol() async throws {
+        try await Fleet.with(interval: 0.3) { fleet in
+            try fleet.startBroker()
+            try fleet.startProducer("east", symbols: ["E-1", "DUP"])
+            try fleet.startProducer("west", symbols: ["W-1", "DUP"])
+            try await fleet.startGateway("g1", control: nil)
+            let sources = try await poll("both producers, and west's copy of DUP hidden", within: .seconds(15)) {
+                let sources = try await fleet.sources("g1")
+                return sources.count == 2 && sources["west"]?.hiddenSymbolsSample == ["DUP"] ? sources : nil
+            }
+            #expect(sources["east"]?.hiddenSymbolsSample == [])
+            let window = try await fleet.window("g1")
+            #expect(window.keys.sorted() == ["DUP", "E-1", "W-1"])
+            #expect(window["DUP"]?.runID == sources["east"]?.runID, "DUP was not shown from east, the first by name")
+            let t = (Date().timeIntervalSince1970 * 1000).rounded() / 1000
+            #expect(try await fleet.post("g1", "/api/ingest", #"{"ticks":[{"symbol":"DUP","t":\#(t),"price":4242.5}]}"#).status == 200)
+            _ = try await poll("the tick in the chart shown", within: .seconds(5)) { () -> Bool? in
+                let chart = try await fleet.window("g1")["DUP"]
+                return chart.map { $0.runID == sources["east"]?.runID && zip($0.t, $0.price).contains { $0 == t && $1 == 4242.5 } } == true ? true : nil
+            }
+            // Many snapshots later, the conflict was logged once, not per snapshot.
+            let log = try #require(fleet.process("g1")).log
+            #expect(log.components(separatedBy: "symbols claimed by several producers").count - 1 == 1, "\(log.suffix(2000))")
         }
     }
 }

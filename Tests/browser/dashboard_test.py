@@ -347,7 +347,7 @@ class DashboardTests:
         assert not result["differ"], f"after the restart the charts differ at {result['differ']}"
         assert b.execute_script("return window.rollcast.socket.stream") == "delta"
 
-    def test_two_producers_one_dead_its_charts_alone_are_stale_and_deltas_still_match(self):
+    def test_two_producers_through_a_broker_one_dead_its_charts_alone_stale_broker_restart_recovers(self):
         fleet = ShardedStack(interval=0.5)
         browser = None
         try:
@@ -415,6 +415,12 @@ class DashboardTests:
             assert stale_symbols() == ["W-1", "W-2"]
             fleet.start_producer("west", ["W-1", "W-2"])
             wait_for(lambda: stale_symbols() == [], 15, "west's charts live again")
+            # The broker restarted under everything: every chart stale, then live again by itself.
+            fleet.stop("broker")
+            wait_for(lambda: browser.find_element(By.ID, "connection-state").text == "stale", 6, "state 'stale' while the broker is down")
+            assert len(stale_symbols()) == 4
+            fleet.start_broker()
+            wait_for(lambda: browser.find_element(By.ID, "connection-state").text == "live" and stale_symbols() == [], 15, "live again after the broker's restart")
         finally:
             if browser:
                 browser.quit()

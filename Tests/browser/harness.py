@@ -189,6 +189,10 @@ class ShardedStack:
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
+    def stop(self, name):
+        """SIGTERM to one process of the fleet; returns its exit code."""
+        return Stack.stop(self.processes.pop(name))
+
     def kill(self, name):
         process = self.processes.pop(name)
         process.kill()
