@@ -68,6 +68,25 @@ struct ShardedTests {
 
         func process(_ name: String) -> RollcastProcess? { processes[name] }
 
+        /// The usual fleet: the broker, producers east and west, and `gateways` (each named with
+        /// the producer its `--control-endpoint` names, or none), each waited for until it holds
+        /// both producers live.
+        func startEastAndWest(gateways: [(name: String, control: String?)]) async throws {
+            try startBroker()
+            try startProducer("east", symbols: ShardedTests.east)
+            try startProducer("west", symbols: ShardedTests.west)
+            for gateway in gateways { try await startGateway(gateway.name, control: gateway.control) }
+            for gateway in gateways { _ = try await bothLive(gateway.name) }
+        }
+
+        /// The gateway's sources once it holds two producers, both live.
+        func bothLive(_ gateway: String) async throws -> [String: Source] {
+            try await poll("\(gateway) to hold both producers, live", within: .seconds(15)) {
+                let sources = try await self.sources(gateway)
+                return sources.count == 2 && sources.values.allSatisfy { $0.live } ? sources : nil
+            }
+        }
+
         /// A POST to a gateway: status and body.
         func post(_ gateway: String, _ path: String, _ body: String) async throws -> (status: Int, json: [String: Any]) {
             var request = HTTPClientRequest(url: "http://127.0.0.1:\(ports[gateway]!)\(path)")
@@ -158,17 +177,7 @@ struct ShardedTests {
     )
     func mergedMessages() async throws {
         try await Fleet.with(interval: 0.3) { fleet in
-            try fleet.startBroker()
-            try fleet.startProducer("east", symbols: Self.east)
-            try fleet.startProducer("west", symbols: Self.west)
-            try await fleet.startGateway("g1", control: "east")
-            try await fleet.startGateway("g2", control: "west")
-            for gateway in ["g1", "g2"] {
-                _ = try await poll("\(gateway) to hold both producers", within: .seconds(15)) {
-                    let sources = try await fleet.sources(gateway)
-                    return sources["east"]?.live == true && sources["west"]?.live == true ? true : nil
-                }
-            }
+            try await fleet.startEastAndWest(gateways: [("g1", "east"), ("g2", "west")])
             // Ten messages from each gateway at once: the snapshots both merged give the same bytes.
             async let fromFirst = WebSocketProbe.messages(10, from: fleet.webSocketURL("g1"), within: .seconds(20))
             async let fromSecond = WebSocketProbe.messages(10, from: fleet.webSocketURL("g2"), within: .seconds(20))
@@ -210,14 +219,8 @@ struct ShardedTests {
     @Test("a producer killed: its charts stop and are stale within 3 intervals while the other's move; restarted, they move again")
     func producerDies() async throws {
         try await Fleet.with(interval: 0.3) { fleet in
-            try fleet.startBroker()
-            try fleet.startProducer("east", symbols: Self.east)
-            try fleet.startProducer("west", symbols: Self.west)
-            try await fleet.startGateway("g1", control: "east")
-            let before = try await poll("both producers live", within: .seconds(15)) {
-                let sources = try await fleet.sources("g1")
-                return sources["east"]?.live == true && sources["west"]?.live == true ? sources : nil
-            }
+            try await fleet.startEastAndWest(gateways: [("g1", "east")])
+            let before = try await fleet.bothLive("g1")
             let killed = ContinuousClock.now
             await fleet.stop("west", signal: SIGKILL)
             _ = try await poll("west to be reported stale", within: .seconds(5)) {
@@ -250,17 +253,7 @@ struct ShardedTests {
     @Test("the broker restarted: both gateways relay again within 2 intervals of it listening")
     func brokerRestarts() async throws {
         try await Fleet.with(interval: 0.5) { fleet in
-            try fleet.startBroker()
-            try fleet.startProducer("east", symbols: Self.east)
-            try fleet.startProducer("west", symbols: Self.west)
-            try await fleet.startGateway("g1", control: "east")
-            try await fleet.startGateway("g2", control: "west")
-            for gateway in ["g1", "g2"] {
-                _ = try await poll("\(gateway) to hold both producers", within: .seconds(15)) {
-                    let sources = try await fleet.sources(gateway)
-                    return sources.count == 2 && sources.values.allSatisfy(\.live) ? true : nil
-                }
-            }
+            try await fleet.startEastAndWest(gateways: [("g1", "east"), ("g2", "west")])
             #expect(await fleet.stop("broker") == 0, "the broker stops cleanly on SIGTERM")
             // Long enough for both gateways to see nothing new: what they hold then is the floor.
             try await Task.sleep(for: .seconds(1))
@@ -289,18 +282,8 @@ struct ShardedTests {
     )
     func routedWrites() async throws {
         try await Fleet.with(interval: 0.3) { fleet in
-            try fleet.startBroker()
-            try fleet.startProducer("east", symbols: Self.east)
-            try fleet.startProducer("west", symbols: Self.west)
-            try await fleet.startGateway("g1", control: nil)
-            try await fleet.startGateway("g2", control: nil)
-            var runs: [String: String] = [:]
-            for gateway in ["g1", "g2"] {
-                runs = try await poll("\(gateway) to hold both producers", within: .seconds(15)) {
-                    let sources = try await fleet.sources(gateway)
-                    return sources.count == 2 && sources.values.allSatisfy { $0.live } ? sources.mapValues(\.runID) : nil
-                }
-            }
+            try await fleet.startEastAndWest(gateways: [("g1", nil), ("g2", nil)])
+            let runs = try await fleet.bothLive("g1").mapValues(\.runID)
             let t = (Date().timeIntervalSince1970 * 1000).rounded() / 1000
 
             // One batch, two producers: each gets its tick, and the answer says so.
@@ -372,12 +355,7 @@ struct ShardedTests {
             }
             try await fleet.startGateway("g1", control: nil, extra: ["--curve-secret-key", "\(keys)/gateway.key"])
             try await fleet.startGateway("g2", control: nil)
-            for gateway in ["g1", "g2"] {
-                _ = try await poll("\(gateway) to hold both producers", within: .seconds(15)) {
-                    let sources = try await fleet.sources(gateway)
-                    return sources.count == 2 && sources.values.allSatisfy { $0.live } ? true : nil
-                }
-            }
+            for gateway in ["g1", "g2"] { _ = try await fleet.bothLive(gateway) }
             let t = (Date().timeIntervalSince1970 * 1000).rounded() / 1000
             let batch = #"{"batch_id":"curve-1","ticks":[{"symbol":"E-1","t":\#(t),"price":321.5},{"symbol":"W-1","t":\#(t),"price":654.25}]}"#
             let answer = try await fleet.post("g1", "/api/ingest", batch)

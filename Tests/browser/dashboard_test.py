@@ -79,6 +79,50 @@ def header_number(text):
     return float(text.replace(",", "").replace("\u202f", "").replace("\u00a0", ""))
 
 
+def compare_with_full_stream(browser):
+    """Records, after each message, the charts the dashboard holds and those a plain
+    full-stream socket opened beside it receives, keyed by every chart's run and seq (with
+    several producers no single seq names a message); the socket reopens when it closes."""
+    browser.execute_script(
+        """
+        const key = (charts) => [...charts].sort((a, b) => (a.symbol < b.symbol ? -1 : 1)).map(c => `${c.symbol}@${c.run_id}/${c.seq}`).join(" ");
+        const digest = (charts) => charts.map(c => `${c.symbol}:${c.raw_points}:${c.t.join(",")}|${c.price.join(",")}|${c.volume.join(",")}`).sort().join("\\n");
+        window.compare = { dashboard: new Map(), full: new Map() };
+        const socket = window.rollcast.socket;
+        const original = socket.onSnapshot;
+        socket.onSnapshot = (charts, info) => {
+          if (charts.length) window.compare.dashboard.set(key(charts), digest(charts));
+          original(charts, info);
+        };
+        window.compare.open = () => {
+          const plain = new WebSocket(`ws://${location.host}/ws/realtime_charts`);
+          plain.onmessage = (event) => {
+            const charts = JSON.parse(event.data);
+            if (charts.length) window.compare.full.set(key(charts), digest(charts));
+          };
+          plain.onclose = () => setTimeout(window.compare.open, 300);
+        };
+        window.compare.open();
+        """
+    )
+
+
+def compared(browser):
+    """How many messages the dashboard and the full-stream socket both saw had the same
+    charts, and the keys of those that differed."""
+    return browser.execute_script(
+        """
+        let same = 0, differ = [];
+        for (const [key, value] of window.compare.full) {
+          const mine = window.compare.dashboard.get(key);
+          if (mine === undefined) continue;
+          if (mine === value) same += 1; else differ.push(key);
+        }
+        return { same, differ };
+        """
+    )
+
+
 class DashboardTests:
     def __init__(self):
         self.stack = Stack(producer_args=["--window", "60", "--mock-symbols", ",".join(SYMBOLS), "--mock-rate", "4"])
@@ -295,42 +339,10 @@ class DashboardTests:
     def test_the_delta_stream_draws_what_the_full_stream_holds_through_a_gateway_restart(self):
         b = self.browser
         assert b.execute_script("return window.rollcast.socket.stream") == "delta", "the dashboard is not on the delta stream"
-        # Record, per seq, what the dashboard holds after each message, and what a plain
-        # full-stream socket opened beside it receives.
-        b.execute_script(
-            """
-            const digest = (charts) => charts.map(c => `${c.symbol}:${c.raw_points}:${c.t.join(",")}|${c.price.join(",")}|${c.volume.join(",")}`).sort().join("\\n");
-            window.compare = { dashboard: new Map(), full: new Map() };
-            const socket = window.rollcast.socket;
-            const original = socket.onSnapshot;
-            socket.onSnapshot = (charts, info) => {
-              if (charts.length) window.compare.dashboard.set(`${charts[0].run_id}/${charts[0].seq}`, digest(charts));
-              original(charts, info);
-            };
-            window.compare.open = () => {
-              const plain = new WebSocket(`ws://${location.host}/ws/realtime_charts`);
-              plain.onmessage = (event) => {
-                const charts = JSON.parse(event.data);
-                if (charts.length) window.compare.full.set(`${charts[0].run_id}/${charts[0].seq}`, digest(charts));
-              };
-              plain.onclose = () => setTimeout(window.compare.open, 300);
-            };
-            window.compare.open();
-            """
-        )
+        compare_with_full_stream(b)
 
         def matching():
-            return b.execute_script(
-                """
-                let same = 0, differ = [];
-                for (const [key, value] of window.compare.full) {
-                  const mine = window.compare.dashboard.get(key);
-                  if (mine === undefined) continue;
-                  if (mine === value) same += 1; else differ.push(key);
-                }
-                return { same, differ };
-                """
-            )
+            return compared(b)
 
         wait_for(lambda: matching()["same"] >= 30, 30, "30 snapshots compared")
         result = matching()
@@ -360,40 +372,10 @@ class DashboardTests:
             browser.find_element(By.ID, "load-realtime").click()
             wait_for(lambda: chart_symbols(browser) == ["E-1", "E-2", "W-1", "W-2"], 20, "the charts of both producers")
             assert browser.execute_script("return window.rollcast.socket.stream") == "delta"
-            # The dashboard's charts after each message against a full-stream socket's, keyed by
-            # every chart's producer run and seq (two producers: no one seq names a message).
-            browser.execute_script(
-                """
-                const key = (charts) => charts.map(c => `${c.symbol}@${c.run_id}/${c.seq}`).join(" ");
-                const digest = (charts) => charts.map(c => `${c.symbol}:${c.raw_points}:${c.t.join(",")}|${c.price.join(",")}|${c.volume.join(",")}`).join("\\n");
-                window.compare = { dashboard: new Map(), full: new Map() };
-                const socket = window.rollcast.socket;
-                const original = socket.onSnapshot;
-                socket.onSnapshot = (charts, info) => {
-                  const sorted = [...charts].sort((a, b) => (a.symbol < b.symbol ? -1 : 1));
-                  window.compare.dashboard.set(key(sorted), digest(sorted));
-                  original(charts, info);
-                };
-                const plain = new WebSocket(`ws://${location.host}/ws/realtime_charts`);
-                plain.onmessage = (event) => {
-                  const charts = JSON.parse(event.data);
-                  window.compare.full.set(key(charts), digest(charts));
-                };
-                """
-            )
+            compare_with_full_stream(browser)
 
             def matching():
-                return browser.execute_script(
-                    """
-                    let same = 0, differ = [];
-                    for (const [key, value] of window.compare.full) {
-                      const mine = window.compare.dashboard.get(key);
-                      if (mine === undefined) continue;
-                      if (mine === value) same += 1; else differ.push(key);
-                    }
-                    return { same, differ };
-                    """
-                )
+                return compared(browser)
 
             wait_for(lambda: matching()["same"] >= 12, 30, "12 merged messages compared")
             result = matching()
