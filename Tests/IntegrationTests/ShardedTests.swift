@@ -227,6 +227,9 @@ struct ShardedTests {
                 try await fleet.sources("g1")["west"]?.live == false ? true : nil
             }
             let staleAfter = killed.duration(to: .now)
+            let metrics = try await testHTTPClient.execute(.init(url: "http://127.0.0.1:\(fleet.ports["g1"]!)/metrics"), timeout: .seconds(5))
+            let exposition = String(buffer: try await metrics.body.collect(upTo: 1 << 20))
+            #expect(exposition.contains("rollcast_gateway_producers 2") && exposition.contains("rollcast_gateway_producers_live 1"), "\(exposition.suffix(1500))")
             print("west stale \(staleAfter.milliseconds) ms after SIGKILL (interval 300 ms)")
             #expect(staleAfter <= .milliseconds(900 + 300), "stale only after \(staleAfter)")
 

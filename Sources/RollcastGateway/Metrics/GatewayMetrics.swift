@@ -36,6 +36,9 @@ final class GatewayMetrics: Sendable {
     let relayLatency: ValueHistogram
     private let snapshotAge: Gauge
     private let snapshotBytes: Gauge
+    private let producersHeld: Gauge
+    private let producersLive: Gauge
+    private let hiddenSymbols: Gauge
     private let upgradesRefused = Mutex<[Int: ReadableCounter]>([:])
     private let requests = Mutex<[RequestKey: ReadableCounter]>([:])
 
@@ -78,6 +81,16 @@ final class GatewayMetrics: Sendable {
         )
         snapshotBytes = registry.makeGauge(descriptor: names.descriptor("snapshot", unit: "bytes", help: "Size of the latest snapshot's JSON."), labels: [])
         snapshotAge.set(to: .infinity)
+        producersHeld = registry.makeGauge(
+            descriptor: names.descriptor("producers", help: "Producers whose charts the latest message holds (several through a broker)."), labels: []
+        )
+        producersLive = registry.makeGauge(
+            descriptor: names.descriptor("producers_live", help: "Of those, the producers whose last snapshot is at most 3 of their intervals old."), labels: []
+        )
+        hiddenSymbols = registry.makeGauge(
+            descriptor: names.descriptor("hidden_symbols", help: "Symbols a producer sends that another producer's chart is shown for (two producers claiming one symbol)."),
+            labels: []
+        )
     }
 
     func closed(_ reason: ClientCloseReason) { closed[reason]?.increment() }
@@ -116,6 +129,10 @@ final class GatewayMetrics: Sendable {
         let age = snapshot.receivedAt.duration(to: .now)
         snapshotAge.set(to: Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18)
         snapshotBytes.set(to: Double(snapshot.payload.readableBytes))
+        let now = ContinuousClock.now
+        producersHeld.set(to: Double(snapshot.sources.count))
+        producersLive.set(to: Double(snapshot.sources.filter { $0.isLive(at: now) }.count))
+        hiddenSymbols.set(to: Double(snapshot.sources.reduce(0) { $0 + $1.hiddenSymbols.count }))
     }
 
     /// Seconds from `generatedAtMilliseconds` (the producer's clock) to now, never below zero.
