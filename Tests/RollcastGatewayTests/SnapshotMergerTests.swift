@@ -197,6 +197,10 @@ struct SnapshotMergerTests {
             let receivedAt = start + .seconds(step)
             let merged = try #require(publish(merger.accept(header: snapshot.header, payload: snapshot.payload, delta: snapshot.delta, receivedAt: receivedAt)))
             let full = try charts(merged.payload)
+            // The reader holds every message published so far: a delta must sit on the last one.
+            if merged.delta != nil {
+                #expect(reader.runID == merged.header.runID && reader.seq == merged.header.deltaBaseSeq, "step \(step): a delta not on the last message")
+            }
             if let delta = merged.delta, reader.runID == merged.header.runID, reader.seq == merged.header.deltaBaseSeq {
                 let message = try JSONDecoder().decode(DeltaStreamMessage.self, from: Data(delta.readableBytesView))
                 let prefix = String(decoding: delta.readableBytesView.prefix(60), as: UTF8.self)

@@ -50,12 +50,13 @@ public struct SnapshotMerger: Sendable {
             charts = ChartSlices.split(payload)
             guard charts != nil else { return .refused(reason: Self.notCharts) }
         }
+        // What the last message held, before anything is forgotten or replaced.
+        let before = (runs: runSet, conflicted: conflicted)
         let forgotten = feeds.values.filter { $0.name != name && $0.receivedAt.duration(to: receivedAt) > forgetAfter }.map(\.name).sorted()
         for silent in forgotten { feeds[silent] = nil }
         guard held != nil || feeds.count < maxProducers else {
             return .refused(reason: "the gateway holds its maximum of \(maxProducers) producers")
         }
-        let before = (runs: runSet, conflicted: conflicted)
         let feed = ProducerFeed(name: name, header: header, payload: payload, charts: charts, delta: delta, receivedAt: receivedAt)
         feeds[name] = feed
 
@@ -68,7 +69,7 @@ public struct SnapshotMerger: Sendable {
         }
         merged.forgotten = forgotten
         // A delta sits on the last message only when nothing but this producer's snapshot changed.
-        if feeds.count > 1, let delta, let base = header.deltaBaseSeq, let published, let held,
+        if feeds.count > 1, let delta, let base = header.deltaBaseSeq, let published, published.runID == merged.header.runID, let held,
             held.header.runID == header.runID, held.header.seq == base, before.runs == runSet,
             !before.conflicted.contains(name), !conflicted.contains(name),
             let rewritten = Self.rewriteDelta(delta, of: header, as: merged.header, base: published.seq)
