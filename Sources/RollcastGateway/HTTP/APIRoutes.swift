@@ -12,6 +12,8 @@ struct APIRoutes: Sendable {
     let configuration: GatewayConfiguration
     /// The NDJSON of the latest snapshot, made once and shared by every request for it.
     let window = NDJSONCache()
+    /// Which producer takes each symbol's writes, made once per message.
+    let routes = RouterCache()
 
     /// The routes only for tests and demos, served with `--enable-test-api`.
     static let testRoutes: [String: [HTTPRequest.Method]] = ["/api/test/load_mock_data": [.post]]

@@ -2,16 +2,16 @@ import Foundation
 import Hummingbird
 import NIOCore
 import RollcastCore
+import Synchronization
 
 /// Writes on a gateway merging several producers: each symbol's part goes to the producer that
 /// owns it (``ProducerRouter``), all parts at once, each applied whole or not at all by its
 /// producer. The answer says what each producer did.
 extension APIRoutes {
     var router: ProducerRouter {
-        ProducerRouter(
-            sources: broadcaster.latest?.sources ?? [], fallback: control.defaultTarget,
-            keyPair: configuration.curveKeyPair
-        )
+        routes.router(for: broadcaster.latest) { sources in
+            ProducerRouter(sources: sources, fallback: control.defaultTarget, keyPair: configuration.curveKeyPair)
+        }
     }
 
     /// What one producer did with its part of a write.
@@ -145,5 +145,20 @@ extension APIRoutes {
         return JSONBody.response(
             LoadedBody(symbols: load.symbols, points: load.points, seed: load.seed, seq: snapshot?.header.seq ?? 0, runID: snapshot?.header.runID ?? "")
         )
+    }
+}
+
+/// The router of the latest message, made when a write first needs it after that message
+/// arrived: its symbol table costs a pass over every producer's symbols (up to 64 × 1,000),
+/// which a write should not pay each time. Liveness is as of that moment.
+final class RouterCache: Sendable {
+    private let latest = Mutex<(key: String, router: ProducerRouter)?>(nil)
+
+    func router(for snapshot: RelayedSnapshot?, make: ([ProducerSource]) -> ProducerRouter) -> ProducerRouter {
+        let key = snapshot.map { "\($0.header.runID)/\($0.header.seq)" } ?? ""
+        if let cached = latest.withLock({ $0 }), cached.key == key { return cached.router }
+        let router = make(snapshot?.sources ?? [])
+        latest.withLock { $0 = (key, router) }
+        return router
     }
 }
