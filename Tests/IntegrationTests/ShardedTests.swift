@@ -230,6 +230,11 @@ struct ShardedTests {
             let metrics = try await testHTTPClient.execute(.init(url: "http://127.0.0.1:\(fleet.ports["g1"]!)/metrics"), timeout: .seconds(5))
             let exposition = String(buffer: try await metrics.body.collect(upTo: 1 << 20))
             #expect(exposition.contains("rollcast_gateway_producers 2") && exposition.contains("rollcast_gateway_producers_live 1"), "\(exposition.suffix(1500))")
+            // Every producer's own metrics, labelled: the dead one reported down, the live one's there.
+            #expect(exposition.contains(#"rollcast_producer_up{producer="east"} 1"#) && exposition.contains(#"rollcast_producer_up{producer="west"} 0"#))
+            #expect(exposition.contains(#"rollcast_producer_snapshots_published_total{producer="east"}"#), "\(exposition.suffix(3000))")
+            let check = try Promtool.checkMetrics(exposition)
+            #expect(check.status == 0, "promtool check metrics: \(check.output)")
             print("west stale \(staleAfter.milliseconds) ms after SIGKILL (interval 300 ms)")
             #expect(staleAfter <= .milliseconds(900 + 300), "stale only after \(staleAfter)")
 

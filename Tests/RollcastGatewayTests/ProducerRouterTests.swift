@@ -99,3 +99,37 @@ struct IngestSplitTests {
         }
     }
 }
+
+@Suite("Producer expositions")
+struct ProducerExpositionsTests {
+    @Test("several producers' metrics: every sample labelled with its producer, each family's HELP and TYPE once, a silent producer up 0")
+    func merged() {
+        let text = """
+            # HELP rollcast_producer_ticks_total Ticks.
+            # TYPE rollcast_producer_ticks_total counter
+            rollcast_producer_ticks_total{outcome="appended"} 5
+            # HELP rollcast_producer_symbols Symbols.
+            # TYPE rollcast_producer_symbols gauge
+            rollcast_producer_symbols 3
+            """
+        let merged = ProducerExpositions.merged([("east", text), ("we\"st", text.replacingOccurrences(of: "5", with: "7")), ("gone", nil)])
+        #expect(
+            merged == """
+                # HELP rollcast_producer_up Whether the producer answered this scrape's request for its metrics (1) or not (0).
+                # TYPE rollcast_producer_up gauge
+                rollcast_producer_up{producer="east"} 1
+                rollcast_producer_up{producer="we\\"st"} 1
+                rollcast_producer_up{producer="gone"} 0
+                # HELP rollcast_producer_ticks_total Ticks.
+                # TYPE rollcast_producer_ticks_total counter
+                rollcast_producer_ticks_total{producer="east",outcome="appended"} 5
+                rollcast_producer_ticks_total{producer="we\\"st",outcome="appended"} 7
+                # HELP rollcast_producer_symbols Symbols.
+                # TYPE rollcast_producer_symbols gauge
+                rollcast_producer_symbols{producer="east"} 3
+                rollcast_producer_symbols{producer="we\\"st"} 3
+
+                """
+        )
+    }
+}

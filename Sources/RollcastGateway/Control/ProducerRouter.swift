@@ -52,6 +52,9 @@ struct ProducerRouter {
     /// The one destination when there are not several producers.
     var single: Destination { Destination(producer: nil, target: .success(fallback)) }
 
+    /// Every producer held, in name order (none when there are not several).
+    var allDestinations: [Destination] { destinations }
+
     /// A producer for a write that names no symbol it can be routed by.
     var anyDestination: Destination {
         guard isSharded else { return single }

@@ -375,19 +375,44 @@ extension APIRoutes {
 
     /// The gateway's metrics, then the producer's (asked for with the status deadline), as
     /// Prometheus text; `rollcast_producer_up` says whether the producer's part is there.
+    ///
+    /// With several producers, every producer's metrics, each sample labelled `producer`.
     func exposition() async -> Response {
         metrics.observeLatest(broadcaster.latest)
         var text = metrics.registry.exposition()
-        var producer: String?
-        if let reply = try? await control.send(.metrics, timeout: Self.producerStatusTimeout) { producer = reply.metrics }
-        text.append(contentsOf: "# HELP rollcast_producer_up Whether the producer answered this scrape's request for its metrics (1) or not (0).\n".utf8)
-        text.append(contentsOf: "# TYPE rollcast_producer_up gauge\nrollcast_producer_up \(producer == nil ? 0 : 1)\n".utf8)
-        if let producer { text.append(contentsOf: producer.utf8) }
+        let router = router
+        if router.isSharded {
+            text.append(contentsOf: ProducerExpositions.merged(await producerMetrics(router)).utf8)
+        } else {
+            var producer: String?
+            if let reply = try? await control.send(.metrics, timeout: Self.producerStatusTimeout) { producer = reply.metrics }
+            text.append(contentsOf: "# HELP rollcast_producer_up Whether the producer answered this scrape's request for its metrics (1) or not (0).\n".utf8)
+            text.append(contentsOf: "# TYPE rollcast_producer_up gauge\nrollcast_producer_up \(producer == nil ? 0 : 1)\n".utf8)
+            if let producer { text.append(contentsOf: producer.utf8) }
+        }
         return Response(
             status: .ok,
             headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
             body: .init(byteBuffer: ByteBuffer(bytes: text))
         )
+    }
+}
+
+extension APIRoutes {
+    /// Every producer's metrics text, asked for at once with the status deadline; `nil` for one that did not answer.
+    func producerMetrics(_ router: ProducerRouter) async -> [(producer: String, text: String?)] {
+        let destinations = router.allDestinations
+        return await withTaskGroup(of: (Int, String?).self) { group in
+            for (index, destination) in destinations.enumerated() {
+                group.addTask {
+                    guard let target = try? destination.target.get() else { return (index, nil) }
+                    return (index, try? await control.send(.metrics, to: target, timeout: Self.producerStatusTimeout).metrics)
+                }
+            }
+            var texts = [String?](repeating: nil, count: destinations.count)
+            for await (index, text) in group { texts[index] = text }
+            return zip(destinations, texts).map { ($0.producer ?? "", $1) }
+        }
     }
 }
 
