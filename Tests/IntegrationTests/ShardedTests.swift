@@ -292,6 +292,12 @@ struct ShardedTests {
         try await Fleet.with(interval: 0.3) { fleet in
             try await fleet.startEastAndWest(gateways: [("g1", nil), ("g2", nil)])
             let runs = try await fleet.bothLive("g1").mapValues(\.runID)
+            // Status: each producer's own, asked at the control socket it announces (g1 names none of its own).
+            let status = try await testHTTPClient.execute(.init(url: "http://127.0.0.1:\(fleet.ports["g1"]!)/api/status"), timeout: .seconds(5))
+            let statusJSON = try JSONSerialization.jsonObject(with: Data(String(buffer: try await status.body.collect(upTo: 1 << 20)).utf8)) as? [String: Any]
+            let producers = (statusJSON?["producers"] as? [[String: Any]]) ?? []
+            #expect(producers.compactMap { $0["name"] as? String } == ["east", "west"])
+            #expect(producers.allSatisfy { ($0["status"] as? [String: Any])?["run_id"] as? String != nil }, "\(producers)")
             let t = (Date().timeIntervalSince1970 * 1000).rounded() / 1000
 
             // One batch, two producers: each gets its tick, and the answer says so.

@@ -113,7 +113,15 @@ struct APIRoutes: Sendable {
         let router = router
         var destination: ProducerRouter.Destination?
         if router.isSharded {
-            guard let split = IngestSplit(body: body, group: { AnyHashable(router.destination(of: $0)) }) else {
+            // A batch repeats its symbols: each is routed once (a new one costs a hash per producer).
+            var routed: [String: AnyHashable] = [:]
+            let split = IngestSplit(body: body) { symbol in
+                if let known = routed[symbol] { return known }
+                let destination = AnyHashable(router.destination(of: symbol))
+                routed[symbol] = destination
+                return destination
+            }
+            guard let split else {
                 // Only a producer can say what is wrong with it: any one will do.
                 return try await ingestWhole(body, to: router.anyDestination)
             }
@@ -314,9 +322,11 @@ struct APIRoutes: Sendable {
         /// The producer's own status (windows, ingest counters), asked for with a short deadline.
         let producer: ProducerStatus?
         let producerError: String?
+        /// With several producers, each one's own status, asked for at once.
+        let producers: [ProducerAnswer]?
 
         enum CodingKeys: String, CodingKey {
-            case clients, seq, charts, producer, sources
+            case clients, seq, charts, producer, sources, producers
             case producerError = "producer_error"
             case clientsRefused = "clients_refused"
             case connections
@@ -335,9 +345,19 @@ struct APIRoutes: Sendable {
     /// How long `/api/status` waits for the producer's part.
     static let producerStatusTimeout: Duration = .milliseconds(500)
 
+    /// One producer's own status, or why it could not be had.
+    struct ProducerAnswer: Encodable {
+        let name: String
+        let status: ProducerStatus?
+        let error: String?
+    }
+
     func status() async -> Response {
         var producer: ProducerStatus?
         var producerError: String?
+        let router = router
+        // Each producer's, at once, with several; `--control-endpoint`'s alone otherwise.
+        async let all = router.isSharded ? producerStatuses(router) : nil
         do {
             let reply = try await control.send(.status, timeout: Self.producerStatusTimeout)
             producer = reply.status
@@ -345,6 +365,7 @@ struct APIRoutes: Sendable {
         } catch {
             producerError = "\(error)"
         }
+        let producers = await all
         let snapshot = broadcaster.latest
         return JSONBody.response(
             Status(
@@ -364,7 +385,8 @@ struct APIRoutes: Sendable {
                 controlEndpoint: configuration.controlEndpoint,
                 sources: snapshot.map { snapshot in snapshot.sources.map { Source($0, now: .now) } } ?? [],
                 producer: producer,
-                producerError: producerError
+                producerError: producerError,
+                producers: producers
             )
         )
     }
@@ -399,6 +421,29 @@ extension APIRoutes {
 }
 
 extension APIRoutes {
+    /// Every producer's own status, asked for at once with the status deadline.
+    func producerStatuses(_ router: ProducerRouter) async -> [ProducerAnswer] {
+        let destinations = router.allDestinations
+        return await withTaskGroup(of: (Int, ProducerAnswer).self) { group in
+            for (index, destination) in destinations.enumerated() {
+                group.addTask {
+                    let name = destination.producer ?? ""
+                    do {
+                        let reply = try await control.send(.status, to: try destination.target.get(), timeout: Self.producerStatusTimeout)
+                        return (index, ProducerAnswer(name: name, status: reply.status, error: reply.error))
+                    } catch let unreachable as ProducerRouter.Unreachable {
+                        return (index, ProducerAnswer(name: name, status: nil, error: unreachable.reason))
+                    } catch {
+                        return (index, ProducerAnswer(name: name, status: nil, error: "\(error)"))
+                    }
+                }
+            }
+            var answers: [(Int, ProducerAnswer)] = []
+            for await answer in group { answers.append(answer) }
+            return answers.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+    }
+
     /// Every producer's metrics text, asked for at once with the status deadline; `nil` for one that did not answer.
     func producerMetrics(_ router: ProducerRouter) async -> [(producer: String, text: String?)] {
         let destinations = router.allDestinations
