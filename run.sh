@@ -229,6 +229,8 @@ run_tests() {
     timeout --signal=KILL 60 python3 Tests/scripts/settings_docs_test.py
     say "gateways behind HAProxy"
     timeout --signal=KILL 180 python3 Tests/scripts/haproxy_test.py
+    say "scale-out under load: broker, two producers, two gateways behind HAProxy, 200 clients"
+    timeout --signal=KILL 240 python3 Tests/scripts/scale_out_test.py
     say "systemd units in docs/deploy"
     timeout --signal=KILL 120 python3 Tests/scripts/deploy_units_test.py
     say "run.sh itself: supervision and Ctrl-C"

@@ -175,15 +175,20 @@ class ShardedStack:
             "--window", "60", "--mock-rate", "4", "--mock-symbols", ",".join(symbols),
         ])
 
-    def start_gateway(self, control):
-        port_file = self._dir("gateway") / "port"
-        self._spawn("gateway", [
-            str(self.bin / "rollcast-gateway"), "--run-dir", str(self._dir("gateway")), "--port", "0", "--port-file", str(port_file),
+    def start_gateway(self, control, name="gateway"):
+        """Starts a gateway subscribed to the broker; returns its port (also `self.port` for the first)."""
+        port_file = self._dir(name) / "port"
+        port_file.unlink(missing_ok=True)
+        self._spawn(name, [
+            str(self.bin / "rollcast-gateway"), "--run-dir", str(self._dir(name)), "--port", "0", "--port-file", str(port_file),
             "--web-root", str(ROOT / "web"), "--permessage-deflate",
             "--snapshot-endpoint", f"ipc://{self.root}/broker/broker-out.sock",
             "--control-endpoint", f"ipc://{self.root}/{control}/control.sock",
         ])
-        self.port = int(wait_for(lambda: port_file.exists() and port_file.read_text().strip(), 20, "the gateway's port file"))
+        port = int(wait_for(lambda: port_file.exists() and port_file.read_text().strip(), 20, f"the {name}'s port file"))
+        if name == "gateway":
+            self.port = port
+        return port
 
     @property
     def url(self):
@@ -199,7 +204,8 @@ class ShardedStack:
         process.wait(5)
 
     def close(self):
-        for name in ["gateway"] + [n for n in self.processes if n != "gateway"]:
-            if name in self.processes:
-                Stack.stop(self.processes.pop(name))
+        # Gateways first, so none logs a missing broker on the way out.
+        names = sorted(self.processes, key=lambda name: not name.startswith("gateway"))
+        for name in names:
+            Stack.stop(self.processes.pop(name))
         shutil.rmtree(self.root, ignore_errors=True)

@@ -45,6 +45,7 @@ class Client:
         self.index = index
         self.port = port
         self.received = []  # (monotonic time, seq)
+        self.latest = {}  # symbol: (run_id, seq) of the last message
         self.connections = 0
 
     async def run(self, stop):
@@ -88,6 +89,8 @@ class Client:
                     charts = json.loads(payload)
                     if charts:
                         self.received.append((time.monotonic(), charts[0]["seq"]))
+                        # Each chart's producer run and seq: with several producers they differ.
+                        self.latest = {chart["symbol"]: (chart["run_id"], chart["seq"]) for chart in charts}
         finally:
             writer.close()
 
