@@ -20,7 +20,7 @@ SYMBOLS = 50
 POINTS = 600
 
 SCRIPT = """
-const [symbols, points, updates, done] = [arguments[0], arguments[1], arguments[2], arguments[arguments.length - 1]];
+const [symbols, points, updates, record, done] = [arguments[0], arguments[1], arguments[2], arguments[3], arguments[arguments.length - 1]];
 const start = Date.now() / 1000 - points;
 let step = 0;
 function message() {
@@ -47,8 +47,12 @@ for (let i = 0; i < updates; i++) {
   const t1 = performance.now();
   await null;  // uPlot's queued redraws run before this continuation
   const t2 = performance.now();
-  sync.push(t1 - t0);
-  total.push(t2 - t0);
+  // Only a timed run keeps its timings: the runs that only move the page on would otherwise
+  // leave thousands of them in the heap measured next.
+  if (record) {
+    sync.push(t1 - t0);
+    total.push(t2 - t0);
+  }
 }
 done({ sync, total, bytes: message().length, charts: document.querySelectorAll('#charts .uplot').length });
 """
@@ -56,7 +60,7 @@ done({ sync, total, bytes: message().length, charts: document.querySelectorAll('
 # The delta stream: one full message, then per update one new point per chart and the
 # oldest one dropped, as `rollcast.delta.v1` sends them (docs/protocol.md).
 DELTA_SCRIPT = """
-const [symbols, points, updates, done] = [arguments[0], arguments[1], arguments[2], arguments[arguments.length - 1]];
+const [symbols, points, updates, record, done] = [arguments[0], arguments[1], arguments[2], arguments[3], arguments[arguments.length - 1]];
 const socket = window.rollcast.socket;
 const state = window.__bench ?? (window.__bench = { step: 0, start: Date.now() / 1000 - points });
 const point = (s, k) => ({
@@ -95,8 +99,12 @@ for (let i = 0; i < updates; i++) {
   const t1 = performance.now();
   await null;
   const t2 = performance.now();
-  sync.push(t1 - t0);
-  total.push(t2 - t0);
+  // Only a timed run keeps its timings: the runs that only move the page on would otherwise
+  // leave thousands of them in the heap measured next.
+  if (record) {
+    sync.push(t1 - t0);
+    total.push(t2 - t0);
+  }
 }
 done({ sync, total, bytes, charts: document.querySelectorAll('#charts .uplot').length, applied: socket.delta.applied });
 """
@@ -125,15 +133,15 @@ def measure(stack, window_height, stream="full"):
         browser.set_window_size(1400, window_height)
         browser.set_script_timeout(600)
         browser.get(stack.url + "/")
-        warm = run_async(browser, script, SYMBOLS, POINTS, 10)
+        warm = run_async(browser, script, SYMBOLS, POINTS, 10, False)
         heap = {10: browser.execute_async_script(HEAP_SCRIPT)}
-        timed = run_async(browser, script, SYMBOLS, POINTS, 100)
-        run_async(browser, script, SYMBOLS, POINTS, 890)
+        timed = run_async(browser, script, SYMBOLS, POINTS, 100, True)
+        run_async(browser, script, SYMBOLS, POINTS, 890, False)
         heap[1000] = browser.execute_async_script(HEAP_SCRIPT)
         counts = [1000]
         # The delta stream is cheap enough to run to 10,000 updates.
         for target in ((2000,) if stream == "full" else (2000, 5000, 10000)):
-            run_async(browser, script, SYMBOLS, POINTS, target - counts[-1])
+            run_async(browser, script, SYMBOLS, POINTS, target - counts[-1], False)
             heap[target] = browser.execute_async_script(HEAP_SCRIPT)
             counts.append(target)
         return {
