@@ -95,24 +95,48 @@ class Client:
             writer.close()
 
 
+async def until(condition, timeout, what):
+    """Polls `condition` every 50 ms; raises after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+
+
+async def with_clients(port, body):
+    """Runs `body(clients)` with CLIENTS reconnecting clients of `port`; stops them on every path."""
+    stop = asyncio.Event()
+    clients = [Client(i, port) for i in range(CLIENTS)]
+    tasks = [asyncio.create_task(client.run(stop)) for client in clients]
+    try:
+        await body(clients)
+    finally:
+        stop.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def start_balancer(logs, gateway_ports):
+    """HAProxy with docs/deploy/haproxy.cfg in front of two gateways: the process and its port."""
+    port = free_port()
+    environment = dict(os.environ, ROLLCAST_LB_BIND=f"127.0.0.1:{port}",
+                       ROLLCAST_GATEWAY_1=f"127.0.0.1:{gateway_ports[0]}", ROLLCAST_GATEWAY_2=f"127.0.0.1:{gateway_ports[1]}")
+    log = open(logs / "haproxy.log", "ab")
+    process = subprocess.Popen([haproxy_path(), "-db", "-f", str(ROOT / "docs" / "deploy" / "haproxy.cfg")],
+                               env=environment, stdout=log, stderr=subprocess.STDOUT)
+    return process, port
+
+
 def clients_of(port):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=5) as answer:
         return json.loads(answer.read())["clients"]
 
 
 async def scenario(stack, second_port, balancer_port):
-    stop = asyncio.Event()
-    clients = [Client(i, balancer_port) for i in range(CLIENTS)]
-    tasks = [asyncio.create_task(client.run(stop)) for client in clients]
-    try:
-        async def until(condition, timeout, what):
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                if condition():
-                    return
-                await asyncio.sleep(0.05)
-            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
-
+    async def run(clients):
         await until(lambda: all(client.received for client in clients), 20, f"all {CLIENTS} clients to receive a snapshot")
         spread = (clients_of(stack.port), clients_of(second_port))
         print(f"  spread over the two gateways: {spread[0]} and {spread[1]}")
@@ -127,15 +151,12 @@ async def scenario(stack, second_port, balancer_port):
         print(f"  gateway 1 stopped: {moved} clients reconnected; the last client received again after {recovery:.2f} s")
         assert clients_of(second_port) == CLIENTS, "not every client is on the remaining gateway"
         assert moved >= CLIENTS // 4, f"only {moved} clients reconnected"
-    finally:
-        stop.set()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+
+    await with_clients(balancer_port, run)
 
 
 def main():
-    haproxy = haproxy_path()
+    haproxy_path()  # fails early, with how to get one
     stack = Stack(producer_args=["--mock-symbols", "LB1,LB2"], interval=0.5)
     balancer = second_gateway = None
     failed = False
@@ -146,12 +167,7 @@ def main():
         second_gateway, second_port = stack.spawn_gateway("gateway-2")
         stack.wait_ready()
         stack.wait_ready(port=second_port)
-        balancer_port = free_port()
-        environment = dict(os.environ, ROLLCAST_LB_BIND=f"127.0.0.1:{balancer_port}",
-                           ROLLCAST_GATEWAY_1=f"127.0.0.1:{stack.port}", ROLLCAST_GATEWAY_2=f"127.0.0.1:{second_port}")
-        balancer_log = open(stack.logs / "haproxy.log", "ab")
-        balancer = subprocess.Popen([haproxy, "-db", "-f", str(ROOT / "docs" / "deploy" / "haproxy.cfg")],
-                                    env=environment, stdout=balancer_log, stderr=subprocess.STDOUT)
+        balancer, balancer_port = start_balancer(stack.logs, (stack.port, second_port))
         stack.wait_ready(port=balancer_port)
         asyncio.run(asyncio.wait_for(scenario(stack, second_port, balancer_port), 90))
     except Exception as error:

@@ -12,29 +12,27 @@ Every wait has a deadline; every process is stopped on every path.
 """
 
 import asyncio
-import os
-import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "browser"))
-from harness import ROOT, ShardedStack, wait_for  # noqa: E402
-from haproxy_test import CLIENTS, Client, clients_of, free_port, haproxy_path  # noqa: E402
+from harness import ShardedStack, wait_for  # noqa: E402
+from haproxy_test import CLIENTS, clients_of, haproxy_path, start_balancer, until, with_clients  # noqa: E402
 
 EAST = ["E-1", "E-2"]
 WEST = ["W-1", "W-2"]
 RECOVERY_S = 10
 
 
-async def until(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+def ready(port):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
 
 
 def receiving_since(clients, moment):
@@ -46,10 +44,7 @@ def last_arrival_after(clients, moment):
 
 
 async def scenario(fleet, ports, balancer_port):
-    stop = asyncio.Event()
-    clients = [Client(i, balancer_port) for i in range(CLIENTS)]
-    tasks = [asyncio.create_task(client.run(stop)) for client in clients]
-    try:
+    async def run(clients):
         await until(lambda: all(sorted(client.latest) == sorted(EAST + WEST) for client in clients), 30,
                     f"all {CLIENTS} clients to hold both producers' charts")
         spread = [clients_of(port) for port in ports]
@@ -87,15 +82,12 @@ async def scenario(fleet, ports, balancer_port):
         print(f"  a gateway stopped: {moved} clients reconnected; the last received again after {last_arrival_after(clients, stopped):.2f} s")
         assert clients_of(ports[1]) == CLIENTS, "not every client is on the remaining gateway"
         assert all(sorted(client.latest) == sorted(EAST + WEST) for client in clients), "a client lost charts"
-    finally:
-        stop.set()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+
+    await with_clients(balancer_port, run)
 
 
 def main():
-    haproxy = haproxy_path()
+    haproxy_path()  # fails early, with how to get one
     fleet = ShardedStack(interval=0.5)
     balancer = None
     failed = False
@@ -104,12 +96,11 @@ def main():
         fleet.start_producer("east", EAST)
         fleet.start_producer("west", WEST)
         ports = [fleet.start_gateway("east", name="gateway"), fleet.start_gateway("west", name="gateway-2")]
-        balancer_port = free_port()
-        environment = dict(os.environ, ROLLCAST_LB_BIND=f"127.0.0.1:{balancer_port}",
-                           ROLLCAST_GATEWAY_1=f"127.0.0.1:{ports[0]}", ROLLCAST_GATEWAY_2=f"127.0.0.1:{ports[1]}")
-        balancer_log = open(fleet.logs / "haproxy.log", "ab")
-        balancer = subprocess.Popen([haproxy, "-db", "-f", str(ROOT / "docs" / "deploy" / "haproxy.cfg")],
-                                    env=environment, stdout=balancer_log, stderr=subprocess.STDOUT)
+        # Both gateways ready (both producers' charts) before HAProxy checks them: one that is
+        # not would be marked down and every client sent to the other.
+        for port in ports:
+            wait_for(lambda: ready(port), 20, f"the gateway on port {port} to be ready")
+        balancer, balancer_port = start_balancer(fleet.logs, ports)
         wait_for(lambda: clients_of(balancer_port) >= 0, 20, "the balancer")
         asyncio.run(asyncio.wait_for(scenario(fleet, ports, balancer_port), 120))
     except Exception as error:
