@@ -161,8 +161,3 @@ enum IngestRefusal: String, CaseIterable, Sendable {
     /// The producer could not: not durable, or stopping.
     case unavailable
 }
-
-extension Duration {
-    /// The duration in seconds, as a histogram takes it.
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

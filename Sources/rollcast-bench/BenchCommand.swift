@@ -12,9 +12,7 @@ struct BenchCommand: AsyncParsableCommand {
 
 /// Wall-clock time of `body`, in seconds.
 func measure(_ body: () throws -> Void) rethrows -> Double {
-    let clock = ContinuousClock()
-    let elapsed = try clock.measure(body)
-    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    try ContinuousClock().measure(body).seconds
 }
 
 /// The median of `runs` timings of `body`, in seconds.

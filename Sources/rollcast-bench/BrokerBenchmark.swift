@@ -19,7 +19,7 @@ struct BrokerBenchmark: ParsableCommand {
         print("| payload | gateways | delivered | snapshots/s | MB/s per gateway | broker CPU | broker CPU per GB delivered | one copy per gateway, per GB | broker ÷ copy | one Unix-socket write per gateway, per GB | broker ÷ write |")
         print("|---|---|---|---|---|---|---|---|---|---|---|")
         for (size, count) in [(160_000, 4_000), (2_000_000, 400)] {
-            for gateways in [1, 2, 4] { try measure(payloadBytes: size, messages: count, gateways: gateways) }
+            for gateways in [1, 2, 4] { try relay(payloadBytes: size, messages: count, gateways: gateways) }
         }
     }
 
@@ -27,7 +27,7 @@ struct BrokerBenchmark: ParsableCommand {
     /// gateway (past that a slow gateway misses snapshots, as it should), the socket buffers about one more.
     static let window = 3
 
-    func measure(payloadBytes: Int, messages: Int, gateways: Int) throws {
+    func relay(payloadBytes: Int, messages: Int, gateways: Int) throws {
         let directory = try makeBenchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let broker = Process()
@@ -112,7 +112,7 @@ struct BrokerBenchmark: ParsableCommand {
         let source = [UInt8](repeating: UInt8(ascii: "7"), count: 256 << 20)
         var target = [UInt8](repeating: 0, count: payloadBytes)
         var checksum = 0
-        let copySeconds = measureTime {
+        let copySeconds = measure {
             source.withUnsafeBytes { from in
                 target.withUnsafeMutableBytes { to in
                     for index in 0..<delivered {
@@ -169,11 +169,6 @@ struct BrokerBenchmark: ParsableCommand {
         close(writer)
         return seconds
     }
-
-    private func measureTime(_ body: () -> Void) -> Double {
-        let clock = ContinuousClock()
-        return clock.measure(body).seconds
-    }
 }
 
 /// Snapshots one gateway received so far, read by the sender.
@@ -181,8 +176,4 @@ private final class Counter: Sendable {
     let value = Mutex(0)
     /// When the last one arrived.
     let last = Mutex(ContinuousClock.now)
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NIOPosix
+import RollcastCore
 
 /// Starts a producer and a gateway, connects N WebSocket clients and measures what they get.
 struct FanoutBenchmark: AsyncParsableCommand {
@@ -118,7 +119,7 @@ struct FanoutBenchmark: AsyncParsableCommand {
         let cpu = gateway.cpuSeconds - cpuStart
         let generatorCPU = generator.cpuSeconds - generatorCPUStart
         let elapsed = started.duration(to: .now)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.seconds
         // The last snapshot may still be on its way: count up to the one before it.
         let arrivals = recorder.snapshot()
         let lastSeq = (arrivals.map(\.seq).max() ?? 1) - 1
@@ -165,14 +166,8 @@ final class BenchStack {
         directory = "/tmp/rcb-\(UUID().uuidString.prefix(8).lowercased())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
         let log = FileHandle(forWritingAtPath: "/dev/null")
-        // One tick per second per symbol over a window of `points` seconds: `points` per chart.
-        // No symbols: no mock feed, every snapshot an empty array.
-        let feed = symbols > 0 ? ["--mock-symbols", (1...symbols).map { "S\($0)" }.joined(separator: ",")] : ["--no-mock-feed"]
         producer.executableURL = URL(fileURLWithPath: "\(bin)/rollcast-producer")
-        producer.arguments = [
-            "--run-dir", directory, "--interval", "\(interval)", "--window", "\(points)", "--mock-rate", "1", "--max-points", "0",
-            "--log-level", "warning",
-        ] + feed
+        producer.arguments = ["--run-dir", directory] + Self.producerArguments(symbols: symbols, points: points, interval: interval)
         gateway.executableURL = URL(fileURLWithPath: "\(bin)/rollcast-gateway")
         gateway.arguments = [
             "--run-dir", directory, "--port", "0", "--port-file", "\(directory)/port", "--max-clients", "\(maxClients)",
@@ -184,6 +179,13 @@ final class BenchStack {
         }
         try producer.run()
         try gateway.run()
+    }
+
+    /// The benchmarks' feed: one tick per second per symbol over a window of `points` seconds,
+    /// so `points` per chart, none reduced. No symbols: no mock feed, every snapshot an empty array.
+    static func producerArguments(symbols: Int, points: Int, interval: Double) -> [String] {
+        let feed = symbols > 0 ? ["--mock-symbols", (1...symbols).map { "S\($0)" }.joined(separator: ",")] : ["--no-mock-feed"]
+        return ["--interval", "\(interval)", "--window", "\(points)", "--mock-rate", "1", "--max-points", "0", "--log-level", "warning"] + feed
     }
 
     func waitUntilReady() async throws {

@@ -125,7 +125,7 @@ struct IngestBenchmark: AsyncParsableCommand {
             if status.ingest.socket.refused > 0 { throw ValidationError("the producer refused a batch: \(status.ingest.socket.lastRefusal ?? "")") }
         }
         let elapsed = started.duration(to: .now)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.seconds
         let cpu = stats.cpuSeconds - cpuBefore
         print(
             "| \(persisted ? "--data-dir" : "in memory") | \(total) | \(batch) | \(format(seconds, 2)) | \(format(Double(total) / seconds / 1e6, 2)) M "

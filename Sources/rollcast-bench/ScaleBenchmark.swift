@@ -69,10 +69,8 @@ struct ScaleBenchmark: AsyncParsableCommand {
         }
         let producer = try spawn(
             bin, "rollcast-producer",
-            [
-                "--run-dir", directory, "--interval", "\(interval)", "--window", "\(points)", "--mock-rate", "1", "--max-points", "0", "--log-level", "warning",
-                "--mock-symbols", (1...symbols).map { "S\($0)" }.joined(separator: ","), "--name", "bench",
-            ] + (throughBroker ? ["--broker", run.brokerProducerEndpoint] : [])
+            ["--run-dir", directory, "--name", "bench"] + BenchStack.producerArguments(symbols: symbols, points: points, interval: interval)
+                + (throughBroker ? ["--broker", run.brokerProducerEndpoint] : [])
         )
         processes.append(producer)
         var gatewayPorts: [Int] = []

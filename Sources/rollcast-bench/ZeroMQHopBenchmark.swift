@@ -69,7 +69,7 @@ struct ZeroMQHopBenchmark: ParsableCommand {
         }
         let (count, bytes) = received.wait()
         let elapsed = started.duration(to: .now)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.seconds
         print("| \(payloadBytes / 1000) KB | \(count) of \(messages) | \(Int(Double(count) / seconds)) | \(Int(Double(bytes) / seconds / 1e6)) |")
     }
 }

@@ -37,6 +37,15 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.05):
     raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}" + (f" (last error: {last_error})" if last_error else ""))
 
 
+def is_ready(port):
+    """Whether the gateway on `port` answers `/readyz` with 200."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as answer:
+            return answer.status == 200
+    except urllib.error.HTTPError:
+        return False
+
+
 class Stack:
     """A producer and a gateway on a free port and a private run directory."""
 
@@ -114,16 +123,8 @@ class Stack:
             return error.code, error.read()
 
     def wait_ready(self, timeout=20, port=None):
-        url = f"http://127.0.0.1:{port or self.port}/readyz"
-
-        def ready():
-            try:
-                with urllib.request.urlopen(url, timeout=5) as answer:
-                    return answer.status == 200
-            except urllib.error.HTTPError:
-                return False
-
-        wait_for(ready, timeout, "the gateway to be ready")
+        port = port or self.port
+        wait_for(lambda: is_ready(port), timeout, "the gateway to be ready")
 
     @staticmethod
     def stop(process, timeout=5):

@@ -14,25 +14,16 @@ Every wait has a deadline; every process is stopped on every path.
 import asyncio
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "browser"))
-from harness import ShardedStack, wait_for  # noqa: E402
+from harness import ShardedStack, is_ready, wait_for  # noqa: E402
 from haproxy_test import CLIENTS, clients_of, haproxy_path, start_balancer, until, with_clients  # noqa: E402
 
 EAST = ["E-1", "E-2"]
 WEST = ["W-1", "W-2"]
 RECOVERY_S = 10
-
-
-def ready(port):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as answer:
-            return answer.status == 200
-    except OSError:
-        return False
 
 
 def receiving_since(clients, moment):
@@ -99,7 +90,7 @@ def main():
         # Both gateways ready (both producers' charts) before HAProxy checks them: one that is
         # not would be marked down and every client sent to the other.
         for port in ports:
-            wait_for(lambda: ready(port), 20, f"the gateway on port {port} to be ready")
+            wait_for(lambda: is_ready(port), 20, f"the gateway on port {port} to be ready")
         balancer, balancer_port = start_balancer(fleet.logs, ports)
         wait_for(lambda: clients_of(balancer_port) >= 0, 20, "the balancer")
         asyncio.run(asyncio.wait_for(scenario(fleet, ports, balancer_port), 120))

@@ -15,11 +15,11 @@ struct RelayedSnapshot: Sendable {
     /// The delta stream's two messages for this snapshot (`rollcast.delta.v1`), each made once.
     var deltaStream: DeltaStreamFrames? = nil
     /// The producers whose charts the payload holds, in name order (one without a broker).
-    var sources: [ProducerSource] = []
+    let sources: [ProducerSource]
 
     /// Whether the payload holds run `runID` of some producer at `seq` or later.
     func holds(runID: String, seq: UInt64) -> Bool {
-        sources.contains { $0.runID == runID && $0.seq >= seq } || (header.runID == runID && header.seq >= seq)
+        sources.contains { $0.runID == runID && $0.seq >= seq }
     }
 }
 

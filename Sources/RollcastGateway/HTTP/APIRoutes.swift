@@ -421,43 +421,40 @@ extension APIRoutes {
 }
 
 extension APIRoutes {
-    /// Every producer's own status, asked for at once with the status deadline.
-    func producerStatuses(_ router: ProducerRouter) async -> [ProducerAnswer] {
+    /// Asks every producer for `request` at once with the status deadline: each one's name and
+    /// its reply, or why there is none, in name order.
+    func askEveryProducer(_ request: ControlRequest, _ router: ProducerRouter) async -> [(producer: String, reply: Result<ControlReply, any Error>)] {
         let destinations = router.allDestinations
-        return await withTaskGroup(of: (Int, ProducerAnswer).self) { group in
+        return await withTaskGroup(of: (Int, Result<ControlReply, any Error>).self) { group in
             for (index, destination) in destinations.enumerated() {
                 group.addTask {
-                    let name = destination.producer ?? ""
                     do {
-                        let reply = try await control.send(.status, to: try destination.target.get(), timeout: Self.producerStatusTimeout)
-                        return (index, ProducerAnswer(name: name, status: reply.status, error: reply.error))
-                    } catch let unreachable as ProducerRouter.Unreachable {
-                        return (index, ProducerAnswer(name: name, status: nil, error: unreachable.reason))
+                        return (index, .success(try await control.send(request, to: try destination.target.get(), timeout: Self.producerStatusTimeout)))
                     } catch {
-                        return (index, ProducerAnswer(name: name, status: nil, error: "\(error)"))
+                        return (index, .failure(error))
                     }
                 }
             }
-            var answers: [(Int, ProducerAnswer)] = []
-            for await answer in group { answers.append(answer) }
-            return answers.sorted { $0.0 < $1.0 }.map(\.1)
+            var replies = [Result<ControlReply, any Error>?](repeating: nil, count: destinations.count)
+            for await (index, reply) in group { replies[index] = reply }
+            return zip(destinations, replies).map { ($0.producer ?? "", $1!) }
         }
     }
 
-    /// Every producer's metrics text, asked for at once with the status deadline; `nil` for one that did not answer.
-    func producerMetrics(_ router: ProducerRouter) async -> [(producer: String, text: String?)] {
-        let destinations = router.allDestinations
-        return await withTaskGroup(of: (Int, String?).self) { group in
-            for (index, destination) in destinations.enumerated() {
-                group.addTask {
-                    guard let target = try? destination.target.get() else { return (index, nil) }
-                    return (index, try? await control.send(.metrics, to: target, timeout: Self.producerStatusTimeout).metrics)
-                }
+    /// Every producer's own status.
+    func producerStatuses(_ router: ProducerRouter) async -> [ProducerAnswer] {
+        await askEveryProducer(.status, router).map { producer, reply in
+            switch reply {
+            case .success(let reply): ProducerAnswer(name: producer, status: reply.status, error: reply.error)
+            case .failure(let unreachable as ProducerRouter.Unreachable): ProducerAnswer(name: producer, status: nil, error: unreachable.reason)
+            case .failure(let error): ProducerAnswer(name: producer, status: nil, error: "\(error)")
             }
-            var texts = [String?](repeating: nil, count: destinations.count)
-            for await (index, text) in group { texts[index] = text }
-            return zip(destinations, texts).map { ($0.producer ?? "", $1) }
         }
+    }
+
+    /// Every producer's metrics text; `nil` for one that did not answer.
+    func producerMetrics(_ router: ProducerRouter) async -> [(producer: String, text: String?)] {
+        await askEveryProducer(.metrics, router).map { ($0.producer, try? $0.reply.get().metrics) }
     }
 }
 

@@ -23,10 +23,6 @@ extension APIRoutes {
         let result: IngestResult?
         let loaded: LoadedMockData?
         let error: String?
-
-        enum CodingKeys: String, CodingKey {
-            case producer, size, status, result, loaded, error
-        }
     }
 
     /// A batch split over several producers.
