@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
-import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -126,36 +125,26 @@ public struct Gateway: Sendable {
             router: router,
             server: HTTPServerBuilder { responder in
                 GatedWebSocketChannel(
-                    inner: HTTP1WebSocketUpgradeChannel(
+                    inner: WebSocketUpgradeChannel(
                         responder: responder,
-                        configuration: .init(
-                            // Between requests, and before a request's head is complete: a
-                            // connection idle this long is closed (idle keep-alive, slowloris).
-                            http1: .init(idleTimeout: .nanoseconds(Int64(configuration.idleTimeout.milliseconds) * 1_000_000)),
-                            ws: .init(
-                                // Clients send nothing of use; a small frame limit keeps floods cheap.
-                                maxFrameSize: RealtimeChartsSocket.maxClientMessageBytes,
-                                // ConnectionGuard pings on event-loop timers instead: the built-in
-                                // pinger's sleeping task outlives each closed connection by a period.
-                                autoPing: .disabled,
-                                closeTimeout: .seconds(1),
-                                // A text message or close reason that is not UTF-8 closes with 1007.
-                                validateUTF8: true
-                            )
-                        ),
-                        // Not the WebSocket router: it stores each request context inside itself,
-                        // a cycle that kept ~1.5 KB of every closed connection (see docs/reliability.md).
-                        shouldUpgrade: { request, channel, _ in
-                            guard request.path?.split(separator: "?").first == "/ws/realtime_charts" else { return .dontUpgrade }
-                            let deflate = configuration.permessageDeflate && DeflateNegotiation.accepts(request.headerFields[.secWebSocketExtensions])
-                            var headers: HTTPFields = deflate ? [.secWebSocketExtensions: DeflateNegotiation.response] : [:]
+                        // Between requests, and before a request's head is complete: a connection
+                        // idle this long is closed (idle keep-alive, slowloris).
+                        http1: .init(idleTimeout: .nanoseconds(Int64(configuration.idleTimeout.milliseconds) * 1_000_000)),
+                        // Clients send nothing of use; a small frame limit keeps floods cheap.
+                        maxFrameSize: RealtimeChartsSocket.maxClientMessageBytes,
+                        shouldUpgrade: { head, _ in
+                            guard head.uri.split(separator: "?").first == "/ws/realtime_charts" else { return nil }
+                            let offeredExtensions = head.headers["sec-websocket-extensions"]
+                            let deflate = configuration.permessageDeflate && DeflateNegotiation.accepts(offeredExtensions.isEmpty ? nil : offeredExtensions.joined(separator: ", "))
+                            var headers = HTTPHeaders()
+                            if deflate { headers.add(name: "Sec-WebSocket-Extensions", value: DeflateNegotiation.response) }
                             // A browser that offers subprotocols (one carrying its token) fails the
                             // connection unless the answer names one of them; never the token's.
-                            let chosen = RealtimeChartsSocket.chooseSubprotocol(offered: request.headerFields[values: .secWebSocketProtocol])
-                            if let chosen { headers[.secWebSocketProtocol] = chosen }
+                            let chosen = RealtimeChartsSocket.chooseSubprotocol(offered: head.headers["sec-websocket-protocol"])
+                            if let chosen { headers.add(name: "Sec-WebSocket-Protocol", value: chosen) }
                             let deltaStream = chosen == RealtimeChartsSocket.deltaSubprotocol
-                            return .upgrade(headers) { [weak channel] inbound, outbound, _ in
-                                try await socket.handle(inbound: inbound, outbound: outbound, channel: channel, deflate: deflate, deltaStream: deltaStream)
+                            return .init(headers: headers) { channel in
+                                try socket.install(on: channel, deflate: deflate, deltaStream: deltaStream)
                             }
                         }
                     ),

@@ -67,7 +67,8 @@ async def scenario(fleet, ports, balancer_port):
 
         # A gateway stops: its clients come back through the other.
         stopped = time.monotonic()
-        fleet.stop("gateway")
+        # From another thread, so the clients keep reading while the gateway shuts down.
+        await asyncio.to_thread(fleet.stop, "gateway")
         await until(lambda: receiving_since(clients, stopped), RECOVERY_S, "every client receiving again after a gateway stopped")
         moved = sum(1 for client in clients if client.connections > 1)
         print(f"  a gateway stopped: {moved} clients reconnected; the last received again after {last_arrival_after(clients, stopped):.2f} s")

@@ -2,15 +2,17 @@ import Foundation
 import NIOCore
 import RollcastCore
 
-/// A snapshot as the gateway holds it: the producer's header and the payload to relay.
+/// A snapshot as the gateway holds it: the producer's header, the payload, and the frames
+/// every WebSocket client is sent.
 ///
-/// `payload` is the exact JSON the producer encoded. It is one immutable `ByteBuffer`
-/// shared by every client (copy-on-write, never written to), so fan-out copies nothing.
+/// `payload` is the exact JSON the producer encoded (the HTTP routes send it). The frames are
+/// made once per snapshot and shared by every client (`ByteBuffer` is copy-on-write and never
+/// written to), so fan-out copies nothing.
 struct RelayedSnapshot: Sendable {
     let header: SnapshotHeader
     let payload: ByteBuffer
-    /// The payload compressed once for `permessage-deflate` clients, when that is on.
-    var deflated: ByteBuffer? = nil
+    /// The full-state stream's message: the payload, framed (and compressed once when that is on).
+    let fullStream: ClientFrames
     let receivedAt: ContinuousClock.Instant
     /// The delta stream's two messages for this snapshot (`rollcast.delta.v1`), each made once.
     var deltaStream: DeltaStreamFrames? = nil
@@ -27,23 +29,15 @@ struct RelayedSnapshot: Sendable {
 /// the delta only to a client that holds the snapshot `baseSeq` of the same run.
 struct DeltaStreamFrames: Sendable {
     /// `{"kind":"full","seq":…,"run_id":…,"generated_at":…,"charts":[…]}`: the payload, wrapped.
-    let full: ByteBuffer
-    var fullDeflated: ByteBuffer? = nil
+    let full: ClientFrames
     /// The producer's delta, and the `seq` it applies to.
-    let delta: ByteBuffer?
-    var deltaDeflated: ByteBuffer? = nil
+    let delta: ClientFrames?
     let baseSeq: UInt64?
 
-    /// The full message: the payload inside an object whose first keys route it.
-    static func fullMessage(header: SnapshotHeader, payload: ByteBuffer) -> ByteBuffer {
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(payload.readableBytes + 128)
-        buffer.writeString(#"{"kind":"full","seq":\#(header.seq),"run_id":"#)
-        buffer.writeString(JSONString.quoted(header.runID))
-        buffer.writeString(#","generated_at":\#(header.generatedAt),"charts":"#)
-        buffer.writeImmutableBuffer(payload)
-        buffer.writeString("}")
-        return buffer
+    /// The full message framed: the payload inside an object whose first keys route it.
+    static func fullMessage(header: SnapshotHeader, payload: ByteBuffer) -> SharedFrame {
+        let head = #"{"kind":"full","seq":\#(header.seq),"run_id":\#(JSONString.quoted(header.runID)),"generated_at":\#(header.generatedAt),"charts":"#
+        return SharedFrame(text: ByteBuffer(string: head), payload, ByteBuffer(string: "}"))
     }
 }
 

@@ -99,20 +99,19 @@ final class SnapshotSubscriber: Service, Sendable {
         }
     }
 
-    /// The message as clients get it: the delta stream's frames and compression made once.
+    /// The message as clients get it: every frame, and its compression, made once.
     private func relayed(_ merged: MergedSnapshot, deflater: SnapshotDeflater?) -> RelayedSnapshot {
         let header = merged.header
-        var frames = DeltaStreamFrames(
-            full: DeltaStreamFrames.fullMessage(header: header, payload: merged.payload), delta: merged.delta, baseSeq: header.deltaBaseSeq
+        // The delta stream's compressed frames only while some delta client may want them.
+        let deltaDeflater = broadcaster.metrics.deltaClients.value > 0 ? deflater : nil
+        let frames = DeltaStreamFrames(
+            full: ClientFrames(plain: DeltaStreamFrames.fullMessage(header: header, payload: merged.payload), deflater: deltaDeflater),
+            delta: merged.delta.map { ClientFrames($0, deflater: deltaDeflater) },
+            baseSeq: header.deltaBaseSeq
         )
-        // Compressed once per kind, and only while some delta client may want it.
-        if let deflater, broadcaster.metrics.deltaClients.value > 0 {
-            frames.fullDeflated = deflater.deflate(frames.full)
-            frames.deltaDeflated = merged.delta.flatMap { deflater.deflate($0) }
-        }
         return RelayedSnapshot(
-            header: header, payload: merged.payload, deflated: deflater?.deflate(merged.payload), receivedAt: .now, deltaStream: frames,
-            sources: merged.sources
+            header: header, payload: merged.payload, fullStream: ClientFrames(merged.payload, deflater: deflater), receivedAt: .now,
+            deltaStream: frames, sources: merged.sources
         )
     }
 

@@ -20,7 +20,7 @@ struct ClientShutdown: Service {
         let clients = metrics.connected.value
         broadcaster.finishAll()
         logger.info("closing clients", metadata: ["clients": "\(clients)"])
-        await registry.closeAll(.goingAway, reason: "server shutting down")
+        registry.closeAll(.goingAway, reason: "server shutting down")
         let deadline = ContinuousClock.now.advanced(by: drainLimit)
         while metrics.connected.value > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))

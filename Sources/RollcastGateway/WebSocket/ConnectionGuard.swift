@@ -39,18 +39,23 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private let limits: Limits
-    private let onClose: @Sendable (Closure) -> Void
+    private let onClose: (Closure) -> Void
     private var nextPing: Scheduled<Void>?
     private var pongDeadline: Scheduled<Void>?
     /// When the socket last became unwritable; nil while it is writable.
     private var unwritableSince: NIODeadline?
     private var stallCheck: Scheduled<Void>?
     private var pingPayload = ByteBuffer()
+    /// Pings sent, and whether the last one still waits for its pong. A pong does not cancel
+    /// the deadline timer: NIO finds a task to cancel by a linear search of the event loop's
+    /// timers (thousands with thousands of clients); the deadline finds the answer instead.
+    private var pingsSent: UInt64 = 0
+    private var awaitingPong = false
     /// Frames of the data message under way; 0 between messages.
     private var framesInMessage = 0
 
     /// - Parameter onClose: called on the event loop when the guard closes the connection.
-    init(limits: Limits, onClose: @escaping @Sendable (Closure) -> Void) {
+    init(limits: Limits, onClose: @escaping (Closure) -> Void) {
         self.limits = limits
         self.onClose = onClose
     }
@@ -90,9 +95,8 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         default:
             framesInMessage = frame.fin ? 0 : 1
         }
-        if frame.opcode == .pong, frame.unmaskedData == pingPayload {
-            pongDeadline?.cancel()
-            pongDeadline = nil
+        if frame.opcode == .pong, awaitingPong, frame.unmaskedData == pingPayload {
+            awaitingPong = false
         }
         context.fireChannelRead(data)
     }
@@ -132,13 +136,16 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
 
     private func ping(context: ChannelHandlerContext) {
         // One ping at a time: the deadline of the outstanding one decides.
-        guard pongDeadline == nil else { return }
+        guard !awaitingPong else { return }
+        pingsSent += 1
+        awaitingPong = true
         pingPayload.clear()
         pingPayload.writeInteger(UInt64.random(in: .min ... .max))
         context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: pingPayload)), promise: nil)
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let ping = pingsSent
         pongDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: limits.pongTimeout) { [self] in
-            close(context: loopBound.value, .pingTimeout)
+            if awaitingPong, pingsSent == ping { close(context: loopBound.value, .pingTimeout) }
         }
     }
 

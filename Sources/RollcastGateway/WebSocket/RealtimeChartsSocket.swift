@@ -1,16 +1,15 @@
 import Foundation
-import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOWebSocket
-import Synchronization
 
 /// `/ws/realtime_charts`: sends each client the latest snapshot at once, then every new one.
 ///
-/// Snapshots go out through a ``SnapshotWriter`` on the connection's event loop; this task
-/// only reads what the client sends (so pings and close frames work; a message over
-/// ``maxClientMessageBytes`` closes with 1009). At shutdown ``ClientShutdown`` closes the
-/// connection with 1001 through the ``ClientRegistry``.
+/// An upgraded connection is served by channel handlers alone (``WebSocketUpgradeChannel``),
+/// installed by ``install(on:deflate:deltaStream:)`` right after the `101`: the
+/// ``ConnectionGuard`` (pings, stalls, frame rules), the ``SnapshotWriter`` (the relay) and the
+/// ``ClientFrameHandler`` (the client's frames, the close handshake). At shutdown
+/// ``ClientShutdown`` closes every connection with 1001 through the ``ClientRegistry``.
 struct RealtimeChartsSocket: Sendable {
     /// Clients have nothing to say here; anything longer is abuse.
     static let maxClientMessageBytes = 4096
@@ -39,78 +38,64 @@ struct RealtimeChartsSocket: Sendable {
     let metrics: GatewayMetrics
     let logger: Logger
 
-    func handle(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: (any Channel)?, deflate: Bool, deltaStream: Bool = false) async throws {
+    /// Puts a new client's handlers in the upgraded `channel`'s pipeline, after the frame
+    /// decoder, and registers it for snapshots and shutdown.
+    /// - Important: call on the channel's event loop.
+    func install(on channel: any Channel, deflate: Bool, deltaStream: Bool) throws {
+        let pipeline = channel.pipeline.syncOperations
+        let decoder = try pipeline.context(handlerType: ByteToMessageHandler<WebSocketFrameDecoder>.self)
         // The HTTP layer turns a refused upgrade into an empty 400, which tells a browser
-        // nothing; so a client past the cap is upgraded and at once closed with 1013.
+        // nothing; so a client that raced past the cap is upgraded and at once closed with 1013.
         guard metrics.connected.increment(below: maxClients) else {
             metrics.refused.increment()
             logger.warning("client refused", metadata: ["max_clients": "\(maxClients)"])
-            try await outbound.close(Self.tryAgainLater, reason: "the gateway has its maximum of \(maxClients) clients; try again later")
+            let refusal = ClientFrameHandler(maxMessageBytes: Self.maxClientMessageBytes) { _ in }
+            try pipeline.addHandler(refusal, position: .after(decoder.handler))
+            refusal.close(Self.tryAgainLater, reason: "the gateway has its maximum of \(maxClients) clients; try again later", because: .shutdown)
             return
         }
-        defer { metrics.connected.decrement() }
         if deltaStream { metrics.deltaClients.increment() }
-        defer { if deltaStream { metrics.deltaClients.decrement() } }
-        guard let channel else { return }
         let id = broadcaster.makeID()
         var logger = logger
         logger[metadataKey: "client.id"] = "\(id)"
-        registry.add(outbound, id: id)
-        defer { registry.remove(id: id) }
-        let closedBy = CloseReasonBox()
-        defer { metrics.closed(closedBy.reason ?? (registry.isClosingAll ? .shutdown : .client)) }
-        try await attachHandlers(to: channel, id: id, deflate: deflate, deltaStream: deltaStream, closedBy: closedBy, logger: logger)
-        logger.info("client connected", metadata: ["permessage_deflate": "\(deflate)", "stream": "\(deltaStream ? "delta" : "full")"])
-        // Ends when the connection closes; a too-long message throws, closing with 1009.
-        do {
-            for try await _ in inbound.messages(maxSize: Self.maxClientMessageBytes) {}
-        } catch {
-            closedBy.set(.messageTooLarge)
-            throw error
-        }
-    }
-
-    /// Puts the ``ConnectionGuard`` and the ``SnapshotWriter`` right after the frame decoder,
-    /// where they see pongs and close frames and can write frames themselves.
-    private func attachHandlers(
-        to channel: any Channel, id: UInt64, deflate: Bool, deltaStream: Bool, closedBy: CloseReasonBox, logger: Logger
-    ) async throws {
+        // Each piece may end the connection; the first reason given is the one counted.
+        var closedBy: ClientCloseReason?
         let limits = limits
-        let broadcaster = broadcaster
-        try await channel.eventLoop.submit {
-            let connectionGuard = ConnectionGuard(limits: limits) { closure in
-                switch closure {
-                case .tooSlow:
-                    closedBy.set(.tooSlow)
-                    logger.warning("slow client closed", metadata: ["unwritable_s": "\(limits.stallLimit.nanoseconds / 1_000_000_000)"])
-                case .pingTimeout:
-                    closedBy.set(.pingTimeout)
-                    logger.warning("unresponsive client closed", metadata: ["pong_timeout_s": "\(limits.pongTimeout.nanoseconds / 1_000_000_000)"])
-                case .protocolError(let reason):
-                    closedBy.set(.protocolError)
-                    logger.info("client closed for a protocol error", metadata: ["reason": "\(reason)"])
-                case .tooManyFrames:
-                    closedBy.set(.messageTooLarge)
-                    logger.info("client closed for a message in too many frames")
-                }
+        let connectionGuard = ConnectionGuard(limits: limits) { closure in
+            switch closure {
+            case .tooSlow:
+                closedBy = closedBy ?? .tooSlow
+                logger.warning("slow client closed", metadata: ["unwritable_s": "\(limits.stallLimit.nanoseconds / 1_000_000_000)"])
+            case .pingTimeout:
+                closedBy = closedBy ?? .pingTimeout
+                logger.warning("unresponsive client closed", metadata: ["pong_timeout_s": "\(limits.pongTimeout.nanoseconds / 1_000_000_000)"])
+            case .protocolError(let reason):
+                closedBy = closedBy ?? .protocolError
+                logger.info("client closed for a protocol error", metadata: ["reason": "\(reason)"])
+            case .tooManyFrames:
+                closedBy = closedBy ?? .messageTooLarge
+                logger.info("client closed for a message in too many frames")
             }
-            let decoder = try channel.pipeline.syncOperations.context(handlerType: ByteToMessageHandler<WebSocketFrameDecoder>.self)
-            try channel.pipeline.syncOperations.addHandler(connectionGuard, position: .after(decoder.handler))
-            try channel.pipeline.syncOperations.addHandler(
-                SnapshotWriter(id: id, deflate: deflate, deltaStream: deltaStream, broadcaster: broadcaster, logger: logger),
-                position: .after(connectionGuard)
-            )
-        }.get()
+        }
+        let frames = ClientFrameHandler(maxMessageBytes: Self.maxClientMessageBytes) { reason in
+            closedBy = closedBy ?? reason
+            if reason != .shutdown { logger.info("client closed for what it sent", metadata: ["reason": "\(reason.rawValue)"]) }
+        }
+        try pipeline.addHandler(connectionGuard, position: .after(decoder.handler))
+        let writer = SnapshotWriter(
+            id: id, deflate: deflate, deltaStream: deltaStream, wire: try pipeline.context(handlerType: WebSocketFrameEncoder.self), broadcaster: broadcaster, logger: logger
+        )
+        try pipeline.addHandler(writer, position: .after(connectionGuard))
+        try pipeline.addHandler(frames, position: .last)
+        registry.add(NIOLoopBound(frames, eventLoop: channel.eventLoop), id: id)
+        let (metrics, registry) = (metrics, registry)
+        channel.closeFuture.assumeIsolated().whenComplete { _ in
+            registry.remove(id: id)
+            metrics.connected.decrement()
+            if deltaStream { metrics.deltaClients.decrement() }
+            metrics.closed(closedBy ?? (registry.isClosingAll ? .shutdown : .client))
+        }
+        logger.info("client connected", metadata: ["permessage_deflate": "\(deflate)", "stream": "\(deltaStream ? "delta" : "full")"])
     }
 }
 
-/// Why one client's connection ended, when the gateway ended it; the first reason set wins.
-final class CloseReasonBox: Sendable {
-    private let value = Mutex<ClientCloseReason?>(nil)
-
-    func set(_ reason: ClientCloseReason) {
-        value.withLock { $0 = $0 ?? reason }
-    }
-
-    var reason: ClientCloseReason? { value.withLock { $0 } }
-}

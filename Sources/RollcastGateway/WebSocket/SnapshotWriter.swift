@@ -5,8 +5,8 @@ import NIOWebSocket
 /// Writes snapshots to one WebSocket connection, on the connection's own event loop.
 ///
 /// The broadcaster hands each snapshot to every writer of an event loop in one hop
-/// (``SnapshotBroadcaster/publish(_:)``); the writer frames the shared payload buffer and
-/// writes it, so fan-out needs no task per client and copies no payload. While the socket
+/// (``SnapshotBroadcaster/publish(_:)``); the writer writes the snapshot's shared, already
+/// framed buffer, so fan-out needs no task per client and copies no payload. While the socket
 /// is not writable the writer holds only the newest snapshot (latest wins) and sends it
 /// when the socket drains; replaced snapshots are counted.
 final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
@@ -25,14 +25,18 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
     private let broadcaster: SnapshotBroadcaster
     private let logger: Logger
     private var context: ChannelHandlerContext?
+    /// The frame encoder's context: a frame written there goes to the socket as it is, below
+    /// the encoder, since every ``SharedFrame`` is already encoded.
+    private let wire: ChannelHandlerContext
     private var pending: RelayedSnapshot?
     /// Set once a close frame went out: no data frame may follow it.
     private var closing = false
     private(set) var sent = 0
     private(set) var skipped = 0
 
-    init(id: UInt64, deflate: Bool, deltaStream: Bool = false, broadcaster: SnapshotBroadcaster, logger: Logger) {
+    init(id: UInt64, deflate: Bool, deltaStream: Bool = false, wire: ChannelHandlerContext, broadcaster: SnapshotBroadcaster, logger: Logger) {
         self.id = id
+        self.wire = wire
         self.deflate = deflate
         self.deltaStream = deltaStream
         self.broadcaster = broadcaster
@@ -98,30 +102,22 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func write(_ snapshot: RelayedSnapshot, context: ChannelHandlerContext) -> Int {
-        let (data, compressed) = deltaStream ? deltaStreamFrame(for: snapshot) : fullStreamFrame(for: snapshot)
+        let frame = deltaStream ? deltaStreamFrame(for: snapshot) : snapshot.fullStream.frame(deflate: deflate)
         // Also valid on a deflate connection: a message without RSV1 is not compressed.
-        let frame = WebSocketFrame(fin: true, rsv1: compressed, opcode: .text, data: data)
-        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        wire.writeAndFlush(NIOAny(frame.bytes), promise: nil)
         sent += 1
-        return frame.data.readableBytes
-    }
-
-    private func fullStreamFrame(for snapshot: RelayedSnapshot) -> (ByteBuffer, compressed: Bool) {
-        if deflate, let deflated = snapshot.deflated { return (deflated, true) }
-        return (snapshot.payload, false)
+        return frame.payloadBytes
     }
 
     /// The delta when this client holds its base (the previous snapshot of the same run, sent
     /// whole or rebuilt from deltas); otherwise the full message: a new client, one that
     /// skipped a snapshot while slow, a producer restart or a snapshot the gateway missed.
-    private func deltaStreamFrame(for snapshot: RelayedSnapshot) -> (ByteBuffer, compressed: Bool) {
+    private func deltaStreamFrame(for snapshot: RelayedSnapshot) -> SharedFrame {
         defer { lastSent = (snapshot.header.runID, snapshot.header.seq) }
-        guard let frames = snapshot.deltaStream else { return fullStreamFrame(for: snapshot) }
+        guard let frames = snapshot.deltaStream else { preconditionFailure("every relayed snapshot carries its delta-stream frames") }
         if let delta = frames.delta, let base = frames.baseSeq, let lastSent, lastSent.runID == snapshot.header.runID, lastSent.seq == base {
-            if deflate, let deflated = frames.deltaDeflated { return (deflated, true) }
-            return (delta, false)
+            return delta.frame(deflate: deflate)
         }
-        if deflate, let deflated = frames.fullDeflated { return (deflated, true) }
-        return (frames.full, false)
+        return frames.full.frame(deflate: deflate)
     }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import HummingbirdCore
-import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -271,9 +270,9 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
 /// The HTTP/1 + WebSocket child channel with an ``UpgradeGateHandler`` in its pipeline,
 /// and the ``UnsentBytesLimit`` on its socket.
 struct GatedWebSocketChannel: ServerChildChannel {
-    typealias Value = HTTP1WebSocketUpgradeChannel.Value
+    typealias Value = WebSocketUpgradeChannel.Value
 
-    let inner: HTTP1WebSocketUpgradeChannel
+    let inner: WebSocketUpgradeChannel
     let path: String
     let headDeadline: TimeAmount
     let continueLimit: Int
@@ -297,7 +296,7 @@ struct GatedWebSocketChannel: ServerChildChannel {
         UnsentBytesLimit.apply(to: channel, logger: logger)
         return inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let upgrader = try channel.pipeline.syncOperations.handler(
-                type: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self
+                type: NIOTypedHTTPServerUpgradeHandler<WebSocketUpgradeChannel.UpgradeResult>.self
             )
             try channel.pipeline.syncOperations.addHandler(
                 UpgradeGateHandler(path: path, headDeadline: headDeadline, continueLimit: continueLimit, decide: decide, authorize: authorize),

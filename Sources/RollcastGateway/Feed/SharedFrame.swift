@@ -1,0 +1,63 @@
+import NIOCore
+
+/// One WebSocket text frame as a server sends it, header and payload in one buffer, made once
+/// per snapshot and written as is to every client that gets it.
+///
+/// Written below NIO's frame encoder (``SnapshotWriter``), a client's write is one shared
+/// buffer: no frame to box, no header buffer to allocate and no second `iovec` per client.
+struct SharedFrame: Sendable {
+    /// Header and payload: the bytes on the wire.
+    let bytes: ByteBuffer
+    /// Bytes of the payload alone (what the metrics count).
+    let payloadBytes: Int
+
+    /// A text frame carrying `parts` one after the other, with RSV1 set when `compressed`
+    /// (a `permessage-deflate` message).
+    init(text parts: ByteBuffer..., compressed: Bool = false) {
+        let length = parts.reduce(0) { $0 + $1.readableBytes }
+        var bytes = ByteBuffer()
+        bytes.reserveCapacity(length + 10)
+        // FIN, RSV1 when compressed, opcode 1 (text); a server's frames are not masked.
+        bytes.writeInteger(UInt8(compressed ? 0xC1 : 0x81))
+        switch length {
+        case ..<126:
+            bytes.writeInteger(UInt8(length))
+        case ...Int(UInt16.max):
+            bytes.writeInteger(UInt8(126))
+            bytes.writeInteger(UInt16(length))
+        default:
+            bytes.writeInteger(UInt8(127))
+            bytes.writeInteger(UInt64(length))
+        }
+        for part in parts { bytes.writeImmutableBuffer(part) }
+        self.bytes = bytes
+        self.payloadBytes = length
+    }
+
+    /// The payload, sharing the frame's storage.
+    var payload: ByteBuffer {
+        bytes.getSlice(at: bytes.readerIndex + bytes.readableBytes - payloadBytes, length: payloadBytes)!
+    }
+}
+
+/// A message framed for the clients that asked for compression and for those that did not.
+struct ClientFrames: Sendable {
+    let plain: SharedFrame
+    /// The same message compressed once (`permessage-deflate`), when compression is on.
+    let deflated: SharedFrame?
+
+    /// Frames `payload`, and its compressed form when `deflater` is given.
+    init(_ payload: ByteBuffer, deflater: SnapshotDeflater?) {
+        self.init(plain: SharedFrame(text: payload), deflater: deflater)
+    }
+
+    init(plain: SharedFrame, deflater: SnapshotDeflater?) {
+        self.plain = plain
+        self.deflated = deflater.flatMap { $0.deflate(plain.payload) }.map { SharedFrame(text: $0, compressed: true) }
+    }
+
+    /// The frame for a client that negotiated `permessage-deflate` (`deflate`) or not.
+    func frame(deflate: Bool) -> SharedFrame {
+        deflate ? deflated ?? plain : plain
+    }
+}
