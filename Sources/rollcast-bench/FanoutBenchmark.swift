@@ -30,7 +30,7 @@ struct FanoutBenchmark: AsyncParsableCommand {
     var perSnapshot = false
     @Option(help: "Each client reads at most this many KB/s (1 KB = 1,000 bytes), like a browser on a slow link.")
     var clientBandwidth: Double?
-    @Flag(help: "Measure idle connections instead: the producer publishes an empty snapshot once an hour, so after connecting no client gets anything; prints the gateway's memory only.")
+    @Flag(help: "Measure idle connections instead: the producer publishes an empty snapshot once an hour, so after connecting no client gets anything; prints the gateway's memory, how long the clients took to connect and how long the gateway then takes to stop.")
     var idle = false
     @Option(help: "Folder holding rollcast-producer and rollcast-gateway (default: beside this program).")
     var binDir: String?
@@ -42,8 +42,8 @@ struct FanoutBenchmark: AsyncParsableCommand {
     func run() async throws {
         let bin = binDir ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
         if idle {
-            print("| idle clients | connected | gateway RSS before → with clients | per client | peak RSS |")
-            print("|---|---|---|---|---|")
+            print("| idle clients | connected | connecting took | gateway RSS before → with clients | per client | peak RSS | gateway stop (SIGTERM to exit) |")
+            print("|---|---|---|---|---|---|---|")
             for count in clients.split(separator: ",").compactMap({ Int($0) }) {
                 try await runIdle(clients: count, bin: bin)
             }
@@ -64,7 +64,7 @@ struct FanoutBenchmark: AsyncParsableCommand {
     ///   came, and the clients' event loops and recorder.
     private func connected(
         _ count: Int, bin: String, symbols: Int, interval: Double
-    ) async throws -> (BenchStack, Int, MultiThreadedEventLoopGroup, FanoutRecorder) {
+    ) async throws -> (BenchStack, Int, MultiThreadedEventLoopGroup, FanoutRecorder, connectSeconds: Double) {
         let stack = try BenchStack(bin: bin, symbols: symbols, points: points, interval: interval, maxClients: count + 100, deflate: deflate)
         do {
             try await stack.waitUntilReady()
@@ -76,33 +76,40 @@ struct FanoutBenchmark: AsyncParsableCommand {
         progress("\(count) clients: connecting")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let recorder = FanoutRecorder()
+        let connectStart = ContinuousClock.now
         await connectClients(
             count: count, port: stack.port, group: group, recorder: recorder, deflate: deflate, reader: reader, delta: delta,
             bytesPerSecond: clientBandwidth.map { $0 * 1000 }
         )
-        return (stack, before, group, recorder)
+        return (stack, before, group, recorder, connectStart.duration(to: .now).seconds)
     }
 
-    /// Gateway memory for `count` connections that carry nothing once connected.
+    /// Gateway memory for `count` connections that carry nothing once connected; how long they
+    /// took to connect, and how long the gateway then takes to stop (SIGTERM to exit: every
+    /// client closed with 1001 and its close handshake answered).
     func runIdle(clients count: Int, bin: String) async throws {
-        let (stack, before, group, recorder) = try await connected(count, bin: bin, symbols: 0, interval: 3600)
+        let (stack, before, group, recorder, connectSeconds) = try await connected(count, bin: bin, symbols: 0, interval: 3600)
         defer { stack.stop() }
         let gateway = ProcessStats(pid: stack.gateway.processIdentifier)
         // Each client got the (empty) cached snapshot on connecting; let the gateway settle.
         try await Task.sleep(for: .seconds(2))
         let memory = gateway.memoryKiB
+        let stopStart = ContinuousClock.now
+        stack.gateway.terminate()
+        stack.gateway.waitUntilExit()
+        let stopSeconds = stopStart.duration(to: .now).seconds
         try await group.shutdownGracefully()
         let perClient = count > 0 ? Double(memory.resident - before) / Double(count) : 0
         print(
-            "| \(count) | \(recorder.upgraded) (\(recorder.failed + recorder.errors) failed) | \(before / 1024) → \(memory.resident / 1024) MiB "
-                + "| \(format(perClient, 1)) KiB (\(format(perClient * 1.024, 1)) KB) | \(memory.peak / 1024) MiB |"
+            "| \(count) | \(recorder.upgraded) (\(recorder.failed + recorder.errors) failed) | \(format(connectSeconds, 2)) s | \(before / 1024) → \(memory.resident / 1024) MiB "
+                + "| \(format(perClient, 1)) KiB (\(format(perClient * 1.024, 1)) KB) | \(memory.peak / 1024) MiB | \(format(stopSeconds, 2)) s |"
         )
     }
 
     /// The loopback floor is the time to push every client's copy of one message through
     /// 127.0.0.1 at the measured rate: no gateway can have its last client served sooner here.
     func runOnce(clients count: Int, bin: String, loopbackBytesPerSecond: Double) async throws {
-        let (stack, rssBefore, group, recorder) = try await connected(count, bin: bin, symbols: symbols, interval: interval)
+        let (stack, rssBefore, group, recorder, _) = try await connected(count, bin: bin, symbols: symbols, interval: interval)
         defer { stack.stop() }
         let gateway = ProcessStats(pid: stack.gateway.processIdentifier)
         // Let every client take the cached snapshot and one fresh one before measuring.
