@@ -134,11 +134,12 @@ final class ClientFrameHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Sends a close frame with `code` and `reason` and drops the connection once the client
     /// answers, or after ``closeTimeout``. Nothing is written after it; a second call does nothing.
+    /// - Parameter why: what `onClose` is told; `nil` tells it nothing.
     /// - Important: call on the channel's event loop.
-    func close(_ code: WebSocketErrorCode, reason: String, because why: ClientCloseReason) {
+    func close(_ code: WebSocketErrorCode, reason: String, because why: ClientCloseReason?) {
         guard let context, !closeSent else { return }
         closeSent = true
-        onClose(why)
+        if let why { onClose(why) }
         var data = ByteBuffer()
         data.write(webSocketErrorCode: code)
         data.writeString(reason)

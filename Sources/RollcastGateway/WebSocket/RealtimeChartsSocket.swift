@@ -51,7 +51,8 @@ struct RealtimeChartsSocket: Sendable {
             logger.warning("client refused", metadata: ["max_clients": "\(maxClients)"])
             let refusal = ClientFrameHandler(maxMessageBytes: Self.maxClientMessageBytes) { _ in }
             try pipeline.addHandler(refusal, position: .after(decoder.handler))
-            refusal.close(Self.tryAgainLater, reason: "the gateway has its maximum of \(maxClients) clients; try again later", because: .shutdown)
+            // Counted as refused above, not as a client that ended.
+            refusal.close(Self.tryAgainLater, reason: "the gateway has its maximum of \(maxClients) clients; try again later", because: nil)
             return
         }
         if deltaStream { metrics.deltaClients.increment() }
