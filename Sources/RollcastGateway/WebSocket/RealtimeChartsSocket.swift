@@ -61,6 +61,15 @@ struct RealtimeChartsSocket: Sendable {
         logger[metadataKey: "client.id"] = "\(id)"
         // Each piece may end the connection; the first reason given is the one counted.
         var closedBy: ClientCloseReason?
+        // Before anything that can throw: a failed set-up closes the channel, which must still
+        // give back its place under the cap.
+        let (metrics, registry) = (metrics, registry)
+        channel.closeFuture.assumeIsolated().whenComplete { _ in
+            registry.remove(id: id)
+            metrics.connected.decrement()
+            if deltaStream { metrics.deltaClients.decrement() }
+            metrics.closed(closedBy ?? (registry.isClosingAll ? .shutdown : .client))
+        }
         let limits = limits
         let connectionGuard = ConnectionGuard(limits: limits) { closure in
             switch closure {
@@ -89,13 +98,6 @@ struct RealtimeChartsSocket: Sendable {
         try pipeline.addHandler(writer, position: .after(connectionGuard))
         try pipeline.addHandler(frames, position: .last)
         registry.add(NIOLoopBound(frames, eventLoop: channel.eventLoop), id: id)
-        let (metrics, registry) = (metrics, registry)
-        channel.closeFuture.assumeIsolated().whenComplete { _ in
-            registry.remove(id: id)
-            metrics.connected.decrement()
-            if deltaStream { metrics.deltaClients.decrement() }
-            metrics.closed(closedBy ?? (registry.isClosingAll ? .shutdown : .client))
-        }
         logger.info("client connected", metadata: ["permessage_deflate": "\(deflate)", "stream": "\(deltaStream ? "delta" : "full")"])
     }
 }
