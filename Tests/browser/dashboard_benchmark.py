@@ -4,7 +4,9 @@ Feeds the page's real message handler (JSON.parse, then one setData per chart) w
 synthetic snapshots whose window moves by one interval per update, and prints:
 - handler time per update (the synchronous part, as a message event would run it) and
   handler + drawing (uPlot draws in a microtask right after), over 100 updates;
-- the JS heap (after a forced GC) after 10 and after 1,000 updates.
+- the JS heap (after a forced GC) after 10, 1,000 and more updates; and, as a baseline, the
+  heap of the same delta run with the page's handler replaced by JSON.parse (what the
+  measurement itself leaves behind).
 
 Run after a debug build: `./run.sh bench-dashboard` or `python3 Tests/browser/dashboard_benchmark.py`.
 """
@@ -155,8 +157,28 @@ def measure(stack, window_height, stream="full"):
             "handler_ms_p95": round(percentile(timed["sync"], 95), 2),
             "handler_plus_draw_ms_mean": round(statistics.mean(timed["total"]), 2),
             "handler_plus_draw_ms_p95": round(percentile(timed["total"], 95), 2),
-            "heap_mb_after_updates": {n: round(heap[n] / 1e6, 2) for n in sorted(heap)},
+            "heap_mb_after_updates": {n: round(heap[n] / 1e6, 3) for n in sorted(heap)},
         }
+    finally:
+        browser.quit()
+
+
+def measure_harness_heap(stack):
+    """The heap the measurement itself leaves: the delta run with the page's handler replaced by
+    JSON.parse, at the same counts as the delta rows. Growth of the page beyond this is the page's."""
+    browser = make_browser(extra_arguments=["--js-flags=--expose-gc", "--enable-precise-memory-info"])
+    try:
+        browser.set_window_size(1400, 6000)
+        browser.set_script_timeout(600)
+        browser.get(stack.url + "/")
+        browser.execute_script("window.rollcast.socket.handleMessage = (text) => { JSON.parse(text); };")
+        heap = {}
+        done = 0
+        for target in (1000, 2000, 5000, 10000):
+            run_async(browser, DELTA_SCRIPT, SYMBOLS, POINTS, target - done, False)
+            heap[target] = browser.execute_async_script(HEAP_SCRIPT)
+            done = target
+        return {"stream": "delta, handler replaced by JSON.parse", "heap_mb_after_updates": {n: round(heap[n] / 1e6, 3) for n in sorted(heap)}}
     finally:
         browser.quit()
 
@@ -169,6 +191,7 @@ def main():
         for stream in ("full", "delta"):
             for height in (1000, 6000):
                 print(json.dumps(measure(stack, height, stream)))
+        print(json.dumps(measure_harness_heap(stack)))
         return 0
     finally:
         stack.close()
