@@ -29,6 +29,9 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
     /// the encoder, since every ``SharedFrame`` is already encoded.
     private let wire: ChannelHandlerContext
     private var pending: RelayedSnapshot?
+    /// The channel's writability as its events told it: read per snapshot for every client, so
+    /// kept here rather than asked of the channel (a load from another object per client).
+    private var writable = true
     /// Set once a close frame went out: no data frame may follow it.
     private var closing = false
     private(set) var sent = 0
@@ -45,6 +48,7 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        writable = context.channel.isWritable
         // Registering hands over the latest snapshot at once.
         broadcaster.register(NIOLoopBound(self, eventLoop: context.eventLoop), id: id, on: context.eventLoop)
     }
@@ -72,7 +76,7 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
     @discardableResult
     func offer(_ snapshot: RelayedSnapshot) -> Int {
         guard let context, !closing else { return 0 }
-        if context.channel.isWritable {
+        if writable {
             return write(snapshot, context: context)
         } else {
             if pending != nil {
@@ -85,7 +89,8 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, let snapshot = pending {
+        writable = context.channel.isWritable
+        if writable, let snapshot = pending {
             pending = nil
             let sent = write(snapshot, context: context)
             broadcaster.countRelayed(frames: 1, bytes: sent, generatedAtMilliseconds: snapshot.header.generatedAt)
