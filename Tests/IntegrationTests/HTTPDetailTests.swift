@@ -77,6 +77,26 @@ struct HTTPDetailTests {
         }
     }
 
+    @Test("a WebSocket upgrade after a plain request on the same connection is sent to a new connection (307, then a close)")
+    func lateUpgrade() async throws {
+        try await RollcastStack.with { stack in
+            try await stack.waitUntilReady()
+            let port = stack.port
+            let host = "Host: 127.0.0.1:\(port)\r\n"
+            let requests = "GET /healthz HTTP/1.1\r\n\(host)\r\n"
+                + "GET /ws/realtime_charts HTTP/1.1\r\n\(host)Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            let started = Date()
+            let answer = try await Task.detached { try RawHTTP.exchange(port: port, requests) }.value
+            let heads = answer.components(separatedBy: "HTTP/1.1 ").dropFirst().map { $0.prefix(3) }
+            #expect(heads == ["200", "307"], "\(answer.prefix(300))")
+            #expect(answer.lowercased().contains("location: /ws/realtime_charts"))
+            #expect(Date().timeIntervalSince(started) < 3, "the connection was left open after the 307")
+            // A new connection upgrades.
+            #expect(try await Task.detached { try RawWebSocket(port: port).status }.value == 101)
+        }
+    }
+
     @Test("requests the HTTP parser cannot read get a status, a JSON reason and a close")
     func malformed() async throws {
         try await RollcastStack.with { stack in
