@@ -29,7 +29,9 @@ final class ClientFrameHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The opcode of a fragmented message under way.
     private var messageOpcode: WebSocketOpcode?
     private var messageBytes = 0
-    private var messageText = ByteBuffer()
+    /// The text of a message under way, for its UTF-8 check; nil between messages, so a
+    /// connection keeps no buffer once a message is done.
+    private var messageText: ByteBuffer?
     private var closeSent = false
     private var closeTimer: Scheduled<Void>?
 
@@ -71,7 +73,7 @@ final class ClientFrameHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             messageOpcode = frame.opcode
             messageBytes = 0
-            messageText.clear()
+            messageText = nil
             gather(frame)
         case .continuation:
             guard messageOpcode != nil else { return close(.protocolError, reason: "a continuation frame with nothing to continue", because: .protocolError) }
@@ -88,11 +90,18 @@ final class ClientFrameHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         if messageOpcode == .text {
             var data = frame.unmaskedData
-            messageText.writeBuffer(&data)
+            if messageText == nil {
+                messageText = data
+            } else {
+                messageText!.writeBuffer(&data)
+            }
         }
         guard frame.fin else { return }
-        defer { messageOpcode = nil }
-        if messageOpcode == .text, String(validating: messageText.readableBytesView, as: UTF8.self) == nil {
+        defer {
+            messageOpcode = nil
+            messageText = nil
+        }
+        if messageOpcode == .text, let text = messageText, String(validating: text.readableBytesView, as: UTF8.self) == nil {
             close(.dataInconsistentWithMessage, reason: "a text message that is not UTF-8", because: .protocolError)
         }
     }
