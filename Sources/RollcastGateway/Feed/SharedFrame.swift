@@ -15,6 +15,22 @@ struct SharedFrame: Sendable {
     /// (a `permessage-deflate` message).
     init(text parts: ByteBuffer..., compressed: Bool = false) {
         let length = parts.reduce(0) { $0 + $1.readableBytes }
+        var bytes = Self.header(length: length, compressed: compressed)
+        for part in parts { bytes.writeImmutableBuffer(part) }
+        self.bytes = bytes
+        self.payloadBytes = length
+    }
+
+    /// A text frame carrying a copy of `payload`: the one copy out of a received message.
+    init(text payload: UnsafeRawBufferPointer) {
+        var bytes = Self.header(length: payload.count, compressed: false)
+        bytes.writeBytes(payload)
+        self.bytes = bytes
+        self.payloadBytes = payload.count
+    }
+
+    /// A buffer holding a text frame's header for `length` bytes of payload, with room for them.
+    private static func header(length: Int, compressed: Bool) -> ByteBuffer {
         var bytes = ByteBuffer()
         bytes.reserveCapacity(length + 10)
         // FIN, RSV1 when compressed, opcode 1 (text); a server's frames are not masked.
@@ -29,9 +45,16 @@ struct SharedFrame: Sendable {
             bytes.writeInteger(UInt8(127))
             bytes.writeInteger(UInt64(length))
         }
-        for part in parts { bytes.writeImmutableBuffer(part) }
-        self.bytes = bytes
-        self.payloadBytes = length
+        return bytes
+    }
+
+    /// Whether `buffer` is this frame's payload itself (the same bytes in memory, not a copy).
+    func carries(_ buffer: ByteBuffer) -> Bool {
+        guard buffer.readableBytes == payloadBytes, payloadBytes > 0 else { return false }
+        // Addresses compared only, never read through: both buffers are alive here.
+        let headerBytes = bytes.readableBytes - payloadBytes
+        let mine = bytes.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) + UInt(headerBytes) }
+        return buffer.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) } == mine
     }
 
     /// The payload, sharing the frame's storage.
@@ -49,6 +72,12 @@ struct ClientFrames: Sendable {
     /// Frames `payload`, and its compressed form when `deflater` is given.
     init(_ payload: ByteBuffer, deflater: SnapshotDeflater?) {
         self.init(plain: SharedFrame(text: payload), deflater: deflater)
+    }
+
+    /// Frames `payload`, reusing `received` (the frame it was received into) when `payload` is
+    /// its payload as it came, unmerged: then framing it copies nothing.
+    init(_ payload: ByteBuffer, receivedAs received: SharedFrame, deflater: SnapshotDeflater?) {
+        self.init(plain: received.carries(payload) ? received : SharedFrame(text: payload), deflater: deflater)
     }
 
     init(plain: SharedFrame, deflater: SnapshotDeflater?) {

@@ -77,8 +77,10 @@ final class SnapshotSubscriber: Service, Sendable {
                 continue
             }
             let runChanged = merger.feeds[header.producer ?? ""]?.header.runID != header.runID
-            // The one copy on the way through: out of libzmq's message into a shared buffer.
-            let payload = parts[2].withUnsafeBytes { ByteBuffer(bytes: $0) }
+            // The one copy on the way through: out of libzmq's message into a shared buffer,
+            // already framed as a WebSocket message (the payload is a slice of the frame).
+            let received = parts[2].withUnsafeBytes { SharedFrame(text: $0) }
+            let payload = received.payload
             let delta = parts.count == 4 && header.deltaBaseSeq != nil ? parts[3].withUnsafeBytes { ByteBuffer(bytes: $0) } : nil
             let merged: MergedSnapshot
             switch merger.accept(header: header, payload: payload, delta: delta, receivedAt: .now) {
@@ -95,12 +97,12 @@ final class SnapshotSubscriber: Service, Sendable {
                 logger.notice("silent producer forgotten; its charts leave the message", metadata: ["producer": "\(name)"])
             }
             logConflicts(merged.sources, previous: &hidden)
-            broadcaster.publish(relayed(merged, deflater: deflater))
+            broadcaster.publish(relayed(merged, receivedAs: received, deflater: deflater))
         }
     }
 
     /// The message as clients get it: every frame, and its compression, made once.
-    private func relayed(_ merged: MergedSnapshot, deflater: SnapshotDeflater?) -> RelayedSnapshot {
+    private func relayed(_ merged: MergedSnapshot, receivedAs received: SharedFrame, deflater: SnapshotDeflater?) -> RelayedSnapshot {
         let header = merged.header
         // The delta stream's compressed frames only while some delta client may want them.
         let deltaDeflater = broadcaster.metrics.deltaClients.value > 0 ? deflater : nil
@@ -110,7 +112,7 @@ final class SnapshotSubscriber: Service, Sendable {
             baseSeq: header.deltaBaseSeq
         )
         return RelayedSnapshot(
-            header: header, payload: merged.payload, fullStream: ClientFrames(merged.payload, deflater: deflater), receivedAt: .now,
+            header: header, payload: merged.payload, fullStream: ClientFrames(merged.payload, receivedAs: received, deflater: deflater), receivedAt: .now,
             deltaStream: frames, sources: merged.sources
         )
     }
