@@ -127,14 +127,24 @@ def percentile(values, p):
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def measure(stack, window_height, stream="full"):
-    """One fresh page at 1400 × `window_height`, fed the full or the delta stream; returns the figures."""
-    script = DELTA_SCRIPT if stream == "delta" else SCRIPT
+def open_page(stack, window_height):
+    """A fresh browser on the dashboard at 1400 × `window_height`, with the heap readable after a forced GC."""
     browser = make_browser(extra_arguments=["--js-flags=--expose-gc", "--enable-precise-memory-info"])
     try:
         browser.set_window_size(1400, window_height)
         browser.set_script_timeout(600)
         browser.get(stack.url + "/")
+    except Exception:
+        browser.quit()
+        raise
+    return browser
+
+
+def measure(stack, window_height, stream="full"):
+    """One fresh page at 1400 × `window_height`, fed the full or the delta stream; returns the figures."""
+    script = DELTA_SCRIPT if stream == "delta" else SCRIPT
+    browser = open_page(stack, window_height)
+    try:
         warm = run_async(browser, script, SYMBOLS, POINTS, 10, False)
         heap = {10: browser.execute_async_script(HEAP_SCRIPT)}
         timed = run_async(browser, script, SYMBOLS, POINTS, 100, True)
@@ -166,11 +176,8 @@ def measure(stack, window_height, stream="full"):
 def measure_harness_heap(stack):
     """The heap the measurement itself leaves: the delta run with the page's handler replaced by
     JSON.parse, at the same counts as the delta rows. Growth of the page beyond this is the page's."""
-    browser = make_browser(extra_arguments=["--js-flags=--expose-gc", "--enable-precise-memory-info"])
+    browser = open_page(stack, 6000)
     try:
-        browser.set_window_size(1400, 6000)
-        browser.set_script_timeout(600)
-        browser.get(stack.url + "/")
         browser.execute_script("window.rollcast.socket.handleMessage = (text) => { JSON.parse(text); };")
         heap = {}
         done = 0

@@ -15,7 +15,7 @@ struct RelayedSnapshot: Sendable {
     let fullStream: ClientFrames
     let receivedAt: ContinuousClock.Instant
     /// The delta stream's two messages for this snapshot (`rollcast.delta.v1`), each made once.
-    var deltaStream: DeltaStreamFrames? = nil
+    let deltaStream: DeltaStreamFrames
     /// The producers whose charts the payload holds, in name order (one without a broker).
     let sources: [ProducerSource]
 

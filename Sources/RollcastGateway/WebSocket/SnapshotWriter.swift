@@ -119,7 +119,7 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
     /// skipped a snapshot while slow, a producer restart or a snapshot the gateway missed.
     private func deltaStreamFrame(for snapshot: RelayedSnapshot) -> SharedFrame {
         defer { lastSent = (snapshot.header.runID, snapshot.header.seq) }
-        guard let frames = snapshot.deltaStream else { preconditionFailure("every relayed snapshot carries its delta-stream frames") }
+        let frames = snapshot.deltaStream
         if let delta = frames.delta, let base = frames.baseSeq, let lastSent, lastSent.runID == snapshot.header.runID, lastSent.seq == base {
             return delta.frame(deflate: deflate)
         }
