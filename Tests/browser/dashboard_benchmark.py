@@ -4,6 +4,9 @@ Feeds the page's real message handler (JSON.parse, then one setData per chart) w
 synthetic snapshots whose window moves by one interval per update, and prints:
 - handler time per update (the synchronous part, as a message event would run it) and
   handler + drawing (uPlot draws in a microtask right after), over 100 updates;
+- handler + drawing + rasterizing, over 100 more: a canvas records what is drawn and the
+  browser turns it into pixels at the next frame, on the page's thread when the canvas is
+  drawn in software; reading one pixel of every canvas makes that happen inside the timing;
 - the JS heap (after a forced GC) after 10, 1,000 and more updates; and, as a baseline, the
   heap of the same delta run with the page's handler replaced by JSON.parse (what the
   measurement itself leaves behind).
@@ -22,7 +25,9 @@ SYMBOLS = 50
 POINTS = 600
 
 SCRIPT = """
-const [symbols, points, updates, record, done] = [arguments[0], arguments[1], arguments[2], arguments[3], arguments[arguments.length - 1]];
+const [symbols, points, updates, record, raster, done] = [arguments[0], arguments[1], arguments[2], arguments[3], arguments[4] === true, arguments[arguments.length - 1]];
+// Reading one pixel makes the browser rasterize what was drawn now, as it would at the next frame.
+const rasterize = () => { for (const canvas of document.querySelectorAll("#charts canvas")) canvas.getContext("2d").getImageData(0, 0, 1, 1); };
 const start = Date.now() / 1000 - points;
 let step = 0;
 function message() {
@@ -48,6 +53,7 @@ for (let i = 0; i < updates; i++) {
   socket.handleMessage(text);
   const t1 = performance.now();
   await null;  // uPlot's queued redraws run before this continuation
+  if (raster) rasterize();
   const t2 = performance.now();
   // Only a timed run keeps its timings: the runs that only move the page on would otherwise
   // leave thousands of them in the heap measured next.
@@ -62,7 +68,9 @@ done({ sync, total, bytes: message().length, charts: document.querySelectorAll('
 # The delta stream: one full message, then per update one new point per chart and the
 # oldest one dropped, as `rollcast.delta.v1` sends them (docs/protocol.md).
 DELTA_SCRIPT = """
-const [symbols, points, updates, record, done] = [arguments[0], arguments[1], arguments[2], arguments[3], arguments[arguments.length - 1]];
+const [symbols, points, updates, record, raster, done] = [arguments[0], arguments[1], arguments[2], arguments[3], arguments[4] === true, arguments[arguments.length - 1]];
+// Reading one pixel makes the browser rasterize what was drawn now, as it would at the next frame.
+const rasterize = () => { for (const canvas of document.querySelectorAll("#charts canvas")) canvas.getContext("2d").getImageData(0, 0, 1, 1); };
 const socket = window.rollcast.socket;
 const state = window.__bench ?? (window.__bench = { step: 0, start: Date.now() / 1000 - points });
 const point = (s, k) => ({
@@ -100,6 +108,7 @@ for (let i = 0; i < updates; i++) {
   socket.handleMessage(text);
   const t1 = performance.now();
   await null;
+  if (raster) rasterize();
   const t2 = performance.now();
   // Only a timed run keeps its timings: the runs that only move the page on would otherwise
   // leave thousands of them in the heap measured next.
@@ -145,17 +154,19 @@ def measure(stack, window_height, stream="full"):
     script = DELTA_SCRIPT if stream == "delta" else SCRIPT
     browser = open_page(stack, window_height)
     try:
-        warm = run_async(browser, script, SYMBOLS, POINTS, 10, False)
+        warm = run_async(browser, script, SYMBOLS, POINTS, 10, False, False)
         heap = {10: browser.execute_async_script(HEAP_SCRIPT)}
-        timed = run_async(browser, script, SYMBOLS, POINTS, 100, True)
-        run_async(browser, script, SYMBOLS, POINTS, 890, False)
+        timed = run_async(browser, script, SYMBOLS, POINTS, 100, True, False)
+        run_async(browser, script, SYMBOLS, POINTS, 890, False, False)
         heap[1000] = browser.execute_async_script(HEAP_SCRIPT)
         counts = [1000]
         # The delta stream is cheap enough to run to 10,000 updates.
         for target in ((2000,) if stream == "full" else (2000, 5000, 10000)):
-            run_async(browser, script, SYMBOLS, POINTS, target - counts[-1], False)
+            run_async(browser, script, SYMBOLS, POINTS, target - counts[-1], False, False)
             heap[target] = browser.execute_async_script(HEAP_SCRIPT)
             counts.append(target)
+        # Last, so that reading pixels back cannot change how the runs above were drawn.
+        rastered = run_async(browser, script, SYMBOLS, POINTS, 100, True, True)
         return {
             "stream": stream,
             "window": f"1400x{window_height}",
@@ -167,6 +178,8 @@ def measure(stack, window_height, stream="full"):
             "handler_ms_p95": round(percentile(timed["sync"], 95), 2),
             "handler_plus_draw_ms_mean": round(statistics.mean(timed["total"]), 2),
             "handler_plus_draw_ms_p95": round(percentile(timed["total"], 95), 2),
+            "handler_draw_raster_ms_mean": round(statistics.mean(rastered["total"]), 2),
+            "handler_draw_raster_ms_p95": round(percentile(rastered["total"], 95), 2),
             "heap_mb_after_updates": {n: round(heap[n] / 1e6, 3) for n in sorted(heap)},
         }
     finally:
@@ -182,7 +195,7 @@ def measure_harness_heap(stack):
         heap = {}
         done = 0
         for target in (1000, 2000, 5000, 10000):
-            run_async(browser, DELTA_SCRIPT, SYMBOLS, POINTS, target - done, False)
+            run_async(browser, DELTA_SCRIPT, SYMBOLS, POINTS, target - done, False, False)
             heap[target] = browser.execute_async_script(HEAP_SCRIPT)
             done = target
         return {"stream": "delta, handler replaced by JSON.parse", "heap_mb_after_updates": {n: round(heap[n] / 1e6, 3) for n in sorted(heap)}}

@@ -185,6 +185,74 @@ class DashboardTests:
         wait_for(lambda: chart_symbols(b) == SYMBOLS, 5, "the bad charts gone with the next real message")
         assert b.execute_script("return window.__errors") == [], "uncaught errors in the page"
 
+    def test_the_price_line_passes_through_the_points_shown_as_it_is_extended_and_rebuilt(self):
+        # web/line-path.js keeps the line and extends it: after each kind of change the line must
+        # pass through every point the chart holds, and not through points it no longer holds.
+        result = self.browser.execute_async_script(
+            """
+            const done = arguments[arguments.length - 1];
+            (async () => {
+              const { appendingLine } = await import("/line-path.js");
+              const holder = document.createElement("div");
+              document.body.appendChild(holder);
+              const build = appendingLine();
+              let t = [], p = [];
+              const point = (k) => [1796170000 + k, 100 + 10 * Math.sin(k / 7)];
+              for (let k = 0; k < 100; k++) { const [x, y] = point(k); t.push(x); p.push(y); }
+              const u = new uPlot({ width: 500, height: 240, scales: { x: { time: true } }, series: [{}, { stroke: "red", width: 1, paths: build }] }, [t, p], holder);
+              const probe = document.createElement("canvas").getContext("2d");
+              probe.lineWidth = 2;
+              probe.lineCap = "round";  // so that a line's ends count as on it
+              const on = (path, x, y) => probe.isPointInStroke(path, u.valToPos(x, "x", true), u.valToPos(y, "y", true));
+              const report = [];
+              const check = async (step, gone = []) => {
+                u.setData([t, p]);
+                await null;  // uPlot sets its scales and redraws (calling the builder) in a microtask
+                const path = build(u, 1, 0, t.length - 1).stroke;
+                const held = build.held();
+                const missingAt = t.map((x, i) => i).filter((i) => p[i] !== null && !on(path, t[i], p[i]));
+                const missing = missingAt.length;
+                const kept = gone.filter(([x, y]) => on(path, x, y)).length;
+                report.push({ step, builtFrom: held.builtFrom, heldMatches: JSON.stringify(held.t) === JSON.stringify(t), missing, kept, missingAt: missingAt.map((i) => [i, u.valToPos(t[i], "x", true), u.valToPos(p[i], "y", true)]), bbox: u.bbox });
+              };
+              await check("first");
+              // A delta: five points dropped from the front, five appended, in place.
+              t.splice(0, 5); p.splice(0, 5);
+              for (let k = 100; k < 105; k++) { const [x, y] = point(k); t.push(x); p.push(y); }
+              await check("appended");
+              // A replaced tail: the last three points move far from where they were.
+              const old = t.slice(-3).map((x, i) => [x, p[p.length - 3 + i]]);
+              for (let i = p.length - 3; i < p.length; i++) p[i] = p[i] > 100 ? 85 : 115;
+              await check("replaced", old);
+              // A gap: the line lifts at a null and goes on after it.
+              p[50] = null;
+              await check("gap", [[(t[49] + t[51]) / 2, (p[49] + p[51]) / 2]]);
+              // Two hundred more deltas, past the spare room: the line is rebuilt without the dropped points.
+              for (let k = 105; k < 305; k++) { t.shift(); p.shift(); const [x, y] = point(k); t.push(x); p.push(y); u.setData([t, p]); await null; }
+              await check("compacted");
+              // The same points in new arrays (a paused board's copy): nothing to rebuild.
+              const before = build.held().builtFrom;
+              t = t.slice();
+              p = p.slice();
+              await check("copied");
+              report.push({ step: "copied kept its line", same: build.held().builtFrom === before });
+              u.destroy();
+              holder.remove();
+              done(report);
+            })().catch((error) => done({ error: String(error) }));
+            """
+        )
+        assert isinstance(result, list), f"the line check failed in the page: {result}"
+        steps = {row["step"]: row for row in result}
+        for step in ("first", "appended", "replaced", "gap", "compacted", "copied"):
+            row = steps[step]
+            assert row["heldMatches"], f"{step}: the line does not hold the chart's points"
+            assert row["missing"] == 0, f"{step}: the line misses {row['missing']} of the points shown: {row}"
+            assert row["kept"] == 0, f"{step}: the line still passes through points no longer shown"
+        assert steps["appended"]["builtFrom"] == steps["first"]["builtFrom"], "appending rebuilt the line"
+        assert steps["replaced"]["builtFrom"] != steps["first"]["builtFrom"], "a replaced tail did not rebuild the line"
+        assert steps["copied kept its line"]["same"], "the same points in new arrays rebuilt the line"
+
     def test_new_symbols_get_charts_without_recreating_others(self):
         b = self.browser
         b.execute_script("for (const c of window.rollcast.board.cards.values()) { c.element.dataset.mark = 'kept'; c.plot.__mark = 'kept'; }")
