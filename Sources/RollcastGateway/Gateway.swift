@@ -143,8 +143,10 @@ public struct Gateway: Sendable {
                             let chosen = RealtimeChartsSocket.chooseSubprotocol(offered: head.headers["sec-websocket-protocol"])
                             if let chosen { headers.add(name: "Sec-WebSocket-Protocol", value: chosen) }
                             let deltaStream = chosen == RealtimeChartsSocket.deltaSubprotocol
+                            // The gate before this admitted the token on this same head.
+                            let tokenExpiry = authority == nil ? nil : TokenAuthority.expiry(ofAdmitted: BearerToken.fromHandshake(head))
                             return .init(headers: headers) { channel in
-                                try socket.install(on: channel, deflate: deflate, deltaStream: deltaStream)
+                                try socket.install(on: channel, deflate: deflate, deltaStream: deltaStream, tokenExpiry: tokenExpiry)
                             }
                         }
                     ),

@@ -143,6 +143,44 @@ struct TokenTests {
         }
     }
 
+    @Test("WebSocket: a connection is closed with 1008 when its token expires, and one with a longer token goes on")
+    func expiryClosesTheStream() async throws {
+        try await Self.withSecuredStack { stack, keys in
+            let shortLived = try await keys.token("read", ttl: "3s")
+            let longLived = try await keys.token("read")
+            let port = stack.port
+            let (close, waited, laterFrame) = try await Task.detached {
+                let short = try RawWebSocket(port: port, timeout: 10, headers: ["Sec-WebSocket-Protocol: rollcast.v1, bearer.\(shortLived)"])
+                let long = try RawWebSocket(port: port, timeout: 10, headers: ["Sec-WebSocket-Protocol: rollcast.v1, bearer.\(longLived)"])
+                guard short.status == 101, long.status == 101 else { throw RawError("upgrades answered \(short.status) and \(long.status)") }
+                let connected = Date()
+                let close = try short.closeFrame()
+                let closedAt = Date()
+                // Snapshots keep coming on the other connection after the first one was closed.
+                var laterFrame = false
+                while Date().timeIntervalSince(closedAt) < 5 {
+                    _ = try long.firstDataFrame()
+                    if Date() > closedAt {
+                        laterFrame = true
+                        break
+                    }
+                }
+                return (close, closedAt.timeIntervalSince(connected), laterFrame)
+            }.value
+            #expect(close?.code == 1008, "\(String(describing: close))")
+            #expect(close?.reason == "the token has expired; connect again with a new one")
+            // A 3 s token, whole seconds: it expires 2 to 3 s after it was made.
+            #expect(waited < 3.5, "closed \(waited) s after connecting")
+            #expect(laterFrame, "the connection with a longer token stopped too")
+            // Counted once the connection has ended (this client leaves the close handshake to the gateway's timeout).
+            _ = try await poll("the close counted as token_expired", within: .seconds(5)) { () -> Bool? in
+                let metrics = try await stack.request(.GET, "/metrics", rawBody: nil, headers: Self.bearer(longLived)).body
+                return metrics.contains(#"rollcast_gateway_clients_closed_total{reason="token_expired"} 1"#) ? true : nil
+            }
+            #expect(stack.gateway!.log.contains("client closed: its token expired"))
+        }
+    }
+
     @Test("a gateway other machines can reach will not start without a key; a key others can read, or a short one, is refused")
     func startupRules() async throws {
         let directory = "/tmp/rcs-\(UUID().uuidString.prefix(8).lowercased())"

@@ -47,6 +47,19 @@ struct AccessTokenTests {
         #expect(await authority.refusal(of: huge, needing: .read) == .invalid("the token is longer than 4096 bytes"))
     }
 
+    @Test("an admitted token's expiry is read back to the second; nothing is read from what is not a token")
+    func expiryOfAdmittedTokens() async throws {
+        let authority = await TokenAuthority(key: Self.key)
+        let now = Date()
+        let token = try await authority.issue(role: .read, ttl: .seconds(90), now: now)
+        let expiry = try #require(TokenAuthority.expiry(ofAdmitted: token))
+        // JWT times are whole seconds.
+        #expect(abs(expiry.timeIntervalSince(now.addingTimeInterval(90))) < 1)
+        #expect(TokenAuthority.expiry(ofAdmitted: nil) == nil)
+        #expect(TokenAuthority.expiry(ofAdmitted: "not.a.token") == nil)
+        #expect(TokenAuthority.expiry(ofAdmitted: String(repeating: "a", count: TokenAuthority.maximumTokenBytes + 1)) == nil)
+    }
+
     @Test("routes and the role they need")
     func routeRoles() {
         #expect(AccessRole.needed(forPath: "/api/ingest") == .write)

@@ -511,6 +511,14 @@ class DashboardTests:
             browser.find_element(By.ID, "load-realtime").click()
             wait_for(lambda: state() == "not authorised", 10, "a forged token refused")
             assert "signature" in browser.find_element(By.ID, "empty").text
+            # A token that expires while the page is live: the gateway ends the stream and the
+            # page says why instead of showing charts that no longer move.
+            browser.get(f"{secured.url}/#token={secured.token('read', ttl='3s')}")
+            browser.find_element(By.ID, "load-realtime").click()
+            wait_for(lambda: state() == "live", 10, "live with a 3 s token")
+            wait_for(lambda: state() == "not authorised", 10, "'not authorised' once the token expired")
+            note = browser.find_element(By.ID, "empty").text
+            assert "expired" in note, f"the page does not say the token expired: {note!r}"
         finally:
             if browser:
                 browser.quit()

@@ -38,6 +38,14 @@ public struct TokenAuthority: Sendable {
         return try await keys.sign(claims)
     }
 
+    /// When `token` expires, read without checking its signature: only for a token that
+    /// ``refusal(of:needing:)`` admitted on the same request (a WebSocket handshake, whose
+    /// connection is closed at that time).
+    static func expiry(ofAdmitted token: String?) -> Date? {
+        guard let token, token.utf8.count <= maximumTokenBytes else { return nil }
+        return try? DefaultJWTParser().parse(Array(token.utf8), as: AccessClaims.self).payload.exp.value
+    }
+
     /// Why `token` may not do what `needed` allows, or `nil` when it may.
     func refusal(of token: String?, needing needed: AccessRole) async -> AccessRefusal? {
         guard let token, !token.isEmpty else { return .missing }

@@ -62,7 +62,7 @@ final class GatewayMetrics: Sendable {
         for reason in ClientCloseReason.allCases {
             closed[reason] = registry.readableCounter(
                 names, "clients_closed", labels: [("reason", reason.rawValue)],
-                help: "WebSocket clients that ended, by reason: client (it closed or its connection ended), too_slow (1008), ping_timeout (1001), protocol_error (1002), message_too_large (1009), shutdown (1001)."
+                help: "WebSocket clients that ended, by reason: client (it closed or its connection ended), too_slow (1008), ping_timeout (1001), protocol_error (1002), message_too_large (1009), token_expired (1008), shutdown (1001)."
             )
         }
         self.closed = closed
@@ -149,5 +149,7 @@ enum ClientCloseReason: String, CaseIterable, Sendable {
     case pingTimeout = "ping_timeout"
     case protocolError = "protocol_error"
     case messageTooLarge = "message_too_large"
+    /// The token the client connected with expired (1008).
+    case tokenExpired = "token_expired"
     case shutdown
 }

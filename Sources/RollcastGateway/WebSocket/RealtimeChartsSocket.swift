@@ -6,7 +6,7 @@ import NIOWebSocket
 /// `/ws/realtime_charts`: sends each client the latest snapshot at once, then every new one.
 ///
 /// An upgraded connection is served by channel handlers alone (``WebSocketUpgradeChannel``),
-/// installed by ``install(on:deflate:deltaStream:)`` right after the `101`: the
+/// installed by ``install(on:deflate:deltaStream:tokenExpiry:)`` right after the `101`: the
 /// ``ConnectionGuard`` (pings, stalls, frame rules), the ``SnapshotWriter`` (the relay) and the
 /// ``ClientFrameHandler`` (the client's frames, the close handshake). At shutdown
 /// ``ClientShutdown`` closes every connection with 1001 through the ``ClientRegistry``.
@@ -38,10 +38,16 @@ struct RealtimeChartsSocket: Sendable {
     let metrics: GatewayMetrics
     let logger: Logger
 
+    /// Tokens that outlive this are not watched: no connection lives that long, and a timer
+    /// cannot be set that far (it would overflow).
+    static let longestWatchedToken: TimeInterval = 400 * 86_400
+
     /// Puts a new client's handlers in the upgraded `channel`'s pipeline, after the frame
     /// decoder, and registers it for snapshots and shutdown.
+    /// - Parameter tokenExpiry: when the token the client connected with expires, on a gateway
+    ///   that asks for tokens: the connection is closed with 1008 then.
     /// - Important: call on the channel's event loop.
-    func install(on channel: any Channel, deflate: Bool, deltaStream: Bool) throws {
+    func install(on channel: any Channel, deflate: Bool, deltaStream: Bool, tokenExpiry: Date? = nil) throws {
         let pipeline = channel.pipeline.syncOperations
         let decoder = try pipeline.context(handlerType: ByteToMessageHandler<WebSocketFrameDecoder>.self)
         // The HTTP layer turns a refused upgrade into an empty 400, which tells a browser
@@ -89,7 +95,11 @@ struct RealtimeChartsSocket: Sendable {
         }
         let frames = ClientFrameHandler(maxMessageBytes: Self.maxClientMessageBytes) { reason in
             closedBy = closedBy ?? reason
-            if reason != .shutdown { logger.info("client closed for what it sent", metadata: ["reason": "\(reason.rawValue)"]) }
+            switch reason {
+            case .shutdown: break
+            case .tokenExpired: logger.info("client closed: its token expired")
+            default: logger.info("client closed for what it sent", metadata: ["reason": "\(reason.rawValue)"])
+            }
         }
         try pipeline.addHandler(connectionGuard, position: .after(decoder.handler))
         let writer = SnapshotWriter(
@@ -98,7 +108,21 @@ struct RealtimeChartsSocket: Sendable {
         try pipeline.addHandler(writer, position: .after(connectionGuard))
         try pipeline.addHandler(frames, position: .last)
         registry.add(NIOLoopBound(frames, eventLoop: channel.eventLoop), id: id)
+        if let tokenExpiry { closeWhenExpired(channel, frames: frames, at: tokenExpiry) }
         logger.info("client connected", metadata: ["permessage_deflate": "\(deflate)", "stream": "\(deltaStream ? "delta" : "full")"])
+    }
+
+    /// A token ends what it grants when it expires, an open stream included: the client gets
+    /// 1008 and, reconnecting with the same token, a 401 that says why.
+    private func closeWhenExpired(_ channel: any Channel, frames: ClientFrameHandler, at expiry: Date) {
+        let remaining = expiry.timeIntervalSinceNow
+        guard remaining < Self.longestWatchedToken else { return }
+        let frames = NIOLoopBound(frames, eventLoop: channel.eventLoop)
+        let timer = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(max(0, remaining) * 1_000))) {
+            frames.value.close(.policyViolation, reason: "the token has expired; connect again with a new one", because: .tokenExpired)
+        }
+        // Cancelling searches the event loop's timers (linear in them); a close is rare enough.
+        channel.closeFuture.whenComplete { _ in timer.cancel() }
     }
 }
 

@@ -140,10 +140,17 @@ final class RawWebSocket {
     /// Reads frames until a close frame, skipping data frames.
     /// - Returns: the close code, or `nil` if the connection ended without a close frame.
     func closeCode() throws -> UInt16? {
+        try closeFrame()?.code
+    }
+
+    /// Reads frames until a close frame, skipping data frames.
+    /// - Returns: the close code and reason, or `nil` if the connection ended without a close frame.
+    func closeFrame() throws -> (code: UInt16, reason: String)? {
         while true {
             guard let (head, payload) = try? readFrame() else { return nil }
             if head & 0x0F == 0x8 {
-                return payload.count >= 2 ? UInt16(payload[0]) << 8 | UInt16(payload[1]) : 1005
+                guard payload.count >= 2 else { return (1005, "") }
+                return (UInt16(payload[0]) << 8 | UInt16(payload[1]), String(decoding: payload.dropFirst(2), as: UTF8.self))
             }
         }
     }
