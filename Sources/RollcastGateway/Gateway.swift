@@ -22,6 +22,18 @@ public struct Gateway: Sendable {
         let metrics = GatewayMetrics()
         let broadcaster = SnapshotBroadcaster(metrics: metrics)
         let registry = ClientRegistry()
+        let budget = try ConnectionBudget(
+            maxClients: configuration.maxClients, maxHTTPConnections: configuration.maxHTTPConnections, fileLimit: FileLimit.raiseToHardLimit()
+        )
+        if let fileLimit = budget.cutByFileLimit {
+            logger.warning(
+                "the open-file limit holds fewer connections than --max-clients and --max-http-connections allow; past it new connections are closed at once",
+                metadata: [
+                    "file_limit": "\(fileLimit)", "max_connections": "\(budget.maxConnections)",
+                    "max_clients": "\(configuration.maxClients)", "max_http_connections": "\(configuration.maxHTTPConnections)",
+                ]
+            )
+        }
         let control = try ControlClient(endpoint: configuration.controlEndpoint, curve: configuration.curve, logger: logger)
         var authority: TokenAuthority?
         if let key = configuration.jwtKey {
@@ -48,7 +60,12 @@ public struct Gateway: Sendable {
                     ),
                     // Done after the first snapshot; the other services carry on.
                     .init(service: FirstSnapshotRequest(control: control, broadcaster: broadcaster, logger: logger), successTerminationBehavior: .ignore),
-                    .init(service: try buildApplication(broadcaster: broadcaster, control: control, registry: registry, metrics: metrics, authority: authority)),
+                    .init(
+                        service: try buildApplication(
+                            broadcaster: broadcaster, control: control, registry: registry, metrics: metrics, authority: authority,
+                            maxConnections: budget.maxConnections
+                        )
+                    ),
                     .init(service: ClientShutdown(broadcaster: broadcaster, registry: registry, metrics: metrics, logger: logger)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
@@ -84,8 +101,10 @@ public struct Gateway: Sendable {
     }
 
     /// The HTTP/WebSocket application, relaying what `broadcaster` receives.
+    /// - Parameter maxConnections: connections of both kinds held at once (``ConnectionBudget``).
     func buildApplication(
-        broadcaster: SnapshotBroadcaster, control: ControlClient, registry: ClientRegistry, metrics: GatewayMetrics, authority: TokenAuthority?
+        broadcaster: SnapshotBroadcaster, control: ControlClient, registry: ClientRegistry, metrics: GatewayMetrics, authority: TokenAuthority?,
+        maxConnections: Int
     ) throws -> some ApplicationProtocol {
         let router = Router(context: BasicRequestContext.self)
         let routes = APIRoutes(broadcaster: broadcaster, control: control, metrics: metrics, configuration: configuration)
@@ -173,7 +192,7 @@ public struct Gateway: Sendable {
                     },
                     authorize: authority.map { Self.upgradeAuthorization($0, metrics: metrics, refusals: refusals) },
                     connections: metrics.connections,
-                    maxConnections: configuration.maxClients + configuration.maxHTTPConnections,
+                    maxConnections: maxConnections,
                     onConnectionRefused: {
                         metrics.connectionsRefused.increment()
                         logger.debug("connection refused", metadata: ["open": "\(metrics.connections.value)"])

@@ -52,7 +52,7 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp(GatewaySettings.idleTimeout.help("Seconds a connection may stay idle between requests, or take to send a request's head, before it is closed.")))
     var idleTimeout: Double?
 
-    @Option(help: ArgumentHelp(GatewaySettings.maxHTTPConnections.help("Most connections besides the WebSocket clients (plain HTTP, upgrades under way); past it, and past --max-clients, new connections are closed at once.")))
+    @Option(help: ArgumentHelp(GatewaySettings.maxHTTPConnections.help("Most connections besides the WebSocket clients (plain HTTP, upgrades under way); past it, and past --max-clients, new connections are closed at once. Both together stay under the open-file limit less 256.")))
     var maxHTTPConnections: Int?
 
     @Flag(help: "Serve the test API (POST /api/test/load_mock_data), for tests and demos; 404 otherwise. (ROLLCAST_ENABLE_TEST_API=1; default off)")

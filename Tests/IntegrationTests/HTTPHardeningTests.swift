@@ -64,6 +64,44 @@ struct HTTPHardeningTests {
         }
     }
 
+    @Test("under an open-file limit below the connection caps, connections past what it holds are closed at once and the gateway goes on serving")
+    func fileLimitCutsTheCap() async throws {
+        // 400 descriptors: 256 kept for the gateway's own, 144 for connections (not 10,000 + 1,000).
+        try await RollcastStack.with(gatewayArguments: ["--idle-timeout", "30"], gatewayFileLimit: 400) { stack in
+            try await stack.waitUntilReady()
+            #expect(stack.gateway!.log.contains("the open-file limit holds fewer connections"), "\(stack.gateway!.log.suffix(2000))")
+            #expect(stack.gateway!.log.contains("max_connections=144"))
+            let port = stack.port
+            let closedAtOnce = try await Task.detached { () -> Int in
+                let held = try (0..<200).map { _ in try RawWebSocket.connectedSocket(port: port, timeout: 2) }
+                defer { held.forEach { close($0) } }
+                usleep(300_000)
+                var byte: UInt8 = 0
+                // Without waiting: 0 is the end of the stream (closed), -1 with EAGAIN still open.
+                return held.filter { recv($0, &byte, 1, Int32(MSG_DONTWAIT)) == 0 }.count
+            }.value
+            // 144 at most, less the test's own kept-alive HTTP connections.
+            #expect((140...144).contains(200 - closedAtOnce), "\(200 - closedAtOnce) of 200 held, \(closedAtOnce) closed at once")
+            let status = try await poll("the gateway to take connections again", within: .seconds(5)) { () -> String? in
+                (try? await stack.request(.GET, "/api/status"))?.body
+            }
+            #expect(!status.contains(#""connections_refused":0"#), "the refusals were counted: \(status)")
+        }
+    }
+
+    @Test("an open-file limit too low for the default caps stops the gateway at start with a one-line reason")
+    func fileLimitTooLow() async throws {
+        let directory = "/tmp/rcf-\(UUID().uuidString.prefix(8).lowercased())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let gateway = try RollcastProcess(
+            executable: "rollcast-gateway", arguments: ["--run-dir", directory, "--port", "0"], logPath: "\(directory)/gateway.log", fileLimit: 300
+        )
+        #expect(await gateway.waitForExit(within: .seconds(15)))
+        #expect(gateway.process.terminationStatus != 0)
+        #expect(gateway.log.contains("the open-file limit is 300: with 256 kept for the gateway's own files and sockets, that leaves room for 44 connections"), "\(gateway.log)")
+    }
+
     @Test("an oversized body gets 413 and the connection closed: sent whole with Connection: close, announced with Expect: 100-continue, or half sent")
     func oversizedBody() async throws {
         try await RollcastStack.with { stack in

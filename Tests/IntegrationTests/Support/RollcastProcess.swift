@@ -7,14 +7,22 @@ final class RollcastProcess: @unchecked Sendable {
     let process = Process()
     let logPath: String
 
-    init(executable: String, arguments: [String], logPath: String) throws {
+    /// - Parameter fileLimit: the process's open-file limit, soft and hard (set by `prlimit`,
+    ///   which then becomes the process: the same PID).
+    init(executable: String, arguments: [String], logPath: String, fileLimit: Int? = nil) throws {
         name = executable
         self.logPath = logPath
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
-        process.executableURL = URL(fileURLWithPath: "\(TestEnvironment.binDirectory)/\(executable)")
-        process.arguments = arguments
+        let path = "\(TestEnvironment.binDirectory)/\(executable)"
+        if let fileLimit {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+            process.arguments = ["--nofile=\(fileLimit):\(fileLimit)", "--", path] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: path)
+            process.arguments = arguments
+        }
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice

@@ -25,6 +25,7 @@ final class RollcastStack: @unchecked Sendable {
     static func with<T>(
         producerArguments: [String] = ["--no-mock-feed", "--interval", "0.5"],
         gatewayArguments: [String] = [],
+        gatewayFileLimit: Int? = nil,
         startProducer: Bool = true,
         testAPI: Bool = true,
         _ body: (RollcastStack) async throws -> T
@@ -33,7 +34,7 @@ final class RollcastStack: @unchecked Sendable {
         stack.testAPI = testAPI
         do {
             if startProducer { try stack.startProducer() }
-            try await stack.startGateway(extra: gatewayArguments)
+            try await stack.startGateway(extra: gatewayArguments, fileLimit: gatewayFileLimit)
             let result = try await body(stack)
             await stack.tearDown()
             return result
@@ -63,7 +64,7 @@ final class RollcastStack: @unchecked Sendable {
     /// Tests load mock data through the test API; one test checks it is off without the flag.
     var testAPI = true
 
-    func startGateway(port requested: Int = 0, extra: [String] = []) async throws {
+    func startGateway(port requested: Int = 0, extra: [String] = [], fileLimit: Int? = nil) async throws {
         let portFile = "\(runDirectory)/port"
         try? FileManager.default.removeItem(atPath: portFile)
         gateway = try RollcastProcess(
@@ -72,7 +73,8 @@ final class RollcastStack: @unchecked Sendable {
                 "--run-dir", runDirectory, "--port", "\(requested)", "--port-file", portFile,
                 "--web-root", "\(TestEnvironment.repositoryRoot)/web",
             ] + (testAPI ? ["--enable-test-api"] : []) + extra,
-            logPath: "\(runDirectory)/gateway.log"
+            logPath: "\(runDirectory)/gateway.log",
+            fileLimit: fileLimit
         )
         port = try await poll("the gateway's port file", within: .seconds(20)) {
             (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
