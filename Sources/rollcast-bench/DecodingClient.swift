@@ -5,7 +5,8 @@ import NIOWebSocket
 
 /// A client on NIO's WebSocket upgrader and frame decoder: each message arrives whole.
 func connectDecodingClient(
-    _ client: Int, port: Int, group: any EventLoopGroup, recorder: FanoutRecorder, deflate: Bool, delta: Bool = false, bytesPerSecond: Double?
+    _ client: Int, port: Int, group: any EventLoopGroup, recorder: FanoutRecorder, deflate: Bool, delta: Bool = false, token: String? = nil,
+    bytesPerSecond: Double?
 ) async -> Bool {
     do {
         let upgraded: EventLoopFuture<Bool> = try await ClientBootstrap(group: group).pacedReads(bytesPerSecond != nil).connect(host: "127.0.0.1", port: port) { channel in
@@ -21,7 +22,7 @@ func connectDecodingClient(
                 var headers = HTTPHeaders()
                 headers.add(name: "Host", value: "127.0.0.1:\(port)")
                 if deflate { headers.add(name: "Sec-WebSocket-Extensions", value: "permessage-deflate") }
-                if delta { headers.add(name: "Sec-WebSocket-Protocol", value: "rollcast.delta.v1") }
+                if let offered = offeredSubprotocols(delta: delta, token: token) { headers.add(name: "Sec-WebSocket-Protocol", value: offered) }
                 let configuration = NIOTypedHTTPClientUpgradeConfiguration(
                     upgradeRequestHead: HTTPRequestHead(version: .http1_1, method: .GET, uri: "/ws/realtime_charts", headers: headers),
                     upgraders: [upgrader],

@@ -24,6 +24,8 @@ struct FanoutBenchmark: AsyncParsableCommand {
     var deflate = false
     @Flag(help: "Clients ask for the delta stream (rollcast.delta.v1): one full message, then only what changed.")
     var delta = false
+    @Flag(help: "Run the gateway with a token key and have every client connect with a read token (valid 1 h): the cost of checking tokens and of each connection's expiry timer.")
+    var token = false
     @Option(help: "How clients read: skim (frame headers and the first bytes of each message; the least client CPU) or decode (NIO's decoder, every message gathered whole).")
     var reader = FanoutReader.skim
     @Flag(help: "Also print each snapshot's size and first, median and last arrival (on stderr): tells a slow snapshot from a slow client.")
@@ -50,7 +52,7 @@ struct FanoutBenchmark: AsyncParsableCommand {
             return
         }
         let loopback = loopbackBytesPerSecond() ?? .infinity
-        print("stream: \(delta ? "delta" : "full"), permessage-deflate: \(deflate ? "on" : "off"), clients read by: \(reader.rawValue)" + (clientBandwidth.map { ", at most \(format($0, 0)) KB/s each" } ?? ""))
+        print("stream: \(delta ? "delta" : "full"), permessage-deflate: \(deflate ? "on" : "off"), tokens: \(token ? "on" : "off"), clients read by: \(reader.rawValue)" + (clientBandwidth.map { ", at most \(format($0, 0)) KB/s each" } ?? ""))
         print("loopback TCP on 127.0.0.1, \(ProcessInfo.processInfo.activeProcessorCount) connections at once, best of 3: \(format(loopback / 1e9, 2)) GB/s")
         print("| clients | connected | snapshots | delivered | message | per client per second | loopback floor | p50 ms | p99 ms | max ms | gateway CPU s/s | load generator CPU s/s | gateway RSS before → with clients | per client | peak RSS |")
         print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -65,9 +67,11 @@ struct FanoutBenchmark: AsyncParsableCommand {
     private func connected(
         _ count: Int, bin: String, symbols: Int, interval: Double
     ) async throws -> (BenchStack, Int, MultiThreadedEventLoopGroup, FanoutRecorder, connectSeconds: Double) {
-        let stack = try BenchStack(bin: bin, symbols: symbols, points: points, interval: interval, maxClients: count + 100, deflate: deflate)
+        let stack = try BenchStack(bin: bin, symbols: symbols, points: points, interval: interval, maxClients: count + 100, deflate: deflate, tokens: token)
+        let readToken: String?
         do {
             try await stack.waitUntilReady()
+            readToken = token ? try stack.readToken(bin: bin) : nil
         } catch {
             stack.stop()
             throw error
@@ -78,7 +82,7 @@ struct FanoutBenchmark: AsyncParsableCommand {
         let recorder = FanoutRecorder()
         let connectStart = ContinuousClock.now
         await connectClients(
-            count: count, port: stack.port, group: group, recorder: recorder, deflate: deflate, reader: reader, delta: delta,
+            count: count, port: stack.port, group: group, recorder: recorder, deflate: deflate, reader: reader, delta: delta, token: readToken,
             bytesPerSecond: clientBandwidth.map { $0 * 1000 }
         )
         return (stack, before, group, recorder, connectStart.duration(to: .now).seconds)
@@ -169,9 +173,14 @@ final class BenchStack {
     let gateway = Process()
     private(set) var port = 0
 
-    init(bin: String, symbols: Int, points: Int, interval: Double, maxClients: Int, deflate: Bool) throws {
+    /// - Parameter tokens: the gateway asks for tokens (``readToken(bin:)`` makes one).
+    init(bin: String, symbols: Int, points: Int, interval: Double, maxClients: Int, deflate: Bool, tokens: Bool = false) throws {
         directory = "/tmp/rcb-\(UUID().uuidString.prefix(8).lowercased())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        if tokens {
+            let key = (0..<48).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! }
+            FileManager.default.createFile(atPath: keyPath, contents: Data(String(key).utf8), attributes: [.posixPermissions: 0o600])
+        }
         let log = FileHandle(forWritingAtPath: "/dev/null")
         producer.executableURL = URL(fileURLWithPath: "\(bin)/rollcast-producer")
         producer.arguments = ["--run-dir", directory] + Self.producerArguments(symbols: symbols, points: points, interval: interval)
@@ -179,13 +188,29 @@ final class BenchStack {
         gateway.arguments = [
             "--run-dir", directory, "--port", "0", "--port-file", "\(directory)/port", "--max-clients", "\(maxClients)",
             "--log-level", "warning",
-        ] + (deflate ? ["--permessage-deflate"] : [])
+        ] + (deflate ? ["--permessage-deflate"] : []) + (tokens ? ["--jwt-secret-file", keyPath] : [])
         for process in [producer, gateway] {
             process.standardOutput = log
             process.standardError = FileHandle.standardError
         }
         try producer.run()
         try gateway.run()
+    }
+
+    private var keyPath: String { "\(directory)/jwt.key" }
+
+    /// A read token for 1 hour, made by the gateway's own `token` command.
+    func readToken(bin: String) throws -> String {
+        let command = Process()
+        let output = Pipe()
+        command.executableURL = URL(fileURLWithPath: "\(bin)/rollcast-gateway")
+        command.arguments = ["--jwt-secret-file", keyPath, "token", "--role", "read", "--ttl", "1h"]
+        command.standardOutput = output
+        try command.run()
+        command.waitUntilExit()
+        let token = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard command.terminationStatus == 0, !token.isEmpty else { throw ValidationError("rollcast-gateway token failed") }
+        return token
     }
 
     /// The benchmarks' feed: one tick per second per symbol over a window of `points` seconds,

@@ -15,7 +15,7 @@ enum FanoutReader: String, ExpressibleByArgument, CaseIterable {
 /// The connections live until `group` shuts down.
 func connectClients(
     count: Int, port: Int, group: any EventLoopGroup, recorder: FanoutRecorder, deflate: Bool, reader: FanoutReader,
-    delta: Bool = false, bytesPerSecond: Double? = nil, inFlight: Int = 256
+    delta: Bool = false, token: String? = nil, bytesPerSecond: Double? = nil, inFlight: Int = 256
 ) async {
     await withTaskGroup(of: Void.self) { tasks in
         var next = 0
@@ -27,11 +27,11 @@ func connectClients(
                 switch reader {
                 case .skim:
                     upgraded = await connectSkimmingClient(
-                        client, port: port, group: group, recorder: recorder, deflate: deflate, delta: delta, bytesPerSecond: bytesPerSecond
+                        client, port: port, group: group, recorder: recorder, deflate: deflate, delta: delta, token: token, bytesPerSecond: bytesPerSecond
                     )
                 case .decode:
                     upgraded = await connectDecodingClient(
-                        client, port: port, group: group, recorder: recorder, deflate: deflate, delta: delta, bytesPerSecond: bytesPerSecond
+                        client, port: port, group: group, recorder: recorder, deflate: deflate, delta: delta, token: token, bytesPerSecond: bytesPerSecond
                     )
                 }
                 if upgraded { recorder.markUpgraded() } else { recorder.markFailed() }
@@ -40,4 +40,12 @@ func connectClients(
         while next < min(count, inFlight) { startOne() }
         for await _ in tasks where next < count { startOne() }
     }
+}
+
+/// The `Sec-WebSocket-Protocol` a benchmark client offers: the delta stream if asked for, and a
+/// token as a `bearer.` subprotocol beside `rollcast.v1` (as the dashboard sends it); `nil` for none.
+func offeredSubprotocols(delta: Bool, token: String?) -> String? {
+    var offered = delta ? ["rollcast.delta.v1"] : []
+    if let token { offered += (delta ? [] : ["rollcast.v1"]) + ["bearer.\(token)"] }
+    return offered.isEmpty ? nil : offered.joined(separator: ", ")
 }

@@ -4,7 +4,8 @@ import NIOPosix
 /// A client that speaks just enough WebSocket to be served, and reads as little as it can:
 /// see `SkimmingSnapshotReader`.
 func connectSkimmingClient(
-    _ client: Int, port: Int, group: any EventLoopGroup, recorder: FanoutRecorder, deflate: Bool, delta: Bool = false, bytesPerSecond: Double?
+    _ client: Int, port: Int, group: any EventLoopGroup, recorder: FanoutRecorder, deflate: Bool, delta: Bool = false, token: String? = nil,
+    bytesPerSecond: Double?
 ) async -> Bool {
     // One `next()` per client: the promise and the channel share the loop, and clients
     // spread over the loops in turn.
@@ -17,7 +18,9 @@ func connectSkimmingClient(
                 channel.eventLoop.makeCompletedFuture {
                     if let bytesPerSecond { try channel.pipeline.syncOperations.addHandler(ReadPacer(bytesPerSecond: bytesPerSecond)) }
                     let inflater = deflate ? try HeadInflater.forCurrentThread() : nil
-                    let reader = SkimmingSnapshotReader(client: client, port: port, recorder: recorder, inflater: inflater, delta: delta, upgraded: upgraded)
+                    let reader = SkimmingSnapshotReader(
+                        client: client, port: port, recorder: recorder, inflater: inflater, delta: delta, token: token, upgraded: upgraded
+                    )
                     try channel.pipeline.syncOperations.addHandler(reader)
                 }
             }
@@ -54,6 +57,8 @@ final class SkimmingSnapshotReader: ChannelInboundHandler {
     private let inflater: HeadInflater?
     /// Ask for the delta stream (`rollcast.delta.v1`).
     private let delta: Bool
+    /// A token to connect with, for a gateway that asks for one.
+    private let token: String?
     private var upgraded: EventLoopPromise<Bool>?
 
     private var phase = Phase.handshake
@@ -67,8 +72,11 @@ final class SkimmingSnapshotReader: ChannelInboundHandler {
     private var messageBytes = 0
     private var controlPayload = ByteBuffer()
 
-    init(client: Int, port: Int, recorder: FanoutRecorder, inflater: HeadInflater?, delta: Bool = false, upgraded: EventLoopPromise<Bool>) {
+    init(
+        client: Int, port: Int, recorder: FanoutRecorder, inflater: HeadInflater?, delta: Bool = false, token: String? = nil, upgraded: EventLoopPromise<Bool>
+    ) {
         self.delta = delta
+        self.token = token
         self.client = client
         self.port = port
         self.recorder = recorder
@@ -80,7 +88,7 @@ final class SkimmingSnapshotReader: ChannelInboundHandler {
         var request = "GET /ws/realtime_charts HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         request += "Sec-WebSocket-Key: \(Self.randomKey())\r\nSec-WebSocket-Version: 13\r\n"
         if inflater != nil { request += "Sec-WebSocket-Extensions: permessage-deflate\r\n" }
-        if delta { request += "Sec-WebSocket-Protocol: rollcast.delta.v1\r\n" }
+        if let offered = offeredSubprotocols(delta: delta, token: token) { request += "Sec-WebSocket-Protocol: \(offered)\r\n" }
         request += "\r\n"
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: request)), promise: nil)
         context.fireChannelActive()
