@@ -10,8 +10,9 @@
 
 /**
  * How many points a line may hold, the data's and those dropped since it was built, before it
- * is rebuilt without the dropped ones. Every point held is transformed and stroked per redraw;
- * a rebuild costs one lineTo() per point: 64 spare is about where the two costs balance.
+ * is rebuilt without the dropped ones. Every point held is transformed and stroked per redraw,
+ * and a rebuild costs one lineTo() per point: with 64 spare, a window that moves one point per
+ * update is rebuilt once in 64 updates and carries at most 64 hidden points.
  */
 function capacityFor(points) {
   return points + 64;

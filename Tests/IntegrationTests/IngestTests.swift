@@ -79,11 +79,14 @@ struct IngestTests {
             let producer = try #require(stack.producer)
             #expect(producer.residentKiB < 200 * 1024, "producer RSS \(producer.residentKiB) KiB")
 
-            // The largest load the budget allows is answered within the control deadline.
+            // The largest load the budget allows is answered within the control deadline (2 s):
+            // a 200 says the producer's reply came in time (past it the gateway answers 503).
+            // The time seen here adds this client's own; this suite runs beside others, and a
+            // debug build on a busy machine was seen at 2.37 s.
             let started = ContinuousClock.now
             let allowed = try await stack.request(.POST, "/api/test/load_mock_data", body: #"{"symbols":["BIG1","BIG2"],"points":100000}"#)
             #expect(allowed.status == .ok, "\(allowed.body)")
-            #expect(started.duration(to: .now) < .seconds(2))
+            #expect(started.duration(to: .now) < .seconds(4))
             #expect(producer.residentKiB < 200 * 1024, "producer RSS \(producer.residentKiB) KiB")
         }
     }
