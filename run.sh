@@ -215,9 +215,10 @@ run_tests() {
     export ROLLCAST_BIN_DIR
     ROLLCAST_BIN_DIR=$(swift build --show-bin-path)
     # Suites that load the machine (thousands of connections, fuzzing, SIGKILL under load, a
-    # stalled gateway with large snapshots) run after the rest, one at a time: beside them the
-    # suites that check timing (shutdown within 2 s, timeouts, stalls) would measure the load.
-    local heavy='IntegrationTests\.(ReliabilityTests|IngestFuzzTests|BoundedQueueTests|PersistenceTests|ShardedTests)'
+    # stalled gateway with large snapshots, mock loads of a million points) run after the rest,
+    # one at a time: beside them the suites that check timing (shutdown within 2 s, timeouts,
+    # stalls) would measure the load, and their own timing checks would measure their neighbours.
+    local heavy='IntegrationTests\.(ReliabilityTests|IngestFuzzTests|IngestTests|BoundedQueueTests|PersistenceTests|ShardedTests)'
     say "unit and integration tests"
     # A bound on each run: a hung test must fail CI, not stall it.
     timeout --signal=KILL 1200 swift test --skip-build --skip "$heavy"
