@@ -3,7 +3,7 @@
 /// every connection is a file descriptor. Past the budget a new connection is closed before a
 /// byte is read; were it left to the limit, the gateway itself could no longer open a file to
 /// serve or a socket to a producer.
-struct ConnectionBudget: Equatable {
+struct ConnectionBudget {
     /// Descriptors kept for the gateway's own use: about 32 at rest (its event loops, ZeroMQ's
     /// sockets and their signals, standard streams), more with several producers, and the
     /// files being served.

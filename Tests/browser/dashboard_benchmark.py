@@ -24,10 +24,14 @@ from harness import Stack
 SYMBOLS = 50
 POINTS = 600
 
-SCRIPT = """
+# What both scripts take: their arguments, and how to make the browser rasterize inside a timing.
+PRELUDE = """
 const [symbols, points, updates, record, raster, done] = [arguments[0], arguments[1], arguments[2], arguments[3], arguments[4] === true, arguments[arguments.length - 1]];
 // Reading one pixel makes the browser rasterize what was drawn now, as it would at the next frame.
 const rasterize = () => { for (const canvas of document.querySelectorAll("#charts canvas")) canvas.getContext("2d").getImageData(0, 0, 1, 1); };
+"""
+
+SCRIPT = PRELUDE + """
 const start = Date.now() / 1000 - points;
 let step = 0;
 function message() {
@@ -67,10 +71,7 @@ done({ sync, total, bytes: message().length, charts: document.querySelectorAll('
 
 # The delta stream: one full message, then per update one new point per chart and the
 # oldest one dropped, as `rollcast.delta.v1` sends them (docs/protocol.md).
-DELTA_SCRIPT = """
-const [symbols, points, updates, record, raster, done] = [arguments[0], arguments[1], arguments[2], arguments[3], arguments[4] === true, arguments[arguments.length - 1]];
-// Reading one pixel makes the browser rasterize what was drawn now, as it would at the next frame.
-const rasterize = () => { for (const canvas of document.querySelectorAll("#charts canvas")) canvas.getContext("2d").getImageData(0, 0, 1, 1); };
+DELTA_SCRIPT = PRELUDE + """
 const socket = window.rollcast.socket;
 const state = window.__bench ?? (window.__bench = { step: 0, start: Date.now() / 1000 - points });
 const point = (s, k) => ({
