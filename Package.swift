@@ -54,6 +54,9 @@ let package = Package(
                 "ZeroMQ",
                 "RollcastCore",
                 .product(name: "DequeModule", package: "swift-collections"),
+                // Replayed .gz files, inflated as they are read.
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -5,14 +5,18 @@ import { appendingLine } from "./line-path.js";
 const priceFormat = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 6 });
 const changeFormat = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2, signDisplay: "always" });
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+// Windows of a day or more (a replayed daily or monthly file) need the date, not the time of day.
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+const DAY_SECONDS = 86400;
 const PLOT_HEIGHT = 200;
 // The widest range a JavaScript Date holds: ±8.64e15 ms.
 const MAX_SECONDS = 8.64e12;
 
-/** Formats Unix seconds as a time of day; "–" for what no Date can hold. */
-function formatTime(seconds) {
+/** Formats Unix seconds as a time of day, or with `withDate` a date and time; "–" for what no Date can hold. */
+function formatTime(seconds, withDate = false) {
   const date = new Date(seconds * 1000);
-  return Number.isNaN(date.getTime()) ? "–" : timeFormat.format(date);
+  if (Number.isNaN(date.getTime())) return "–";
+  return (withDate ? dateTimeFormat : timeFormat).format(date);
 }
 
 /**
@@ -63,6 +67,8 @@ class ChartCard {
     this.invalidNote = this.element.querySelector(".invalid-note");
     this.plotElement = this.element.querySelector(".plot");
     this.plot = null;
+    // Whether the chart's window is a day or more: its times then show their date.
+    this.spansDays = false;
     // The newest chart object not yet drawn (while the card is filtered out or off screen).
     this.pending = null;
     // Set by the board's IntersectionObserver; charts off screen are drawn when they scroll in.
@@ -87,7 +93,7 @@ class ChartCard {
         legend: { show: true, live: true },
         scales: { x: { time: true } },
         series: [
-          { label: "time", value: (u, v) => (v == null ? "–" : formatTime(v)) },
+          { label: "time", value: (u, v) => (v == null ? "–" : formatTime(v, this.spansDays)) },
           // One pixel: a canvas drawn in software (no GPU, remote desktops, headless) draws a line
           // of at most one device pixel as a hairline, three times cheaper per redraw than 1.5 px
           // (docs/performance.md, "Rasterizing").
@@ -128,6 +134,7 @@ class ChartCard {
       return;
     }
     this.pending = null;
+    this.spansDays = chart.window_s >= DAY_SECONDS;
     const data = [chart.t, chart.price];
     if (this.plot === null) this.mount(data);
     else this.plot.setData(data);
@@ -164,7 +171,7 @@ class ChartCard {
     this.change.textContent = `${changeFormat.format(delta)} (${changeFormat.format(percent)}%)`;
     this.change.className = `change ${delta > 0 ? "up" : delta < 0 ? "down" : ""}`;
     this.range.textContent = `min ${priceFormat.format(min)} · max ${priceFormat.format(max)}`;
-    this.time.textContent = formatTime(chart.t[chart.t.length - 1]);
+    this.time.textContent = formatTime(chart.t[chart.t.length - 1], this.spansDays);
   }
 
   setVisible(visible) {

@@ -16,25 +16,28 @@ public struct Producer: Sendable {
     /// Runs until SIGINT or SIGTERM, then stops publishing and removes its socket files.
     public func run() async throws {
         try configuration.runDirectory.prepare()
-        // A replayed file is read and checked whole before anything starts: a bad row stops here.
-        var replayFile: ReplayFile?
+        // Replayed files are read and checked whole before anything starts: a bad row stops here.
+        var replayData: ReplayData?
         let readStarted = ContinuousClock.now
         if let replay = configuration.replay {
-            let file = try ReplayFile(path: replay.path, skipBad: replay.skipBad, maxSymbols: configuration.maxSymbols, now: Date().timeIntervalSince1970)
-            logger.info(
-                "replay file read",
-                metadata: [
-                    "file": "\(file.path)", "rows": "\(file.rows)", "symbols": "\(file.symbols.count)",
-                    "skipped_rows": "\(file.skipped)", "first_skipped": "\(file.firstSkipped ?? "none")",
-                ]
-            )
-            replayFile = file
+            let data = try ReplayData(paths: replay.paths, options: replay.options, maxSymbols: configuration.maxSymbols, now: Date().timeIntervalSince1970)
+            for file in data.files {
+                logger.info(
+                    "replay file read",
+                    metadata: [
+                        "file": "\(file.path)", "ticks": "\(file.ticks)", "time_format": "\(file.timeFormat)", "time_example": "\(file.timeExample)",
+                        "series": "\(file.series.isEmpty ? "price" : file.series.joined(separator: ","))",
+                        "skipped_rows": "\(file.skipped)", "first_skipped": "\(file.firstSkipped ?? "none")",
+                    ]
+                )
+            }
+            replayData = data
         }
         let store = WindowStore(limits: configuration.windowLimits, clock: ProducerClock(configuration.replay == nil ? .wall : .replay))
         var replayer: Replayer?
-        if let replay = configuration.replay, let replayFile {
+        if let replay = configuration.replay, let replayData {
             let readSeconds = Double(readStarted.duration(to: .now).milliseconds) / 1_000
-            replayer = Replayer(file: replayFile, readSeconds: readSeconds, store: store, speed: replay.speed, loop: replay.loop, logger: logger)
+            replayer = Replayer(data: replayData, readSeconds: readSeconds, store: store, speed: replay.speed, loop: replay.loop, logger: logger)
         }
         // Bound first: a second producer is refused at once, and gateways reconnect while the
         // journal is read back.

@@ -35,7 +35,7 @@ public struct ProducerConfiguration: Sendable {
     public var forgetEmptyAfter: Double
     /// Where the journal of acknowledged ticks lives; `nil` keeps everything in memory.
     public var dataDirectory: String?
-    /// A CSV file of ticks to replay instead of the mock feed, on a replay clock.
+    /// CSV files of ticks to replay instead of the mock feed, on a replay clock.
     public var replay: Replay?
     /// CURVE for the `tcp://` endpoints: the producer's key pair and the peers it admits.
     public var curve: CurveServerSettings?
@@ -50,16 +50,17 @@ public struct ProducerConfiguration: Sendable {
     public var advertisedControl: String?
 
     public struct Replay: Sendable {
-        public var path: String
+        /// Files and folders (standing for their `.csv` and `.gz` files).
+        public var paths: [String]
         public var speed: ReplaySpeed
         public var loop: Bool
-        public var skipBad: Bool
+        public var options: ReplayOptions
 
-        public init(path: String, speed: ReplaySpeed = .times(1), loop: Bool = false, skipBad: Bool = false) {
-            self.path = path
+        public init(paths: [String], speed: ReplaySpeed = .times(1), loop: Bool = false, options: ReplayOptions = ReplayOptions()) {
+            self.paths = paths
             self.speed = speed
             self.loop = loop
-            self.skipBad = skipBad
+            self.options = options
         }
     }
 

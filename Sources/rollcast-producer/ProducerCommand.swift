@@ -27,8 +27,8 @@ struct ProducerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp(ProducerSettings.interval.help("Seconds between snapshots, at least 0.1.")))
     var interval: Double?
 
-    @Option(help: ArgumentHelp(ProducerSettings.window.help("Rolling window length in seconds.")))
-    var window: Double?
+    @Option(help: ArgumentHelp(ProducerSettings.window.help("Rolling window length: seconds, or a number with a unit s, m, h, d, w or y (365.25 days), up to 100y.")))
+    var window: String?
 
     @Flag(inversion: .prefixedNo, help: "Tick the default mock symbols from the start. (ROLLCAST_MOCK_FEED=0 turns it off)")
     var mockFeed: Bool?
@@ -57,8 +57,8 @@ struct ProducerCommand: AsyncParsableCommand {
     @Option(help: "Folder for the journal of acknowledged ticks (SQLite); windows survive a restart. Unset keeps everything in memory. (ROLLCAST_DATA_DIR)")
     var dataDir: String?
 
-    @Option(help: "Replay this CSV file of ticks (header naming t, symbol, price, optional volume) instead of the mock feed; the windows follow the file's clock. (ROLLCAST_REPLAY)")
-    var replay: String?
+    @Option(help: "Replay this CSV file (plain or .gz), or every .csv and .gz file of this folder, instead of the mock feed; repeatable, rows merged in time order; the windows follow the files' clock. (ROLLCAST_REPLAY, comma-separated)")
+    var replay: [String] = []
 
     @Option(help: ArgumentHelp(ProducerSettings.speed.help("With --replay: N times the file's pace, or max for as fast as possible.")))
     var speed: String?
@@ -68,6 +68,21 @@ struct ProducerCommand: AsyncParsableCommand {
 
     @Flag(help: "With --replay: leave bad rows out (counted and logged) instead of stopping at the first. (ROLLCAST_REPLAY_SKIP_BAD=1)")
     var skipBad = false
+
+    @Option(help: "With --replay: read every time with this strftime-style pattern (%Y-%m-%d %H:%M, %d/%m/%Y, %s …) instead of choosing the format from the column. (ROLLCAST_REPLAY_TIME_FORMAT)")
+    var timeFormat: String?
+
+    @Option(help: ArgumentHelp(ProducerSettings.timeZone.help("With --replay: the IANA time zone (Europe/London, America/New_York) of times that do not name one.")))
+    var timeZone: String?
+
+    @Option(help: ArgumentHelp(ProducerSettings.timeUnit.help("With --replay: the unit of numeric times: s, ms, us or ns.")))
+    var timeUnit: String?
+
+    @Option(help: "With --replay: the value columns, comma-separated, each a series named after its column, or <symbol>:<column> in a file with a symbol column. Without it: price, or every numeric column of a file that has none. (ROLLCAST_REPLAY_COLUMNS)")
+    var columns: String?
+
+    @Option(help: "With --replay: the series name of a file without a symbol column, instead of the file's name. (ROLLCAST_REPLAY_SYMBOL)")
+    var symbol: String?
 
     @Option(help: ArgumentHelp(ProducerSettings.maxSnapshotPoints.help("Most points in a whole snapshot; with many symbols each chart gets its share (at least 5). 0 is no limit.")))
     var maxSnapshotPoints: Int?
@@ -101,13 +116,16 @@ struct ProducerCommand: AsyncParsableCommand {
         let settings = SettingResolver()
         let runDirectory = RunDirectory(path: try settings.resolve(runDir, env: "ROLLCAST_RUN_DIR", default: RunDirectory.defaultPath()))
         let interval = try settings.resolve(interval, ProducerSettings.interval)
-        let window = try settings.resolve(window, ProducerSettings.window)
+        let windowText = try settings.resolve(window, ProducerSettings.window)
+        guard let window = DurationText.seconds(windowText) else {
+            throw ValidationError("--window must be seconds or a number with a unit (s, m, h, d, w, y), such as 300, 15m or 10y, not '\(windowText)'")
+        }
         let mockRate = try settings.resolve(mockRate, ProducerSettings.mockRate)
         let maxSymbols = try settings.resolve(maxSymbols, ProducerSettings.maxSymbols)
         let feedOn = try settings.resolve(mockFeed, env: "ROLLCAST_MOCK_FEED", default: true)
         let symbolList = try settings.resolve(mockSymbols, ProducerSettings.mockSymbols)
         guard interval >= 0.1, interval <= 3600 else { throw ValidationError("--interval must be between 0.1 and 3600 seconds") }
-        guard window > 0, window <= 86_400 else { throw ValidationError("--window must be between 0 and 86400 seconds") }
+        guard window > 0, window <= 100 * DurationText.year else { throw ValidationError("--window must be above 0 and at most 100y (3155760000 seconds)") }
         guard mockRate >= 0.1, mockRate <= 1000 else { throw ValidationError("--mock-rate must be between 0.1 and 1000") }
         guard maxSymbols >= 1 else { throw ValidationError("--max-symbols must be at least 1") }
         let maxPoints = try settings.resolve(maxPoints, ProducerSettings.maxPoints)
@@ -133,18 +151,7 @@ struct ProducerCommand: AsyncParsableCommand {
             }
         }
         let dataDirectory = settings.resolve(dataDir, env: "ROLLCAST_DATA_DIR", default: nil)
-        var replayConfiguration: ProducerConfiguration.Replay?
-        if let path = settings.resolve(replay, env: "ROLLCAST_REPLAY", default: nil) {
-            let speedText = try settings.resolve(speed, ProducerSettings.speed)
-            guard let speed = ReplaySpeed(speedText) else { throw ValidationError("--speed must be a number above 0 or max, not '\(speedText)'") }
-            guard dataDirectory == nil else { throw ValidationError("--replay and --data-dir cannot be used together: a replay is not kept") }
-            replayConfiguration = .init(
-                path: path, speed: speed, loop: try settings.resolve(loop ? true : nil, env: "ROLLCAST_REPLAY_LOOP", default: false),
-                skipBad: try settings.resolve(skipBad ? true : nil, env: "ROLLCAST_REPLAY_SKIP_BAD", default: false)
-            )
-        } else if speed != nil || loop || skipBad {
-            throw ValidationError("--speed, --loop and --skip-bad go with --replay FILE")
-        }
+        let replayConfiguration = try replaySettings(settings, persisting: dataDirectory != nil)
         let curve = try CurveServerSettings.resolve(
             secretKey: settings.resolve(curveSecretKey, env: "ROLLCAST_CURVE_SECRET_KEY", default: nil),
             allowFiles: curveAllow.isEmpty ? settings.list(env: "ROLLCAST_CURVE_ALLOW") : curveAllow,
@@ -189,6 +196,52 @@ struct ProducerCommand: AsyncParsableCommand {
 }
 
 extension ProducerCommand {
+    /// `--replay` and the flags that go with it; `nil` without `--replay`.
+    func replaySettings(_ settings: SettingResolver, persisting: Bool) throws -> ProducerConfiguration.Replay? {
+        let paths = replay.isEmpty ? settings.list(env: "ROLLCAST_REPLAY") : replay
+        let pattern = settings.resolve(timeFormat, env: "ROLLCAST_REPLAY_TIME_FORMAT", default: nil)
+        let chosenColumns = settings.resolve(columns, env: "ROLLCAST_REPLAY_COLUMNS", default: nil)
+        let seriesName = settings.resolve(symbol, env: "ROLLCAST_REPLAY_SYMBOL", default: nil)
+        guard !paths.isEmpty else {
+            if speed != nil || loop || skipBad || pattern != nil || timeZone != nil || timeUnit != nil || chosenColumns != nil || seriesName != nil {
+                throw ValidationError("--speed, --loop, --skip-bad, --time-format, --time-zone, --time-unit, --columns and --symbol go with --replay FILE")
+            }
+            return nil
+        }
+        guard !persisting else { throw ValidationError("--replay and --data-dir cannot be used together: a replay is not kept") }
+        let speedText = try settings.resolve(speed, ProducerSettings.speed)
+        guard let speed = ReplaySpeed(speedText) else { throw ValidationError("--speed must be a number above 0 or max, not '\(speedText)'") }
+        var options = ReplayOptions(skipBad: try settings.resolve(skipBad ? true : nil, env: "ROLLCAST_REPLAY_SKIP_BAD", default: false))
+        if let pattern {
+            do {
+                options.timePattern = try TimePattern(pattern)
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
+        let zoneName = try settings.resolve(timeZone, ProducerSettings.timeZone)
+        guard let zone = TimeZone(identifier: zoneName) else {
+            throw ValidationError("--time-zone '\(zoneName)' is not an IANA time zone name such as UTC, Europe/London or America/New_York")
+        }
+        options.timeZone = zone
+        let unitText = try settings.resolve(timeUnit, ProducerSettings.timeUnit)
+        guard let unit = TimeUnit(rawValue: unitText) else { throw ValidationError("--time-unit must be s, ms, us or ns, not '\(unitText)'") }
+        options.timeUnit = unit
+        if let chosenColumns {
+            let names = chosenColumns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard !names.isEmpty else { throw ValidationError("--columns must name at least one column") }
+            options.columns = names
+        }
+        if let seriesName {
+            do {
+                options.symbol = try Symbol.validated(seriesName)
+            } catch {
+                throw ValidationError("--symbol: \(error)")
+            }
+        }
+        return .init(paths: paths, speed: speed, loop: try settings.resolve(loop ? true : nil, env: "ROLLCAST_REPLAY_LOOP", default: false), options: options)
+    }
+
     /// An advertised control endpoint: `ipc://` or `tcp://host:port`, named so a gateway can connect.
     func checkedAdvertisement(_ endpoint: String?) throws -> String? {
         guard let endpoint else { return nil }
@@ -210,7 +263,7 @@ extension ProducerCommand {
 /// The settings with a fixed default, each declared once: its help text and its value come from here.
 enum ProducerSettings {
     static let interval = Setting(env: "ROLLCAST_INTERVAL", default: 2.0)
-    static let window = Setting(env: "ROLLCAST_WINDOW", default: 300.0)
+    static let window = Setting(env: "ROLLCAST_WINDOW", default: "300")
     static let mockRate = Setting(env: "ROLLCAST_MOCK_RATE", default: 2.0)
     static let maxSymbols = Setting(env: "ROLLCAST_MAX_SYMBOLS", default: 1_000)
     static let maxPoints = Setting(env: "ROLLCAST_MAX_POINTS", default: 1_000)
@@ -221,4 +274,6 @@ enum ProducerSettings {
     static let logLevel = Setting(env: "ROLLCAST_LOG_LEVEL", default: "info")
     static let mockSymbols = Setting(env: "ROLLCAST_MOCK_SYMBOLS", default: ProducerConfiguration.defaultMockSymbols.joined(separator: ","))
     static let speed = Setting(env: "ROLLCAST_REPLAY_SPEED", default: "1")
+    static let timeZone = Setting(env: "ROLLCAST_REPLAY_TIME_ZONE", default: "UTC")
+    static let timeUnit = Setting(env: "ROLLCAST_REPLAY_TIME_UNIT", default: "s")
 }

@@ -4,6 +4,7 @@ Run by `./run.sh test`. Each step waits on a condition with a deadline; the whol
 is bounded by an alarm. A screenshot of the live dashboard is saved under .build/.
 """
 
+import gzip
 import http.server
 import json
 import os
@@ -523,6 +524,32 @@ class DashboardTests:
             if browser:
                 browser.quit()
             secured.close()
+
+    def test_a_replayed_monthly_file_is_seen_whole_with_dates(self):
+        """A public-data-shaped file (month names, gzip) with a 30-year window: every month drawn, dates in the header."""
+        months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        rows = ["symbol,date,price"] + [f"MSFT,{months[m % 12]} 1 {2000 + m // 12},{20 + m * 0.5}" for m in range(120)]
+        replay = Stack(producer_args=["--replay", "", "--speed", "max", "--window", "30y"])
+        path = replay.run_dir / "stocks.csv.gz"
+        path.write_bytes(gzip.compress(("\n".join(rows) + "\n").encode()))
+        replay.producer_args[1] = str(path)
+        browser = None
+        try:
+            replay.start_producer()
+            replay.start_gateway()
+            replay.wait_ready()
+            browser = make_browser()
+            browser.get(replay.url + "/")
+            browser.find_element(By.ID, "load-realtime").click()
+            wait_for(lambda: (chart_state(browser, "MSFT") or {}).get("points") == 120, 15, "all 120 months of MSFT drawn")
+            state = chart_state(browser, "MSFT")
+            assert state["lastT"] == 1259625600, f"the last point is not 1 Dec 2009: {state['lastT']}"
+            header_time = browser.execute_script("return window.rollcast.board.cards.get('MSFT').time.textContent")
+            assert "2009" in header_time, f"the header shows no date for a 30-year window: {header_time!r}"
+        finally:
+            if browser:
+                browser.quit()
+            replay.close()
 
     def test_gateway_restart_shows_reconnecting_then_resumes(self):
         b = self.browser

@@ -122,10 +122,13 @@ public struct PersistenceStatus: Codable, Equatable, Sendable {
 
 /// A replay's progress.
 public struct ReplayStatus: Codable, Equatable, Sendable {
+    /// The first file replayed (``files`` has them all).
     public var file = ""
-    /// Rows of the file that are replayed (bad ones left out).
+    /// Every file replayed, in the order given (a folder's files in name order).
+    public var files: [String] = []
+    /// Ticks replayed (bad rows left out): one per row, or one per value of a wide table's row.
     public var rows = 0
-    /// Rows applied so far in this pass over the file.
+    /// Ticks applied so far in this pass over the files.
     public var applied = 0
     /// Bad rows left out (`--skip-bad`).
     public var skippedRows = 0
@@ -143,7 +146,7 @@ public struct ReplayStatus: Codable, Equatable, Sendable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case file, rows, applied, speed, loop, loops, finished
+        case file, files, rows, applied, speed, loop, loops, finished
         case skippedRows = "skipped_rows"
         case readSeconds = "read_s"
         case passSeconds = "pass_s"

@@ -16,6 +16,11 @@ public struct TickRules: Sendable {
     public func violation(t: Double, price: Double, volume: Double, now: Double) -> String? {
         guard t.isFinite, t > 0 else { return "t must be Unix seconds, a positive number" }
         if t - now > maxFutureSkew { return future(t, now: now) }
+        return violation(price: price, volume: volume)
+    }
+
+    /// The rules of a tick's price and volume alone: a replayed file's times may lie before 1970.
+    public func violation(price: Double, volume: Double) -> String? {
         guard price.isFinite else { return "price must be a finite number" }
         guard volume.isFinite, volume >= 0 else { return "volume must be a number of 0 or more" }
         return nil

@@ -1,257 +1,341 @@
 import Foundation
 import RollcastCore
 
-/// A CSV file of ticks, read whole and checked before its replay starts, held in time order.
+/// One replayed CSV file (plain or gzip), read and checked row by row into ``ReplayRows``.
 ///
-/// The header names the columns, in any order and any case: `t` (Unix seconds or an ISO-8601
-/// date-time, see ``CSVTime``), `symbol`, `price` and optionally `volume`; other columns are
-/// ignored. Where a header lacks the exact name, common ones are taken instead (`time`,
-/// `timestamp`, `date`, `datetime` for t; `close`, `last`, `value` for price; `ticker` for
-/// symbol), and a file with no symbol column is one series named after the file. Rows are held
-/// in columns, about 28 bytes each.
-public struct ReplayFile: Sendable {
+/// The header says what each column holds (``ReplayColumns``); the time column's format is
+/// chosen from the column as a whole (``TimeColumn``); every tick passes the tick rules. A
+/// file with no symbol column is one series named after the file (or `--symbol`).
+struct ReplayFile {
     let path: String
-    /// Every symbol of the file; rows refer to them by position.
-    private(set) var symbols: [String] = []
-    private(set) var times: [Double] = []
-    private(set) var symbolIndex: [Int32] = []
-    private(set) var prices: [Double] = []
-    private(set) var volumes: [Double] = []
+    /// Ticks this file added.
+    private(set) var ticks = 0
     /// Bad rows left out (with `skipBad`), and the first of them.
     private(set) var skipped = 0
     private(set) var firstSkipped: String?
+    /// The time format chosen, described (`month day year`), and a value of the column.
+    private(set) var timeFormat = ""
+    private(set) var timeExample = ""
+    /// Every series the file's values go to, or for wide tables the columns taken.
+    private(set) var series: [String] = []
 
-    public var rows: Int { times.count }
+    typealias Failure = ReplayFailure
 
-    /// Where the file is wrong: `FILE:LINE: reason`, or `FILE: reason` for the file as a whole.
-    public struct Failure: Error, CustomStringConvertible {
-        public let path: String
-        public let line: Int?
-        public let reason: String
-        public var description: String { line.map { "\(path):\($0): \(reason)" } ?? "\(path): \(reason)" }
-    }
-
-    private enum Role: String, CaseIterable {
-        case t, symbol, price, volume
-
-        /// Names taken when the header lacks the exact one.
-        var otherNames: [String] {
-            switch self {
-            case .t: ["time", "timestamp", "date", "datetime"]
-            case .symbol: ["ticker"]
-            case .price: ["close", "last", "value"]
-            case .volume: []
-            }
-        }
-    }
-
-    /// Reads and checks `path`.
-    /// - Parameters:
-    ///   - skipBad: leave bad rows out (counted) instead of failing on the first.
-    ///   - maxSymbols: the producer's symbol limit; a file with more is refused.
-    ///   - now: the wall clock, to tell a `t` in milliseconds from one in seconds.
-    /// - Throws: ``Failure`` naming the file, and the line for a bad row.
-    public init(path: String, skipBad: Bool, maxSymbols: Int, now: Double) throws(Failure) {
+    /// Reads `path` into `rows`; on failure `rows` is left as it was.
+    /// - Parameter now: the wall clock, to tell a `t` in milliseconds from one in seconds.
+    init(path: String, options: ReplayOptions, now: Double, into rows: inout ReplayRows) throws(Failure) {
         self.path = path
-        let data: Data
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            throw Failure(path: path, line: nil, reason: isDirectory.boolValue ? "is a folder, not a CSV file" : "does not exist")
-        }
+        let bytes: ReplayBytes
         do {
-            // Mapped, not copied: the file's pages are read as the rows are, and can be dropped after.
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+            bytes = try ReplayBytes.open(path: path)
         } catch {
-            throw Failure(path: path, line: nil, reason: "cannot be read (\((error as NSError).localizedDescription))")
+            throw Failure(path: path, line: nil, reason: error.reason)
         }
-        let result = data.withUnsafeBytes { bytes in
-            Result { () throws(Failure) in try self.read(bytes, skipBad: skipBad, now: now) }
-        }
-        try result.get()
-        guard rows > 0 else { throw Failure(path: path, line: nil, reason: "holds no rows to replay") }
-        guard symbols.count <= maxSymbols else {
-            throw Failure(path: path, line: nil, reason: "holds \(symbols.count) symbols; the producer holds at most \(maxSymbols) (--max-symbols)")
-        }
-        sortByTime()
-    }
-
-    private mutating func read(_ bytes: UnsafeRawBufferPointer, skipBad: Bool, now: Double) throws(Failure) {
-        var reader = CSVReader(bytes: bytes)
-        var fields: [CSVReader.Field] = []
-        let headerLine: Int?
-        do {
-            headerLine = try reader.next(into: &fields)
-        } catch {
-            throw Failure(path: path, line: error.line, reason: error.reason)
-        }
-        guard headerLine != nil else { throw Failure(path: path, line: nil, reason: "is empty; it needs a header naming t, symbol and price") }
-        let names = fields.map { field in
-            reader.withBytes(of: field) { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespaces).lowercased() }
-        }
-        let columns = try columns(from: names, headerLine: headerLine!)
-        let fixedSymbol = columns[.symbol] == nil ? try symbolFromFileName() : nil
-        let needed = columns.values.max()! + 1
-        let rules = TickRules(maxFutureSkew: .infinity)
-        var symbolIndexByName: [String: Int32] = [:]
-        if let fixedSymbol {
-            symbols = [fixedSymbol]
-            symbolIndexByName[fixedSymbol] = 0
-        }
-
-        while true {
-            let line: Int?
-            do {
-                line = try reader.next(into: &fields)
-            } catch {
-                guard skipBad else { throw Failure(path: path, line: error.line, reason: error.reason) }
-                // A quote that never closes leaves nothing after it to read.
-                skip(line: error.line, reason: error.reason)
-                break
+        let firstTick = rows.count
+        var reader = Reader(path: path, options: options, now: now, firstTick: firstTick)
+        var failure: Failure?
+        var line = 1
+        var fileStart = true
+        do throws(ReplayBytes.Unreadable) {
+            try bytes.forEachBlock { block, final in
+                var csv = CSVReader(bytes: block, final: final, line: line, fileStart: fileStart)
+                do throws(Failure) {
+                    try reader.readRecords(&csv, into: &rows)
+                } catch {
+                    failure = error
+                    return nil
+                }
+                line = csv.line
+                // Until a block is consumed in part, the next starts where the file does (a byte order mark may still be there).
+                if csv.consumed > 0 { fileStart = false }
+                return csv.consumed
             }
-            guard let line else { break }
-            // A row of empty fields (a line of spaces or commas) is blank.
-            if fields.allSatisfy({ field in reader.withBytes(of: field) { Self.trimmingSpaces($0).isEmpty } }) { continue }
-            switch Self.parse(fields, reader: reader, columns: columns, needed: needed, rules: rules, now: now) {
-            case .failure(let problem):
-                guard skipBad else { throw Failure(path: path, line: line, reason: problem.reason) }
-                skip(line: line, reason: problem.reason)
-            case .success(let row):
-                var index: Int32 = 0
-                if let name = row.symbol {
-                    if let known = symbolIndexByName[name] {
-                        index = known
-                    } else {
-                        index = Int32(symbols.count)
-                        symbolIndexByName[name] = index
-                        symbols.append(name)
+        } catch {
+            failure = Failure(path: path, line: nil, reason: error.reason)
+        }
+        if failure == nil { failure = reader.finish(into: &rows) }
+        if let failure {
+            rows.removeTicks(from: firstTick)
+            throw failure
+        }
+        ticks = rows.count - firstTick
+        skipped = reader.skipped
+        firstSkipped = reader.firstSkipped
+        timeFormat = reader.time.chosen ?? ""
+        timeExample = reader.time.example?.text ?? ""
+        series = reader.seriesNames
+    }
+}
+
+extension ReplayFile {
+    /// The state of reading one file: its columns once the header is read, the time column,
+    /// and the wide columns' kinds.
+    private struct Reader {
+        let path: String
+        let options: ReplayOptions
+        let now: Double
+        /// Where this file's ticks start in the rows.
+        let firstTick: Int
+        let rules = TickRules()
+        var columns: ReplayColumns?
+        var time: TimeColumn
+        /// The second reading of each of this file's ticks' times while the time column is ambiguous.
+        var alternativeTimes: [Double]?
+        /// Per wide column: whether it holds numbers, once its first non-empty cell says.
+        var wideKinds: [WideKind] = []
+        /// The series of a file without a symbol column: one, or one per wide column (-1 until
+        /// the column holds a number: a column of text names no series).
+        var fixedSeries: [Int32] = []
+        var fixedNames: [String] = []
+        /// Per symbol of the file, its series per wide column (`<symbol>:<column>`), made as met.
+        var wideSeries: [String: [Int32]] = [:]
+        var fields: [CSVReader.Field] = []
+        var joinedTime: [UInt8] = []
+        /// A wide row's values: the column's position and its number.
+        var values: [(position: Int, value: Double)] = []
+        var skipped = 0
+        var firstSkipped: String?
+
+        enum WideKind { case unknown, numbers, text }
+
+        init(path: String, options: ReplayOptions, now: Double, firstTick: Int) {
+            self.path = path
+            self.options = options
+            self.now = now
+            self.firstTick = firstTick
+            time = TimeColumn(pattern: options.timePattern, zone: LocalTimeZone(options.timeZone), unit: options.timeUnit)
+        }
+
+        var seriesNames: [String] {
+            guard let columns else { return [] }
+            switch columns.values {
+            case .narrow: return []
+            case .wide(let wide, _): return wide.indices.filter { wideKinds[$0] == .numbers }.map { wide[$0].name }
+            }
+        }
+
+        mutating func readRecords(_ csv: inout CSVReader, into rows: inout ReplayRows) throws(Failure) {
+            while true {
+                let line: Int?
+                do {
+                    line = try csv.next(into: &fields)
+                } catch {
+                    guard options.skipBad, columns != nil else { throw Failure(path: path, line: error.line, reason: error.reason) }
+                    // A quote that never closes leaves nothing after it to read.
+                    skip(line: error.line, reason: error.reason)
+                    return
+                }
+                guard let line else { return }
+                guard columns != nil else {
+                    try readHeader(csv, line: line, into: &rows)
+                    continue
+                }
+                // A row of empty fields (a line of spaces or commas) is blank.
+                if fields.allSatisfy({ field in csv.withBytes(of: field) { trimmingSpaces($0).isEmpty } }) { continue }
+                if let reason = readRow(csv, line: line, into: &rows) {
+                    guard options.skipBad else { throw Failure(path: path, line: line, reason: reason) }
+                    skip(line: line, reason: reason)
+                }
+            }
+        }
+
+        /// At the end of the file: why it cannot be replayed, if it cannot.
+        mutating func finish(into rows: inout ReplayRows) -> Failure? {
+            guard columns != nil else { return Failure(path: path, line: nil, reason: "is empty; it needs a header naming t, symbol and price") }
+            if let ambiguity = time.ambiguity { return Failure(path: path, line: nil, reason: ambiguity) }
+            guard rows.count > firstTick else { return Failure(path: path, line: nil, reason: "holds no rows to replay") }
+            return nil
+        }
+
+        private mutating func readHeader(_ csv: CSVReader, line: Int, into rows: inout ReplayRows) throws(Failure) {
+            let header = fields.map { field in csv.withBytes(of: field) { String(decoding: trimmingSpaces($0), as: UTF8.self) } }
+            let columns: ReplayColumns
+            do {
+                columns = try ReplayColumns(header: header, chosen: options.columns)
+            } catch {
+                throw Failure(path: path, line: line, reason: error.reason)
+            }
+            if columns.symbol != nil, options.symbol != nil {
+                throw Failure(path: path, line: line, reason: "has a symbol column; --symbol names the series of files without one")
+            }
+            var fileSymbol: String?
+            if columns.symbol == nil { fileSymbol = options.symbol }
+            if columns.symbol == nil, fileSymbol == nil { fileSymbol = try symbolFromFileName() }
+            switch columns.values {
+            case .narrow:
+                if let fileSymbol { fixedSeries = [rows.intern(fileSymbol)] }
+            case .wide(let wide, let chosen):
+                wideKinds = Array(repeating: chosen ? .numbers : .unknown, count: wide.count)
+                if columns.symbol == nil {
+                    // One column is the series `--symbol` names; several are `<symbol>:<column>` with --symbol, else the columns' names.
+                    fixedNames = try wide.map { column throws(Failure) in
+                        try validated(options.symbol.map { wide.count == 1 ? $0 : "\($0):\(column.name)" } ?? column.name, line: line)
+                    }
+                    fixedSeries = Array(repeating: -1, count: wide.count)
+                }
+            }
+            self.columns = columns
+        }
+
+        /// Reads one row into `rows`; returns why it is a bad row, if it is (starting with the column at fault).
+        private mutating func readRow(_ csv: CSVReader, line: Int, into rows: inout ReplayRows) -> String? {
+            let columns = columns!
+            guard fields.count >= columns.needed else { return "the row has \(fields.count) fields, fewer than the \(columns.needed) its columns need" }
+            let reading: TimeColumn.Reading
+            switch readTime(csv, columns, line: line) {
+            case .success(let value): reading = value
+            case .failure(let problem): return problem.reason
+            }
+            // Before anything else can refuse the row: a format this value dropped is gone for good.
+            adopt(reading, into: &rows)
+            let t = reading.seconds
+            if t > now + 86_400, let unit = TickRules.likelyUnit(of: t, now: now) {
+                let flag = unit.hasPrefix("milli") ? "ms" : unit.hasPrefix("micro") ? "us" : "ns"
+                return "t \(JSONNumberWriter.string(t)) looks like \(unit); give --time-unit \(flag) to read numeric times in \(unit)"
+            }
+            // Any finite time: history before 1970 is history too.
+            guard t.isFinite else { return "t must be a finite number" }
+            switch columns.values {
+            case .narrow(let priceColumn, let volumeColumn):
+                let text = field(csv, priceColumn)
+                guard let price = DecimalText.parse(text) else { return text.isEmpty ? "price is empty" : "price '\(TimeColumn.shown(text))' is not a number" }
+                var volume = 0.0
+                if let volumeColumn, !field(csv, volumeColumn).isEmpty {
+                    let text = field(csv, volumeColumn)
+                    guard let parsed = DecimalText.parse(text) else { return "volume '\(TimeColumn.shown(text))' is not a number" }
+                    volume = parsed
+                }
+                if let reason = rules.violation(price: price, volume: volume) { return reason }
+                let series: Int32
+                if let symbolColumn = columns.symbol {
+                    do {
+                        series = rows.intern(try Symbol.validated(utf8: field(csv, symbolColumn)))
+                    } catch {
+                        return error.description
+                    }
+                } else {
+                    series = fixedSeries[0]
+                }
+                rows.append(t: t, symbol: series, price: price, volume: volume)
+                alternativeTimes?.append(reading.alternative ?? t)
+            case .wide(let wide, _):
+                values.removeAll(keepingCapacity: true)
+                for (position, column) in wide.enumerated() where column.index < fields.count && wideKinds[position] != .text {
+                    let text = field(csv, column.index)
+                    if text.isEmpty { continue }  // a gap
+                    guard let value = DecimalText.parse(text) else {
+                        if wideKinds[position] == .unknown {
+                            wideKinds[position] = .text
+                            continue
+                        }
+                        return "\(column.name) '\(TimeColumn.shown(text))' is not a number"
+                    }
+                    wideKinds[position] = .numbers
+                    guard value.isFinite else { return "\(column.name) must be a finite number" }
+                    values.append((position, value))
+                }
+                guard !values.isEmpty else { return nil }
+                var symbol: String?
+                if let symbolColumn = columns.symbol {
+                    do {
+                        symbol = try Symbol.validated(utf8: field(csv, symbolColumn))
+                    } catch {
+                        return error.description
                     }
                 }
-                times.append(row.t)
-                symbolIndex.append(index)
-                prices.append(row.price)
-                volumes.append(row.volume)
+                for (position, value) in values {
+                    let series: Int32
+                    switch seriesOf(position, symbol: symbol, wide, into: &rows) {
+                    case .success(let index): series = index
+                    case .failure(let problem): return problem.reason
+                    }
+                    rows.append(t: t, symbol: series, price: value, volume: 0)
+                    alternativeTimes?.append(reading.alternative ?? t)
+                }
+            }
+            return nil
+        }
+
+        /// The series of a wide column's value: the column's (or `--symbol`'s), or `<symbol>:<column>`
+        /// for a file's symbol; each made when it first gets a value.
+        private mutating func seriesOf(_ position: Int, symbol: String?, _ wide: [ReplayColumns.WideColumn], into rows: inout ReplayRows)
+            -> Result<Int32, TimeColumn.Problem>
+        {
+            guard let symbol else {
+                if fixedSeries[position] < 0 { fixedSeries[position] = rows.intern(fixedNames[position]) }
+                return .success(fixedSeries[position])
+            }
+            if let known = wideSeries[symbol]?[position], known >= 0 { return .success(known) }
+            let name = "\(symbol):\(wide[position].name)"
+            guard name.utf8.count <= Symbol.maxLength else {
+                return .failure(TimeColumn.Problem(reason: "series '\(name)' (symbol:column) is longer than \(Symbol.maxLength) bytes"))
+            }
+            let index = rows.intern(name)
+            wideSeries[symbol, default: Array(repeating: -1, count: wide.count)][position] = index
+            return .success(index)
+        }
+
+        /// Keeps this file's times in step with the time column's remaining formats.
+        private mutating func adopt(_ reading: TimeColumn.Reading, into rows: inout ReplayRows) {
+            switch reading.dropped {
+            case .first:
+                if let alternativeTimes { rows.times.replaceSubrange(firstTick..., with: alternativeTimes) }
+                alternativeTimes = nil
+            case .second:
+                alternativeTimes = nil
+            case nil:
+                if reading.alternative != nil, alternativeTimes == nil { alternativeTimes = Array(rows.times[firstTick...]) }
             }
         }
-    }
 
-    private struct Row {
-        var t: Double
-        /// `nil` when the file has no symbol column.
-        var symbol: String?
-        var price: Double
-        var volume: Double
-    }
+        private mutating func readTime(_ csv: CSVReader, _ columns: ReplayColumns, line: Int) -> Result<TimeColumn.Reading, TimeColumn.Problem> {
+            guard columns.time.count == 2 else { return time.read(field(csv, columns.time[0]), line: line) }
+            // A date and a time column: read as `date time`.
+            joinedTime.removeAll(keepingCapacity: true)
+            joinedTime.append(contentsOf: field(csv, columns.time[0]))
+            let clock = field(csv, columns.time[1])
+            if !clock.isEmpty {
+                joinedTime.append(0x20)
+                joinedTime.append(contentsOf: clock)
+            }
+            return joinedTime.withUnsafeBytes { time.read($0, line: line) }
+        }
 
-    private struct RowProblem: Error {
-        let reason: String
-    }
+        private func field(_ csv: CSVReader, _ index: Int) -> UnsafeRawBufferPointer {
+            csv.withBytes(of: fields[index]) { trimmingSpaces($0) }
+        }
 
-    /// One record as a tick, or why it is not one; each reason starts with the column at fault.
-    private static func parse(
-        _ fields: [CSVReader.Field], reader: CSVReader, columns: [Role: Int], needed: Int, rules: TickRules, now: Double
-    ) -> Result<Row, RowProblem> {
-        guard fields.count >= needed else { return .failure(RowProblem(reason: "the row has \(fields.count) fields, fewer than the \(needed) its columns need")) }
-        func field<T>(_ role: Role, _ body: (UnsafeRawBufferPointer) -> T) -> T {
-            reader.withBytes(of: fields[columns[role]!]) { bytes in body(trimmingSpaces(bytes)) }
-        }
-        let t: Double
-        switch field(.t, CSVTime.parse) {
-        case .success(let seconds): t = seconds
-        case .failure(let problem): return .failure(RowProblem(reason: field(.t) { describe(problem, of: "t", $0) }))
-        }
-        guard let price = field(.price, DecimalText.parse) else { return .failure(RowProblem(reason: field(.price) { describe(.notANumber, of: "price", $0) })) }
-        var volume = 0.0
-        if columns[.volume] != nil, !field(.volume, \.isEmpty) {
-            guard let value = field(.volume, DecimalText.parse) else { return .failure(RowProblem(reason: field(.volume) { describe(.notANumber, of: "volume", $0) })) }
-            volume = value
-        }
-        if t > now + 86_400, let unit = TickRules.likelyUnit(of: t, now: now) {
-            return .failure(RowProblem(reason: "t \(JSONNumberWriter.string(t)) looks like \(unit); t is Unix seconds"))
-        }
-        if let reason = rules.violation(t: t, price: price, volume: volume, now: now) { return .failure(RowProblem(reason: reason)) }
-        var symbol: String?
-        if columns[.symbol] != nil {
-            let result = field(.symbol) { text in Result { () throws(RequestError) in try Symbol.validated(utf8: text) } }
-            switch result {
-            case .success(let name): symbol = name
-            case .failure(let error): return .failure(RowProblem(reason: error.description))
+        private func validated(_ name: String, line: Int) throws(Failure) -> String {
+            do {
+                return try Symbol.validated(name)
+            } catch {
+                throw Failure(path: path, line: line, reason: "series '\(name)': \(error.description)")
             }
         }
-        return .success(Row(t: t, symbol: symbol, price: price, volume: volume))
-    }
 
-    private mutating func skip(line: Int, reason: String) {
-        skipped += 1
-        if firstSkipped == nil { firstSkipped = "\(path):\(line): \(reason)" }
-    }
-
-    private func columns(from names: [String], headerLine: Int) throws(Failure) -> [Role: Int] {
-        var columns: [Role: Int] = [:]
-        for role in Role.allCases {
-            if let exact = names.firstIndex(of: role.rawValue) {
-                columns[role] = exact
-                continue
+        private func symbolFromFileName() throws(Failure) -> String {
+            var stem = (path as NSString).lastPathComponent
+            if stem.lowercased().hasSuffix(".gz") { stem = String(stem.dropLast(3)) }
+            stem = (stem as NSString).deletingPathExtension
+            do {
+                return try Symbol.validated(stem)
+            } catch {
+                throw Failure(path: path, line: 1, reason: "no symbol column, and the file's name cannot be one: \(error) (name the series with --symbol)")
             }
-            let candidates = names.indices.filter { role.otherNames.contains(names[$0]) }
-            if candidates.count > 1 {
-                throw Failure(
-                    path: path, line: headerLine,
-                    reason: "columns \(candidates.map { "'\(names[$0])'" }.joined(separator: " and ")) could each be \(role.rawValue); name one of them \(role.rawValue)"
-                )
-            }
-            columns[role] = candidates.first
         }
-        for role in [Role.t, .price] where columns[role] == nil {
-            throw Failure(
-                path: path, line: headerLine,
-                reason: "no \(role.rawValue) column: the header must name t (or \(Role.t.otherNames.joined(separator: ", "))) and price (or \(Role.price.otherNames.joined(separator: ", "))); symbol and volume are optional"
-            )
-        }
-        return columns
-    }
 
-    /// A file without a symbol column is one series, named after the file: `AAPL.csv` → `AAPL`.
-    private func symbolFromFileName() throws(Failure) -> String {
-        let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-        do {
-            return try Symbol.validated(stem)
-        } catch {
-            throw Failure(path: path, line: 1, reason: "no symbol column, and the file's name cannot be one: \(error)")
+        private mutating func skip(line: Int, reason: String) {
+            skipped += 1
+            if firstSkipped == nil { firstSkipped = "\(path):\(line): \(reason)" }
         }
     }
+}
 
-    private enum FieldProblem { case notANumber }
-
-    private static func describe(_ problem: CSVTime.Problem, of column: String, _ text: UnsafeRawBufferPointer) -> String {
-        switch problem {
-        case .empty: "\(column) is empty"
-        case .notATime: "\(column) '\(shown(text))' is neither Unix seconds nor an ISO-8601 date-time such as 2010-01-01 00:00 or 2010-01-01T00:00:00Z"
-        }
-    }
-
-    private static func describe(_ problem: FieldProblem, of column: String, _ text: UnsafeRawBufferPointer) -> String {
-        text.isEmpty ? "\(column) is empty" : "\(column) '\(shown(text))' is not a number"
-    }
-
-    private static func shown(_ text: UnsafeRawBufferPointer) -> String {
-        String(decoding: text.prefix(40), as: UTF8.self)
-    }
-
-    private static func trimmingSpaces(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
-        var start = 0
-        var end = bytes.count
-        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
-        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
-        return UnsafeRawBufferPointer(rebasing: bytes[start..<end])
-    }
-
-    /// Puts the rows in time order, keeping the file's order among rows of one time.
-    private mutating func sortByTime() {
-        guard zip(times, times.dropFirst()).contains(where: { $0 > $1 }) else { return }
-        let order = times.indices.sorted { (times[$0], $0) < (times[$1], $1) }
-        times = order.map { times[$0] }
-        symbolIndex = order.map { symbolIndex[$0] }
-        prices = order.map { prices[$0] }
-        volumes = order.map { volumes[$0] }
-    }
+/// The bytes without the spaces and tabs around them.
+func trimmingSpaces(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+    var start = 0
+    var end = bytes.count
+    while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+    while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+    return UnsafeRawBufferPointer(rebasing: bytes[start..<end])
 }

@@ -29,7 +29,7 @@ public enum ReplaySpeed: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Plays a ``ReplayFile`` into the windows on the producer's replay clock.
+/// Plays ``ReplayData`` into the windows on the producer's replay clock.
 ///
 /// The clock starts at the file's first time and runs at `speed` times the wall clock (at
 /// `max` it is the time of the last row applied); each row goes into the windows when the
@@ -41,7 +41,7 @@ final class Replayer: Service, Sendable {
     /// Rows applied under one lock of the windows: a snapshot waits for at most this many.
     static let rowsPerStep = 20_000
 
-    private let file: ReplayFile
+    private let data: ReplayData
     private let store: WindowStore
     private let speed: ReplaySpeed
     private let loop: Bool
@@ -49,21 +49,22 @@ final class Replayer: Service, Sendable {
     private let signal = WakeSignal()
     private let progress = Mutex(ReplayStatus())
 
-    init(file: ReplayFile, readSeconds: Double, store: WindowStore, speed: ReplaySpeed, loop: Bool, logger: Logger) {
-        self.file = file
+    init(data: ReplayData, readSeconds: Double, store: WindowStore, speed: ReplaySpeed, loop: Bool, logger: Logger) {
+        self.data = data
         self.store = store
         self.speed = speed
         self.loop = loop
         self.logger = logger
         progress.withLock { status in
-            status.file = file.path
-            status.rows = file.rows
-            status.skippedRows = file.skipped
+            status.file = data.paths[0]
+            status.files = data.paths
+            status.rows = data.ticks
+            status.skippedRows = data.skipped
             status.speed = speed.description
             status.loop = loop
             status.readSeconds = readSeconds
         }
-        store.clock.set(file.times[0])
+        store.clock.set(data.rows.times[0])
     }
 
     var status: ReplayStatus { progress.withLock { $0 } }
@@ -75,7 +76,7 @@ final class Replayer: Service, Sendable {
     }
 
     private func play() {
-        logger.info("replay started", metadata: ["file": "\(file.path)", "rows": "\(file.rows)", "symbols": "\(file.symbols.count)", "speed": "\(speed)"])
+        logger.info("replay started", metadata: ["files": "\(data.paths.joined(separator: ","))", "ticks": "\(data.ticks)", "symbols": "\(data.symbols.count)", "speed": "\(speed)"])
         while true {
             let started = Date()
             guard playOnce(startedAt: started) else { return }
@@ -89,8 +90,8 @@ final class Replayer: Service, Sendable {
             logger.info(
                 "replay finished",
                 metadata: [
-                    "file": "\(file.path)", "rows": "\(file.rows)", "skipped_rows": "\(file.skipped)", "seconds": "\(String(format: "%.3f", seconds))",
-                    "rows_per_s": "\(Int(Double(file.rows) / max(seconds, 1e-9)))", "loops": "\(loops)",
+                    "files": "\(data.paths.joined(separator: ","))", "ticks": "\(data.ticks)", "skipped_rows": "\(data.skipped)",
+                    "seconds": "\(String(format: "%.3f", seconds))", "ticks_per_s": "\(Int(Double(data.ticks) / max(seconds, 1e-9)))", "loops": "\(loops)",
                 ]
             )
             guard loop else {
@@ -100,36 +101,37 @@ final class Replayer: Service, Sendable {
                 return
             }
             store.clearWindows()
-            store.clock.set(file.times[0])
+            store.clock.set(data.rows.times[0])
             progress.withLock { $0.applied = 0 }
         }
     }
 
     /// Plays the file once; `false` when stopped on the way.
     private func playOnce(startedAt started: Date) -> Bool {
-        let first = file.times[0]
-        let last = file.times[file.rows - 1]
+        let rows = data.rows
+        let first = rows.times[0]
+        let last = rows.times[rows.count - 1]
         var position = 0
-        while position < file.rows {
+        while position < rows.count {
             let target: Double
             switch speed {
             case .max: target = .infinity
             case .times(let factor): target = first + Date().timeIntervalSince(started) * factor
             }
             var end = position
-            while end < file.rows, end - position < Self.rowsPerStep, file.times[end] <= target { end += 1 }
+            while end < rows.count, end - position < Self.rowsPerStep, rows.times[end] <= target { end += 1 }
             if end > position {
                 apply(position..<end)
                 position = end
             }
             switch speed {
             case .max:
-                store.clock.set(file.times[position - 1])
+                store.clock.set(rows.times[position - 1])
             case .times(let factor):
                 store.clock.set(min(target, last))
-                guard position < file.rows, file.times[position] > target else { continue }
+                guard position < rows.count, rows.times[position] > target else { continue }
                 // Sleep until the next row is due; at most a second, so a stop is never kept waiting.
-                let due = started.addingTimeInterval((file.times[position] - first) / factor)
+                let due = started.addingTimeInterval((rows.times[position] - first) / factor)
                 if signal.wait(until: min(due, Date().addingTimeInterval(1))) == .stopped { return false }
             }
             if case .max = speed, signal.isStopped { return false }
@@ -139,8 +141,9 @@ final class Replayer: Service, Sendable {
     }
 
     private func apply(_ rows: Range<Int>) {
+        let source = data.rows
         let ticks = rows.map { row in
-            IncomingTick(symbol: file.symbols[Int(file.symbolIndex[row])], t: file.times[row], price: file.prices[row], volume: file.volumes[row])
+            IncomingTick(symbol: source.symbols[Int(source.symbolIndex[row])], t: source.times[row], price: source.prices[row], volume: source.volumes[row])
         }
         do {
             _ = try store.ingest(ticks)

@@ -5,12 +5,18 @@
 /// replay must read over a million rows a second (`rollcast-bench replay` compares this reader
 /// with CSV.swift, the fastest of them here). Fields are separated by commas; a field in
 /// double quotes may hold commas, line breaks and `""` for a quote. Lines end in LF or CRLF;
-/// blank lines are skipped; a UTF-8 byte order mark at the start is skipped.
+/// blank lines are skipped; a UTF-8 byte order mark at the start of a file is skipped.
+///
+/// The bytes may be a whole file, or one block of a file read in blocks (a gzip file): then
+/// a record that does not end within the block is not read; ``next(into:)`` returns `nil`
+/// with ``consumed`` at its start, and the caller reads it again from a block that starts there.
 struct CSVReader {
     private let bytes: UnsafeRawBufferPointer
+    /// Whether the bytes end where the file does.
+    private let final: Bool
     private var index = 0
     /// The line the next byte is on, from 1.
-    private var line = 1
+    private(set) var line: Int
     /// Unescaped copies of quoted fields that held `""`; fields point into it.
     private var scratch: [UInt8] = []
 
@@ -25,36 +31,57 @@ struct CSVReader {
         let reason: String
     }
 
-    init(bytes: UnsafeRawBufferPointer) {
+    /// - Parameters:
+    ///   - final: the bytes end where the file does (a whole file, or its last block).
+    ///   - line: the line the bytes start on.
+    ///   - fileStart: the bytes start where the file does (where a byte order mark may be).
+    init(bytes: UnsafeRawBufferPointer, final: Bool = true, line: Int = 1, fileStart: Bool = true) {
         self.bytes = bytes
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { index = 3 }
+        self.final = final
+        self.line = line
+        if fileStart, bytes.starts(with: [0xEF, 0xBB, 0xBF]) { index = 3 }
     }
 
-    /// Reads the next record into `fields`; returns the line it starts on, or `nil` at the end.
+    /// How many bytes the records read so far took: a block's next read starts there.
+    var consumed: Int { index }
+
+    /// Reads the next record into `fields`; returns the line it starts on, or `nil` at the end
+    /// of the bytes (or, when they are not final, before a record they do not hold whole).
     /// - Throws: ``Malformed`` for a quote that is never closed or text after a closing quote.
     mutating func next(into fields: inout [Field]) throws(Malformed) -> Int? {
         fields.removeAll(keepingCapacity: true)
         scratch.removeAll(keepingCapacity: true)
         // Blank lines are not records.
         while index < bytes.count, bytes[index] == 0x0A || bytes[index] == 0x0D {
+            // A CR that ends a block may be the first half of a CRLF: the next block decides.
+            if bytes[index] == 0x0D, index + 1 == bytes.count, !final { return nil }
             if bytes[index] == 0x0A { line += 1 }
             index += 1
         }
         guard index < bytes.count else { return nil }
         let start = line
+        let recordStart = index
+        func incomplete() -> Int? {
+            index = recordStart
+            line = start
+            fields.removeAll(keepingCapacity: true)
+            return nil
+        }
         while true {
             if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
-                fields.append(try quotedField(recordLine: start))
+                guard let field = try quotedField(recordLine: start) else { return incomplete() }
+                fields.append(field)
             } else {
                 let begin = index
                 while index < bytes.count, bytes[index] != UInt8(ascii: ","), bytes[index] != 0x0A, bytes[index] != 0x0D { index += 1 }
                 fields.append(.input(begin..<index))
             }
-            guard index < bytes.count else { return start }
+            guard index < bytes.count else { return final ? start : incomplete() }
             switch bytes[index] {
             case UInt8(ascii: ","):
                 index += 1
             case 0x0D:
+                if index + 1 == bytes.count, !final { return incomplete() }
                 index += 1
                 if index < bytes.count, bytes[index] == 0x0A { index += 1 }
                 line += 1
@@ -75,13 +102,15 @@ struct CSVReader {
         }
     }
 
-    private mutating func quotedField(recordLine: Int) throws(Malformed) -> Field {
+    /// A quoted field; `nil` when the bytes end inside it and are not final.
+    private mutating func quotedField(recordLine: Int) throws(Malformed) -> Field? {
         index += 1
         let begin = index
         var copied: Int?  // where this field starts in `scratch`, once it needs a copy
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
+                if index + 1 == bytes.count, !final { return nil }  // `"` or `""`: the next block decides
                 if index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "\"") {
                     // `""` is one quote: from here on the field is built in the scratch copy.
                     if copied == nil {
@@ -104,6 +133,7 @@ struct CSVReader {
             if copied != nil { scratch.append(byte) }
             index += 1
         }
+        guard final else { return nil }
         throw Malformed(line: recordLine, reason: "a quoted field is never closed")
     }
 }
