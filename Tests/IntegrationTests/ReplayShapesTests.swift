@@ -143,6 +143,42 @@ struct ReplayShapesTests {
         #expect(charts.first?.t.count == 3 + 46, "\(charts.first?.t.count ?? 0) points")
     }
 
+    @Test("RFC 2822, day-first and Unix-millisecond files in one replay; a --time-format file in another")
+    func moreShapes() async throws {
+        let start = Self.seconds(2000, 1, 1)
+        var rfc = "date,close\n"
+        var dayFirst = "t,symbol,price\n"
+        var milliseconds = "t,symbol,price\n"
+        var compact = "date,price\n"
+        var ticks: [Tick] = []
+        var compactTicks: [Tick] = []
+        let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]  // 1 Jan 2000 was a Saturday: day 0 is index 2
+        for day in 0..<40 {
+            let t = start + Double(day) * 86_400
+            let parts = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date(timeIntervalSince1970: t))
+            let month = ["Jan", "Feb"][parts.month! - 1]
+            // 09:30 in New York (-0500) is 14:30 UTC.
+            rfc += "\"\(weekdays[(day + 2) % 7]), \(String(format: "%02d", parts.day!)) \(month) 2000 09:30:00 -0500\",\(Double(day) + 0.5)\n"
+            ticks.append(Tick(symbol: "RFC", t: t + 14.5 * 3_600, value: Double(day) + 0.5))
+            dayFirst += String(format: "%02d/%02d/2000 12:00,DAY,%d\n", parts.day!, parts.month!, day)
+            ticks.append(Tick(symbol: "DAY", t: t + 12 * 3_600, value: Double(day)))
+            milliseconds += "\(Int64(t * 1_000) + 250),MS,\(day * 2)\n"
+            ticks.append(Tick(symbol: "MS", t: t + 0.25, value: Double(day * 2)))
+            compact += String(format: "2000%02d%02d,%d\n", parts.month!, parts.day!, day * 3)
+            compactTicks.append(Tick(symbol: "COMPACT", t: t, value: Double(day * 3)))
+        }
+        let directory = try Self.folder([
+            ("RFC.csv", Data(rfc.utf8)), ("day-first.csv", Data(dayFirst.utf8)), ("ms.csv", Data(milliseconds.utf8)), ("COMPACT.csv", Data(compact.utf8)),
+        ])
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (_, charts) = try await Self.replayed(
+            ["--replay", "\(directory)/RFC.csv", "--replay", "\(directory)/day-first.csv", "--replay", "\(directory)/ms.csv", "--time-unit", "ms", "--window", "1y"]
+        )
+        Self.expect(charts, equal: ticks)
+        let (_, patterned) = try await Self.replayed(["--replay", "\(directory)/COMPACT.csv", "--time-format", "%Y%m%d", "--window", "1y"])
+        Self.expect(patterned, equal: compactTicks)
+    }
+
     @Test("files the replay refuses stop the producer with one line naming the file, the line and the flag to use", arguments: [
         ("t,symbol,price\n01/02/2010,A,1\n03/04/2010,A,2\n", [], "FILE: t '01/02/2010' (line 2) could be day/month/year or month/day/year, and every row reads both ways: give --time-format '%d/%m/%Y' or --time-format '%m/%d/%Y'"),
         ("date,temp_max,temp_min\n2012/01/01,12.8,5\n2012/01/02,x,2.8\n", [], "FILE:3: temp_max 'x' is not a number"),
