@@ -12,17 +12,20 @@ import RollcastCore
 ///   names the row's symbol). Without `--columns` every other column is taken whose first
 ///   non-empty cell is a number.
 struct ReplayColumns {
-    /// One column, or a date column and a time column read together as `date time`.
-    let time: [Int]
+    /// The time's column: one, or the date of a date column and a time column read together as `date time`.
+    let time: Int
+    /// The time column of a date and a time column.
+    let clock: Int?
     let symbol: Int?
-    let values: Values
+    /// A narrow table's price column; `nil` for a wide table.
+    let price: Int?
+    let volume: Int?
+    /// A wide table's value columns; empty for a narrow table.
+    let wide: [WideColumn]
+    /// Whether `--columns` chose the wide columns (every cell must then be a number).
+    let chosen: Bool
     /// The fields a row must have.
     let needed: Int
-
-    enum Values {
-        case narrow(price: Int, volume: Int?)
-        case wide([WideColumn], chosen: Bool)
-    }
 
     struct WideColumn {
         let index: Int
@@ -32,6 +35,13 @@ struct ReplayColumns {
 
     struct Refusal: Error {
         let reason: String
+    }
+
+    /// Before a header is read.
+    static let none = ReplayColumns(time: 0, clock: nil, symbol: nil, price: nil, volume: nil, wide: [], chosen: false, needed: 0)
+
+    private init(time: Int, clock: Int?, symbol: Int?, price: Int?, volume: Int?, wide: [WideColumn], chosen: Bool, needed: Int) {
+        (self.time, self.clock, self.symbol, self.price, self.volume, self.wide, self.chosen, self.needed) = (time, clock, symbol, price, volume, wide, chosen, needed)
     }
 
     private static let timeNames = ["time", "timestamp", "date", "datetime"]
@@ -48,7 +58,8 @@ struct ReplayColumns {
                 reason: "no t column: the header must name t (or \(Self.timeNames.joined(separator: ", ")), or a date and a time column) and the values (price, or close, last, value; or --columns)"
             )
         }
-        self.time = time
+        self.time = time[0]
+        clock = time.count == 2 ? time[1] : nil
         symbol = try Self.column(names, "symbol", otherNames: Self.symbolNames)
         let taken = Set(time + (symbol.map { [$0] } ?? []))
         if let chosen {
@@ -62,18 +73,18 @@ struct ReplayColumns {
                 }
                 columns.append(try Self.wideColumn(index, header[index]))
             }
-            values = .wide(columns, chosen: true)
+            (price, volume, wide, self.chosen) = (nil, nil, columns, true)
             needed = taken.max()! + 1
         } else if let price = try Self.column(names, "price", otherNames: Self.priceNames) {
             let volume = names.firstIndex(of: "volume")
-            values = .narrow(price: price, volume: volume)
+            (self.price, self.volume, wide, self.chosen) = (price, volume, [], false)
             needed = (taken + [price] + (volume.map { [$0] } ?? [])).max()! + 1
         } else {
             let columns = try header.indices.filter { !taken.contains($0) && !header[$0].isEmpty }.map { index throws(Refusal) in try Self.wideColumn(index, header[index]) }
             guard !columns.isEmpty else {
                 throw Refusal(reason: "no price column and no other column to chart: the header must name price (or close, last, value), or columns of numbers")
             }
-            values = .wide(columns, chosen: false)
+            (price, volume, wide, self.chosen) = (nil, nil, columns, false)
             needed = taken.max()! + 1
         }
     }

@@ -77,7 +77,9 @@ extension ReplayFile {
         /// Where this file's ticks start in the rows.
         let firstTick: Int
         let rules = TickRules()
-        var columns: ReplayColumns?
+        /// The header's columns, once read (a placeholder before).
+        var columns = ReplayColumns.none
+        var headerRead = false
         var time: TimeColumn
         /// The second reading of each of this file's ticks' times while the time column is ambiguous.
         var alternativeTimes: [Double]?
@@ -107,11 +109,7 @@ extension ReplayFile {
         }
 
         var seriesNames: [String] {
-            guard let columns else { return [] }
-            switch columns.values {
-            case .narrow: return []
-            case .wide(let wide, _): return wide.indices.filter { wideKinds[$0] == .numbers }.map { wide[$0].name }
-            }
+            columns.wide.indices.filter { wideKinds[$0] == .numbers }.map { columns.wide[$0].name }
         }
 
         mutating func readRecords(_ csv: inout CSVReader, into rows: inout ReplayRows) throws(Failure) {
@@ -120,13 +118,13 @@ extension ReplayFile {
                 do {
                     line = try csv.next(into: &fields)
                 } catch {
-                    guard options.skipBad, columns != nil else { throw Failure(path: path, line: error.line, reason: error.reason) }
+                    guard options.skipBad, headerRead else { throw Failure(path: path, line: error.line, reason: error.reason) }
                     // A quote that never closes leaves nothing after it to read.
                     skip(line: error.line, reason: error.reason)
                     return
                 }
                 guard let line else { return }
-                guard columns != nil else {
+                guard headerRead else {
                     try readHeader(csv, line: line, into: &rows)
                     continue
                 }
@@ -141,7 +139,7 @@ extension ReplayFile {
 
         /// At the end of the file: why it cannot be replayed, if it cannot.
         mutating func finish(into rows: inout ReplayRows) -> Failure? {
-            guard columns != nil else { return Failure(path: path, line: nil, reason: "is empty; it needs a header naming t, symbol and price") }
+            guard headerRead else { return Failure(path: path, line: nil, reason: "is empty; it needs a header naming t, symbol and price") }
             if let ambiguity = time.ambiguity { return Failure(path: path, line: nil, reason: ambiguity) }
             guard rows.count > firstTick else { return Failure(path: path, line: nil, reason: "holds no rows to replay") }
             return nil
@@ -161,11 +159,11 @@ extension ReplayFile {
             var fileSymbol: String?
             if columns.symbol == nil { fileSymbol = options.symbol }
             if columns.symbol == nil, fileSymbol == nil { fileSymbol = try symbolFromFileName() }
-            switch columns.values {
-            case .narrow:
+            if columns.price != nil {
                 if let fileSymbol { fixedSeries = [rows.intern(fileSymbol)] }
-            case .wide(let wide, let chosen):
-                wideKinds = Array(repeating: chosen ? .numbers : .unknown, count: wide.count)
+            } else {
+                let wide = columns.wide
+                wideKinds = Array(repeating: columns.chosen ? .numbers : .unknown, count: wide.count)
                 if columns.symbol == nil {
                     // One column is the series `--symbol` names; several are `<symbol>:<column>` with --symbol, else the columns' names.
                     fixedNames = try wide.map { column throws(Failure) in
@@ -175,14 +173,14 @@ extension ReplayFile {
                 }
             }
             self.columns = columns
+            headerRead = true
         }
 
         /// Reads one row into `rows`; returns why it is a bad row, if it is (starting with the column at fault).
         private mutating func readRow(_ csv: CSVReader, line: Int, into rows: inout ReplayRows) -> String? {
-            let columns = columns!
             guard fields.count >= columns.needed else { return "the row has \(fields.count) fields, fewer than the \(columns.needed) its columns need" }
             let reading: TimeColumn.Reading
-            switch readTime(csv, columns, line: line) {
+            switch readTime(csv, line: line) {
             case .success(let value): reading = value
             case .failure(let problem): return problem.reason
             }
@@ -195,13 +193,12 @@ extension ReplayFile {
             }
             // Any finite time: history before 1970 is history too.
             guard t.isFinite else { return "t must be a finite number" }
-            switch columns.values {
-            case .narrow(let priceColumn, let volumeColumn):
-                let text = field(csv, priceColumn)
+            if let priceColumn = columns.price {
+                let text = Self.field(csv, fields, priceColumn)
                 guard let price = DecimalText.parse(text) else { return text.isEmpty ? "price is empty" : "price '\(TimeColumn.shown(text))' is not a number" }
                 var volume = 0.0
-                if let volumeColumn, !field(csv, volumeColumn).isEmpty {
-                    let text = field(csv, volumeColumn)
+                if let volumeColumn = columns.volume, !Self.field(csv, fields, volumeColumn).isEmpty {
+                    let text = Self.field(csv, fields, volumeColumn)
                     guard let parsed = DecimalText.parse(text) else { return "volume '\(TimeColumn.shown(text))' is not a number" }
                     volume = parsed
                 }
@@ -209,7 +206,7 @@ extension ReplayFile {
                 let series: Int32
                 if let symbolColumn = columns.symbol {
                     do {
-                        series = rows.intern(try Symbol.validated(utf8: field(csv, symbolColumn)))
+                        series = rows.intern(try Symbol.validated(utf8: Self.field(csv, fields, symbolColumn)))
                     } catch {
                         return error.description
                     }
@@ -218,10 +215,11 @@ extension ReplayFile {
                 }
                 rows.append(t: t, symbol: series, price: price, volume: volume)
                 alternativeTimes?.append(reading.alternative ?? t)
-            case .wide(let wide, _):
+            } else {
+                let wide = columns.wide
                 values.removeAll(keepingCapacity: true)
                 for (position, column) in wide.enumerated() where column.index < fields.count && wideKinds[position] != .text {
-                    let text = field(csv, column.index)
+                    let text = Self.field(csv, fields, column.index)
                     if text.isEmpty { continue }  // a gap
                     guard let value = DecimalText.parse(text) else {
                         if wideKinds[position] == .unknown {
@@ -238,7 +236,7 @@ extension ReplayFile {
                 var symbol: String?
                 if let symbolColumn = columns.symbol {
                     do {
-                        symbol = try Symbol.validated(utf8: field(csv, symbolColumn))
+                        symbol = try Symbol.validated(utf8: Self.field(csv, fields, symbolColumn))
                     } catch {
                         return error.description
                     }
@@ -288,12 +286,12 @@ extension ReplayFile {
             }
         }
 
-        private mutating func readTime(_ csv: CSVReader, _ columns: ReplayColumns, line: Int) -> Result<TimeColumn.Reading, TimeColumn.Problem> {
-            guard columns.time.count == 2 else { return time.read(field(csv, columns.time[0]), line: line) }
+        private mutating func readTime(_ csv: CSVReader, line: Int) -> Result<TimeColumn.Reading, TimeColumn.Problem> {
+            guard let clockColumn = columns.clock else { return time.read(Self.field(csv, fields, columns.time), line: line) }
             // A date and a time column: read as `date time`.
             joinedTime.removeAll(keepingCapacity: true)
-            joinedTime.append(contentsOf: field(csv, columns.time[0]))
-            let clock = field(csv, columns.time[1])
+            joinedTime.append(contentsOf: Self.field(csv, fields, columns.time))
+            let clock = Self.field(csv, fields, clockColumn)
             if !clock.isEmpty {
                 joinedTime.append(0x20)
                 joinedTime.append(contentsOf: clock)
@@ -301,8 +299,10 @@ extension ReplayFile {
             return joinedTime.withUnsafeBytes { time.read($0, line: line) }
         }
 
-        private func field(_ csv: CSVReader, _ index: Int) -> UnsafeRawBufferPointer {
-            csv.withBytes(of: fields[index]) { trimmingSpaces($0) }
+        /// The field at `index` of the record just read, without the spaces around it; valid until the next record.
+        /// A static function: a method of the reader would copy the whole reader for each field.
+        private static func field(_ csv: CSVReader, _ fields: [CSVReader.Field], _ index: Int) -> UnsafeRawBufferPointer {
+            trimmingSpaces(csv.bytes(of: fields[index]))
         }
 
         private func validated(_ name: String, line: Int) throws(Failure) -> String {

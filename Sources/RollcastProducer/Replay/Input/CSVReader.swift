@@ -18,7 +18,7 @@ struct CSVReader {
     /// The line the next byte is on, from 1.
     private(set) var line: Int
     /// Unescaped copies of quoted fields that held `""`; fields point into it.
-    private var scratch: [UInt8] = []
+    private let scratch = ScratchBytes()
 
     /// Where a field's bytes are: in the input, or (for a quoted field with `""`) in the scratch copy.
     enum Field {
@@ -50,7 +50,7 @@ struct CSVReader {
     /// - Throws: ``Malformed`` for a quote that is never closed or text after a closing quote.
     mutating func next(into fields: inout [Field]) throws(Malformed) -> Int? {
         fields.removeAll(keepingCapacity: true)
-        scratch.removeAll(keepingCapacity: true)
+        scratch.count = 0
         // Blank lines are not records.
         while index < bytes.count, bytes[index] == 0x0A || bytes[index] == 0x0D {
             // A CR that ends a block may be the first half of a CRLF: the next block decides.
@@ -94,12 +94,18 @@ struct CSVReader {
         }
     }
 
-    /// The bytes of a field read by ``next(into:)``, valid until the next call.
-    func withBytes<T>(of field: Field, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+    /// The bytes of a field read by ``next(into:)``, valid until the next call (and while the
+    /// bytes the reader was made with are).
+    func bytes(of field: Field) -> UnsafeRawBufferPointer {
         switch field {
-        case .input(let range): return try body(UnsafeRawBufferPointer(rebasing: bytes[range]))
-        case .scratch(let range): return try scratch[range].withUnsafeBytes(body)
+        case .input(let range): UnsafeRawBufferPointer(rebasing: bytes[range])
+        case .scratch(let range): UnsafeRawBufferPointer(rebasing: scratch.bytes[range])
         }
+    }
+
+    /// The bytes of a field read by ``next(into:)``.
+    func withBytes<T>(of field: Field, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        try body(bytes(of: field))
     }
 
     /// A quoted field; `nil` when the bytes end inside it and are not final.
@@ -115,7 +121,7 @@ struct CSVReader {
                     // `""` is one quote: from here on the field is built in the scratch copy.
                     if copied == nil {
                         copied = scratch.count
-                        scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[begin..<index]))
+                        scratch.append(UnsafeRawBufferPointer(rebasing: bytes[begin..<index]))
                     }
                     scratch.append(byte)
                     index += 2
@@ -135,5 +141,36 @@ struct CSVReader {
         }
         guard final else { return nil }
         throw Malformed(line: recordLine, reason: "a quoted field is never closed")
+    }
+}
+
+/// The reader's scratch bytes, in memory of its own so that a field's pointer stays valid
+/// until the next record (an array's could move as it grows, and cannot be lent out).
+private final class ScratchBytes {
+    private var storage = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 1)
+    var count = 0
+
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: storage[..<count]) }
+
+    deinit { storage.deallocate() }
+
+    func append(_ more: UnsafeRawBufferPointer) {
+        reserve(count + more.count)
+        storage.baseAddress!.advanced(by: count).copyMemory(from: more.baseAddress!, byteCount: more.count)
+        count += more.count
+    }
+
+    func append(_ byte: UInt8) {
+        reserve(count + 1)
+        storage[count] = byte
+        count += 1
+    }
+
+    private func reserve(_ needed: Int) {
+        guard needed > storage.count else { return }
+        let larger = UnsafeMutableRawBufferPointer.allocate(byteCount: max(needed, storage.count * 2), alignment: 1)
+        larger.baseAddress!.copyMemory(from: storage.baseAddress!, byteCount: count)
+        storage.deallocate()
+        storage = larger
     }
 }
