@@ -172,6 +172,8 @@ public struct Gateway: Sendable {
                     path: "/ws/realtime_charts",
                     headDeadline: .nanoseconds(Int64(configuration.idleTimeout.milliseconds) * 1_000_000),
                     continueLimit: max(configuration.maxBodyBytes, configuration.maxIngestBytes),
+                    // The name it answers for first: a request that names none is one for it.
+                    defaultHost: configuration.serverNames.first ?? (configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host),
                     decide: { head in
                         let host = head.headers.first(name: "host")
                         if let refusal = policy.hostRefusal(host, isHTTP11: true) ?? policy.originRefusal(head.headers.first(name: "origin"), host: host) {

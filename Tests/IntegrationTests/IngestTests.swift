@@ -68,6 +68,35 @@ struct IngestTests {
         }
     }
 
+    @Test("a batch a stopped producer never answered gets 504 saying it may be applied; it is once the producer resumes, and its retry is a duplicate")
+    func unansweredBatch() async throws {
+        try await RollcastStack.with { stack in
+            try await stack.waitUntilReady()
+            let producer = try #require(stack.producer)
+            let t = Date().timeIntervalSince1970 - 1
+            let body = #"{"batch_id":"late-1","ticks":[{"symbol":"LATE","t":\#(t),"price":5,"volume":100}]}"#
+            kill(producer.pid, SIGSTOP)
+            var resumed = false
+            defer { if !resumed { kill(producer.pid, SIGCONT) } }
+            let started = ContinuousClock.now
+            let answer = try await stack.request(.POST, "/api/ingest", body: body)
+            #expect(answer.status == .gatewayTimeout)
+            #expect(answer.errorReason == "the producer did not answer in time; the batch may have been applied; retry with the same batch_id")
+            #expect(started.duration(to: .now) < .seconds(6), "the answer took \(started.duration(to: .now))")
+            kill(producer.pid, SIGCONT)
+            resumed = true
+            // What the 504 says is so: the batch the stopped producer held is applied as it resumes.
+            let chart = try await poll("the unanswered batch in the window", within: .seconds(10)) {
+                try await stack.window().first { $0.symbol == "LATE" }
+            }
+            #expect(chart.volume == [100])
+            let retry = try await stack.ingest(body)
+            #expect(retry.duplicate == true)
+            let after = try await stack.chart("LATE", fromSeq: retry.visibleFromSeq)
+            #expect(after.volume == [100], "the retry was applied a second time")
+        }
+    }
+
     @Test("a 500 × 100,000 mock load is refused by its budget; the producer stays small and answers")
     func oversizedLoad() async throws {
         try await RollcastStack.with { stack in

@@ -31,6 +31,12 @@ public enum ControlRequest: Equatable, Sendable {
         }
     }
 
+    /// A write of ticks: one the producer got may be applied even when its answer comes too late.
+    public var isIngest: Bool {
+        if case .ingest = self { return true }
+        return false
+    }
+
     /// The message parts to send.
     public func parts() throws -> [[UInt8]] {
         let encoder = JSONEncoder()

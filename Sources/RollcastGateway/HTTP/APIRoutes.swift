@@ -201,12 +201,20 @@ struct APIRoutes: Sendable {
         }
     }
 
-    /// The producer's reply, or 503 when it cannot be had in time or the producer is busy.
+    /// What a batch's 504 says: the producer got it and did not answer, so it may be applied
+    /// later (a stopped producer that resumes applies it); a retry with the same `batch_id` is
+    /// then answered `duplicate` and applies nothing twice.
+    static let ingestTimedOut = "the producer did not answer in time; the batch may have been applied; retry with the same batch_id"
+
+    /// The producer's reply; 503 when it cannot be had (not reachable, busy), and for an
+    /// ingest the producer got but did not answer in time, 504.
     func forward(_ request: ControlRequest, to destination: ProducerRouter.Destination? = nil) async throws -> ControlReply {
         let reply: ControlReply
         do {
             let target = try (destination?.target.get() ?? control.defaultTarget)
             reply = try await control.send(request, to: target, timeout: configuration.controlTimeout)
+        } catch ControlClient.Failure.timedOut where request.isIngest {
+            throw APIError(.gatewayTimeout, Self.ingestTimedOut)
         } catch let unreachable as ProducerRouter.Unreachable {
             throw APIError(.serviceUnavailable, unreachable.reason, headers: [.retryAfter: "1"])
         } catch {

@@ -77,12 +77,15 @@ extension APIRoutes {
     }
 
     /// 200 when every part was applied; else 400 when a producer refused its part (the others'
-    /// parts stand: a retry with the same `batch_id` applies only what was refused), 503 when
-    /// one could not be reached or could not store it.
+    /// parts stand: a retry with the same `batch_id` applies only what was refused), 504 when
+    /// one got its part and did not answer in time, 503 when one could not be reached or could
+    /// not store it.
     private func partialFailure(_ answers: [PartAnswer]) -> Response? {
         guard let failed = answers.first(where: { $0.status != 200 }) else { return nil }
         let applied = answers.filter { $0.status == 200 }.map(\.producer)
-        let status: HTTPResponse.Status = answers.contains { $0.status == 400 } ? .badRequest : .serviceUnavailable
+        // A refusal is the client's to fix; a part sent and not answered may yet be applied (504).
+        let status: HTTPResponse.Status =
+            answers.contains { $0.status == 400 } ? .badRequest : answers.contains { $0.status == 504 } ? .gatewayTimeout : .serviceUnavailable
         let stood = applied.isEmpty ? "no part was applied" : "the parts for \(applied.map { "'\($0)'" }.joined(separator: ", ")) were applied"
         var response = JSONBody.response(
             status: status, PartialFailure(error: "producer '\(failed.producer)': \(failed.error ?? "refused"); \(stood)", parts: answers)

@@ -42,9 +42,13 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var refusing = false
     private var admittedUpgrade = false
     private var closeAfterResponse = false
-    /// The request under way asked for the connection to close after its answer (HTTP/1.0
-    /// without keep-alive, or `Connection: close`).
-    private var requestWantsClose = false
+    /// For each request read and not yet answered, in order: whether it asked for the
+    /// connection to close after its answer (HTTP/1.0 without keep-alive, or `Connection:
+    /// close`). Pipelined requests are all read before the first is answered, so the third's
+    /// `close` must not end the connection after the first's answer.
+    private var closeAfterAnswers: [Bool] = []
+    /// The `Host` an HTTP/1.0 request without one is served as (HTTP/1.0 does not require it).
+    private let defaultHost: String
 
     /// How long a request may take from its head to its end: a body that trickles in (or
     /// never comes) does not hold the connection for ever.
@@ -53,12 +57,14 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// - Parameters:
     ///   - decide: the refusal for an upgrade request to `path`, or `nil` to let it through.
     ///   - headDeadline: how long after connecting the first request head may take.
+    ///   - defaultHost: the `Host` of HTTP/1.0 requests that name none.
     ///   - authorize: the check of the request's token, after `decide` let it through; `nil` when no token is needed.
     init(
-        path: String, headDeadline: TimeAmount, continueLimit: Int = 0, decide: @escaping @Sendable (HTTPRequestHead) -> Refusal?,
-        authorize: (@Sendable (HTTPRequestHead) async -> Refusal?)? = nil
+        path: String, headDeadline: TimeAmount, continueLimit: Int = 0, defaultHost: String = "localhost",
+        decide: @escaping @Sendable (HTTPRequestHead) -> Refusal?, authorize: (@Sendable (HTTPRequestHead) async -> Refusal?)? = nil
     ) {
         self.path = path
+        self.defaultHost = defaultHost
         self.continueLimit = continueLimit
         self.headDeadline = headDeadline
         self.decide = decide
@@ -95,8 +101,10 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// not the request was read whole (a 413 for a body that never comes, say).
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
-        case .head(let head):
-            closeAfterResponse = requestWantsClose || head.headers["connection"].contains { $0.lowercased() == "close" }
+        case .head(let head) where head.status.code >= 200:
+            // A final answer (not `100 Continue`) answers the oldest request not yet answered.
+            let asked = closeAfterAnswers.isEmpty ? false : closeAfterAnswers.removeFirst()
+            closeAfterResponse = asked || head.headers["connection"].contains { $0.lowercased() == "close" }
             context.write(data, promise: promise)
         case .end where closeAfterResponse:
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
@@ -115,12 +123,17 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
             awaitingAuthorization?.append(data)
             return
         }
+        var data = data
         switch unwrapInboundIn(data) {
-        case .head(let head):
+        case .head(var head):
             headTimer?.cancel()
             requestTimer?.cancel()
             requestTimer = closing(context, after: requestDeadline)
-            requestWantsClose = !head.isKeepAlive
+            closeAfterAnswers.append(!head.isKeepAlive)
+            if head.version == .http1_0, !head.headers.contains(name: "host") {
+                head.headers.add(name: "Host", value: defaultHost)
+                data = wrapInboundOut(.head(head))
+            }
             if wantsContinue(head) {
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
             }
@@ -276,6 +289,8 @@ struct GatedWebSocketChannel: ServerChildChannel {
     let path: String
     let headDeadline: TimeAmount
     let continueLimit: Int
+    /// The `Host` of HTTP/1.0 requests that name none.
+    let defaultHost: String
     let decide: @Sendable (HTTPRequestHead) -> UpgradeGateHandler.Refusal?
     let authorize: (@Sendable (HTTPRequestHead) async -> UpgradeGateHandler.Refusal?)?
     /// Open connections now, and the most allowed: past it a new one is closed before a byte
@@ -299,7 +314,9 @@ struct GatedWebSocketChannel: ServerChildChannel {
                 type: NIOTypedHTTPServerUpgradeHandler<WebSocketUpgradeChannel.UpgradeResult>.self
             )
             try channel.pipeline.syncOperations.addHandler(
-                UpgradeGateHandler(path: path, headDeadline: headDeadline, continueLimit: continueLimit, decide: decide, authorize: authorize),
+                UpgradeGateHandler(
+                    path: path, headDeadline: headDeadline, continueLimit: continueLimit, defaultHost: defaultHost, decide: decide, authorize: authorize
+                ),
                 position: .before(upgrader)
             )
             return value
