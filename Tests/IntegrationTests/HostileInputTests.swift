@@ -87,6 +87,18 @@ struct HostileInputTests {
                 try multipart.connect(endpoint)
                 try multipart.send(parts: [Array(#"{"command":"status"}"#.utf8), Array("{}".utf8)])
                 replies.append(String(decoding: try #require(try multipart.receive()).bytes, as: UTF8.self))
+                // Too many parts, and a DEALER's message with no empty part before its command:
+                // each is answered, so no client waits for an answer that never comes.
+                let many = try ZMQSocket(context: context, type: .req)
+                try many.setReceiveTimeout(milliseconds: 5_000)
+                try many.connect(endpoint)
+                try many.send(parts: (0..<10).map { _ in Array(#"{"command":"status"}"#.utf8) })
+                replies.append(String(decoding: try #require(try many.receive()).bytes, as: UTF8.self))
+                let bare = try ZMQSocket(context: context, type: .dealer)
+                try bare.setReceiveTimeout(milliseconds: 5_000)
+                try bare.connect(endpoint)
+                try bare.send(Array(#"{"command":"status"}"#.utf8))
+                replies.append(String(decoding: try #require(try bare.receive()).bytes, as: UTF8.self))
                 let huge = try ZMQSocket(context: context, type: .req)
                 try huge.setReceiveTimeout(milliseconds: 300)
                 try huge.connect(endpoint)
@@ -100,6 +112,8 @@ struct HostileInputTests {
             #expect(errors[2] == "points must be between 0 and 100000")
             #expect(errors[3]?.hasPrefix("malformed command") == true)
             #expect(errors[4] == "status is one message part, not 2")
+            #expect(errors[5] == "a control message of 12 parts was dropped; at most 6")
+            #expect(errors[6] == "a control message is an envelope ending in an empty part, then the command; this one has no command after an empty part")
             #expect(stack.producer?.isRunning == true)
             #expect(try await stack.request(.POST, "/api/test/load_mock_data", body: #"{"symbols":["AFTER"]}"#).status == .ok)
         }

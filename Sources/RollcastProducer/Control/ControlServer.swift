@@ -70,6 +70,15 @@ final class ControlServer: Service, Sendable {
             // A client that went away is dropped by the ROUTER without an error.
             _ = try socket.send(parts: outgoing.envelope + [Array(try encoder.encode(outgoing.reply))], dontWait: true)
         }
+        /// Answers a message that holds no command it could read, so that no client waits for
+        /// nothing: through its envelope when it has one, else to its routing id alone.
+        func refuse(_ parts: [ZMQMessage], _ reason: String) throws {
+            handler.store.metrics.countControl(command: "malformed", outcome: "refused")
+            refusals.note(reason)
+            guard let routingID = parts.first else { return }
+            let envelope = parts.firstIndex(where: { $0.count == 0 }).map { parts[...$0].map(\.bytes) } ?? [routingID.bytes]
+            try send(Outgoing(envelope: envelope, reply: ControlReply(refusal: .invalid(reason))))
+        }
         do {
             while true {
                 let readable = try ZMQPoll.readable([.socket(socket), .fileDescriptor(wakeup.fileDescriptor)], timeoutMilliseconds: -1)
@@ -81,14 +90,14 @@ final class ControlServer: Service, Sendable {
                 while let received = try socket.receiveMultipart(dontWait: true, maxParts: Self.maxParts) {
                     // Parts past the limit were dropped as they were read: a message of a hundred
                     // 4 MiB parts costs one part's memory, not 400 MB.
+                    let parts = received.parts
                     guard received.total <= Self.maxParts else {
-                        refusals.note("a control message of \(received.total) parts was dropped; at most \(Self.maxParts)")
+                        try refuse(parts, "a control message of \(received.total) parts was dropped; at most \(Self.maxParts)")
                         continue
                     }
-                    let parts = received.parts
                     // The envelope is everything up to and including the first empty part.
                     guard let delimiter = parts.firstIndex(where: { $0.count == 0 }), delimiter + 1 < parts.count else {
-                        logger.warning("control message without an envelope dropped", metadata: ["parts": "\(parts.count)"])
+                        try refuse(parts, "a control message is an envelope ending in an empty part, then the command; this one has no command after an empty part")
                         continue
                     }
                     let envelope = parts[...delimiter].map(\.bytes)
