@@ -27,11 +27,12 @@ struct LifecycleTests {
             try await stack.waitUntilReady()
             let before = try RealtimeChartsTests.checkSnapshot(try await WebSocketProbe.messages(1, from: stack.webSocketURL, within: .seconds(5))[0])
             await stack.producer?.stop(signal: SIGKILL)
-            _ = try await poll("readyz to turn 503", within: .seconds(5)) {
-                try? await stack.request(.GET, "/readyz").status == .serviceUnavailable ? true : nil
-            }
+            _ = try await poll("the feed to turn stale", within: .seconds(5)) { try await ReadinessTests.readiness(stack).feed == "stale" ? true : nil }
             try stack.startProducer()  // binds over the socket files the killed one left
-            try await stack.waitUntilReady()
+            _ = try await poll("the new run's snapshots", within: .seconds(10)) {
+                let state = try await ReadinessTests.readiness(stack)
+                return state.feed == "live" && state.runID != before[0].runID ? true : nil
+            }
             let after = try RealtimeChartsTests.checkSnapshot(try await WebSocketProbe.messages(1, from: stack.webSocketURL, within: .seconds(5))[0])
             #expect(after[0].runID != before[0].runID, "snapshots now come from the new run")
         }

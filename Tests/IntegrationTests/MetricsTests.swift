@@ -68,6 +68,22 @@ struct MetricsTests {
         }
     }
 
+    @Test("the starter alert rules of docs/deploy are valid for promtool and fire when their unit tests say, on the metrics the gateway exports")
+    func alertRules() async throws {
+        let deploy = "\(TestEnvironment.repositoryRoot)/docs/deploy"
+        let check = try Promtool.run(["check", "rules", "\(deploy)/rollcast-alerts.yml"])
+        #expect(check.status == 0, "promtool check rules: \(check.output)")
+        let unit = try Promtool.run(["test", "rules", "rollcast-alerts.test.yml"], in: deploy)
+        #expect(unit.status == 0 && unit.output.contains("SUCCESS"), "promtool test rules: \(unit.output)")
+        // Every metric the rules read is one the gateway exports.
+        let rules = try String(contentsOfFile: "\(deploy)/rollcast-alerts.yml", encoding: .utf8)
+        let used = Set(rules.matches(of: /rollcast_[a-z_]+/).map { String($0.output) })
+        try await RollcastStack.with(startProducer: false) { stack in
+            let exported = try await stack.request(.GET, "/metrics").body
+            for name in used { #expect(exported.contains("\n\(name)"), "the rules read \(name), which /metrics does not export") }
+        }
+    }
+
     /// Sample lines by series (name and labels as written) to value.
     static func samples(of text: String) -> [String: Double] {
         var samples: [String: Double] = [:]
@@ -91,6 +107,22 @@ enum Promtool {
 
     struct Missing: Error, CustomStringConvertible {
         var description: String { "promtool not found: run ./run.sh setup (it puts one in .build-tools/), or set ROLLCAST_PROMTOOL" }
+    }
+
+    /// Runs promtool with `arguments` in `directory`: its exit status and what it printed.
+    static func run(_ arguments: [String], in directory: String? = nil) throws -> (status: Int32, output: String) {
+        guard let path else { throw Missing() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let printed = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: printed, as: UTF8.self))
     }
 
     /// Runs `promtool check metrics` on `text`: its exit status and what it printed.

@@ -1,8 +1,11 @@
 """Two gateways behind HAProxy with docs/deploy/haproxy.cfg, all real processes on 127.0.0.1.
 
-200 WebSocket clients connect through the balancer and are spread over both gateways; one
-gateway is stopped (SIGTERM): its clients are closed with 1001, reconnect through the
-balancer, and every client is receiving snapshots again from the other gateway within 10 s.
+200 WebSocket clients connect through the balancer and are spread over both gateways. The
+producer stops: both gateways keep serving the last snapshot (feed stale), HAProxy's checks
+of /readyz keep passing, and no client is cut; the producer returns and every client gets its
+snapshots on the connection it had. Then one gateway is stopped (SIGTERM): its clients are
+closed with 1001, reconnect through the balancer, and every client is receiving snapshots
+again from the other gateway within 10 s.
 Every wait has a deadline; every process is stopped on every path.
 """
 
@@ -140,6 +143,21 @@ def recovery_after(clients, moment):
     return max(min(t for t, _, connection in client.received if t > moment and connection == client.connections) for client in clients) - moment
 
 
+def feed_of(port):
+    """The feed's state as the gateway's /api/status says it (not /readyz: HAProxy's checks are counted there)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=5) as answer:
+        return json.loads(answer.read())["feed"]
+
+
+def passed_checks(port):
+    """How many /readyz requests the gateway answered 200: HAProxy's health checks."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        for line in answer.read().decode().splitlines():
+            if line.startswith('rollcast_gateway_http_requests_total{route="/readyz",status="200"} '):
+                return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
 def clients_of(port):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=5) as answer:
         return json.loads(answer.read())["clients"]
@@ -151,6 +169,23 @@ async def scenario(stack, second_port, balancer_port):
         spread = (clients_of(stack.port), clients_of(second_port))
         print(f"  spread over the two gateways: {spread[0]} and {spread[1]}")
         assert min(spread) >= CLIENTS // 4, f"the balancer did not spread the clients: {spread}"
+
+        # The producer stops: serving is not the feed. Both gateways hold the last snapshot and
+        # stay ready, so HAProxy keeps them in and cuts no browser.
+        ports = (stack.port, second_port)
+        Stack.stop(stack.producer)
+        await until(lambda: all(feed_of(port) == "stale" for port in ports), 10, "both gateways to report the feed stale")
+        checks = [passed_checks(port) for port in ports]
+        # Three passed checks on each while stale: two failed ones would have marked it down.
+        await until(lambda: all(passed_checks(port) >= before + 3 for port, before in zip(ports, checks)), 10,
+                    "three passed health checks on each gateway while the feed is stale")
+        cut = [client.index for client in clients if client.connections != 1]
+        assert not cut, f"{len(cut)} clients were cut while the producer was stopped"
+        restarted = time.monotonic()
+        stack.start_producer()
+        await until(lambda: receiving_since(clients, restarted), RECOVERY_S, "every client receiving the returned producer's snapshots")
+        assert all(client.connections == 1 for client in clients), "clients reconnected to get the returned producer's snapshots"
+        print(f"  producer stopped and back: no client cut, every client moving again after {recovery_after(clients, restarted):.2f} s")
 
         stopped_at = time.monotonic()
         # Stopped from another thread: the clients keep reading (and answering the close

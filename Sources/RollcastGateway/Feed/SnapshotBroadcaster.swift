@@ -37,6 +37,9 @@ final class SnapshotBroadcaster: Sendable {
     /// The newest snapshot received, if any.
     var latest: RelayedSnapshot? { state.withLock { $0.latest } }
 
+    /// Set once the gateway has begun to shut down (``finishAll()``): it takes no new clients.
+    var isFinished: Bool { state.withLock { $0.finished } }
+
     /// Counts a snapshot a slow client missed.
     func countSkipped() { metrics.snapshotsSkipped.increment() }
 

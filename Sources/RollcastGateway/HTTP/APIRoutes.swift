@@ -244,36 +244,44 @@ struct APIRoutes: Sendable {
 
     struct Readiness: Encodable {
         let ready: Bool
+        let feed: FeedState
         let reason: String?
         let lastSnapshotAgeMilliseconds: Int64?
         let seq: UInt64?
         let runID: String?
 
         enum CodingKeys: String, CodingKey {
-            case ready, reason, seq
+            case ready, feed, reason, seq
             case lastSnapshotAgeMilliseconds = "last_snapshot_age_ms"
             case runID = "run_id"
         }
     }
 
-    /// Ready while some producer's snapshots arrive: its last within 3 of its intervals.
+    /// Whether this gateway can serve its clients: 200 while it holds a snapshot, live or stale
+    /// (the feed's state is in the body); 503 before the first snapshot, once it has begun to
+    /// shut down, and while it has `--max-clients` clients.
     func readiness() -> Response {
-        guard let snapshot = broadcaster.latest else {
-            return JSONBody.response(
-                status: .serviceUnavailable,
-                Readiness(ready: false, reason: "no snapshot received yet", lastSnapshotAgeMilliseconds: nil, seq: nil, runID: nil)
-            )
-        }
+        let snapshot = broadcaster.latest
         let now = ContinuousClock.now
-        let ready = snapshot.sources.contains { $0.isLive(at: now) }
+        let reason: String? =
+            if broadcaster.isFinished {
+                "the gateway is shutting down"
+            } else if snapshot == nil {
+                "no snapshot received yet"
+            } else if metrics.connected.value >= configuration.maxClients {
+                "the gateway has its maximum of \(configuration.maxClients) clients"
+            } else {
+                nil
+            }
         return JSONBody.response(
-            status: ready ? .ok : .serviceUnavailable,
+            status: reason == nil ? .ok : .serviceUnavailable,
             Readiness(
-                ready: ready,
-                reason: ready ? nil : "no snapshot within 3 intervals",
-                lastSnapshotAgeMilliseconds: snapshot.receivedAt.duration(to: now).milliseconds,
-                seq: snapshot.header.seq,
-                runID: snapshot.header.runID
+                ready: reason == nil,
+                feed: FeedState(snapshot, at: now),
+                reason: reason,
+                lastSnapshotAgeMilliseconds: snapshot.map { $0.receivedAt.duration(to: now).milliseconds },
+                seq: snapshot?.header.seq,
+                runID: snapshot?.header.runID
             )
         )
     }
@@ -318,6 +326,7 @@ struct APIRoutes: Sendable {
         let slowClientsClosed: Int
         let pingTimeouts: Int
         let snapshotsSkipped: Int
+        let feed: FeedState
         let seq: UInt64?
         let runID: String?
         let charts: Int?
@@ -334,7 +343,7 @@ struct APIRoutes: Sendable {
         let producers: [ProducerAnswer]?
 
         enum CodingKeys: String, CodingKey {
-            case clients, seq, charts, producer, sources, producers
+            case clients, feed, seq, charts, producer, sources, producers
             case producerError = "producer_error"
             case clientsRefused = "clients_refused"
             case connections
@@ -384,6 +393,7 @@ struct APIRoutes: Sendable {
                 slowClientsClosed: metrics.slowClosed.value,
                 pingTimeouts: metrics.pingTimeouts.value,
                 snapshotsSkipped: metrics.snapshotsSkipped.value,
+                feed: FeedState(snapshot, at: .now),
                 seq: snapshot?.header.seq,
                 runID: snapshot?.header.runID,
                 charts: snapshot?.header.charts,

@@ -39,6 +39,8 @@ final class GatewayMetrics: Sendable {
     private let producersHeld: Gauge
     private let producersLive: Gauge
     private let hiddenSymbols: Gauge
+    /// 1 for the feed's state now, 0 for the others.
+    private let feed: [FeedState: Gauge]
     private let upgradesRefused = Mutex<[Int: ReadableCounter]>([:])
     private let requests = Mutex<[RequestKey: ReadableCounter]>([:])
 
@@ -91,6 +93,18 @@ final class GatewayMetrics: Sendable {
             descriptor: names.descriptor("hidden_symbols", help: "Symbols a producer sends that another producer's chart is shown for (two producers claiming one symbol)."),
             labels: []
         )
+        var feed: [FeedState: Gauge] = [:]
+        for state in FeedState.allCases {
+            feed[state] = registry.makeGauge(
+                descriptor: names.descriptor(
+                    "feed",
+                    help: "The feed's state now (1) and the others (0): live (some producer's snapshot within 3 of its intervals), stale (the last snapshot is older; clients are served it), no_producer (none yet)."
+                ),
+                labels: [("state", state.label)]
+            )
+        }
+        self.feed = feed
+        observeLatest(nil)
     }
 
     func closed(_ reason: ClientCloseReason) { closed[reason]?.increment() }
@@ -125,6 +139,8 @@ final class GatewayMetrics: Sendable {
 
     /// Sets the gauges read at scrape time from the latest snapshot.
     func observeLatest(_ snapshot: RelayedSnapshot?) {
+        let state = FeedState(snapshot, at: .now)
+        for (each, gauge) in feed { gauge.set(to: each == state ? 1 : 0) }
         guard let snapshot else { return }
         let age = snapshot.receivedAt.duration(to: .now)
         snapshotAge.set(to: Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18)
