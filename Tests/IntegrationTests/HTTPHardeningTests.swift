@@ -75,10 +75,14 @@ struct HTTPHardeningTests {
             let closedAtOnce = try await Task.detached { () -> Int in
                 let held = try (0..<200).map { _ in try RawWebSocket.connectedSocket(port: port, timeout: 2) }
                 defer { held.forEach { close($0) } }
-                usleep(300_000)
                 var byte: UInt8 = 0
                 // Without waiting: 0 is the end of the stream (closed), -1 with EAGAIN still open.
-                return held.filter { recv($0, &byte, 1, Int32(MSG_DONTWAIT)) == 0 }.count
+                func closed() -> Int { held.filter { recv($0, &byte, 1, Int32(MSG_DONTWAIT)) == 0 }.count }
+                // Until the gateway has closed what it cannot hold (on a loaded machine that takes
+                // a while); a close, once seen, stays.
+                let deadline = Date().addingTimeInterval(10)
+                while closed() < 200 - 144, Date() < deadline { usleep(20_000) }
+                return closed()
             }.value
             // 144 at most, less the test's own kept-alive HTTP connections.
             #expect((140...144).contains(200 - closedAtOnce), "\(200 - closedAtOnce) of 200 held, \(closedAtOnce) closed at once")
