@@ -35,8 +35,15 @@ final class FailStop: Service, Sendable {
         signal.continuation.yield(why)
     }
 
+    /// How long the producer goes on after the trigger, refusing every batch, so that the
+    /// answers already decided (the 503 of the batch that could not be made durable) leave their
+    /// sockets before the stop closes them: sockets close with no linger, and a dropped answer
+    /// would reach its client as a 504 "may have been applied" instead.
+    static let answerGrace: Duration = .milliseconds(200)
+
     func run() async throws {
         for await why in signal.stream.cancelOnGracefulShutdown() {
+            try? await Task.sleep(for: Self.answerGrace)
             throw Stopped(reason: why)
         }
     }

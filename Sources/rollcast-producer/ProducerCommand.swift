@@ -113,6 +113,7 @@ struct ProducerCommand: AsyncParsableCommand {
 
     func run() async throws {
         ProcessSignals.unblockAll()
+        ProcessSignals.ignoreFileSizeLimitSignal()
         let settings = SettingResolver()
         let runDirectory = RunDirectory(path: try settings.resolve(runDir, env: "ROLLCAST_RUN_DIR", default: RunDirectory.defaultPath()))
         let interval = try settings.resolve(interval, ProducerSettings.interval)

@@ -13,8 +13,10 @@ struct LifecycleTests {
             }
             let gateway = try #require(stack.gateway)
             let producer = try #require(stack.producer)
-            #expect(await gateway.stop(deadline: .seconds(2)) == 0)
-            #expect(await producer.stop(signal: SIGINT, deadline: .seconds(2)) == 0)
+            let gatewayExit = await gateway.stop(deadline: .seconds(2))
+            #expect(gatewayExit == 0, "the gateway did not stop cleanly within 2 s: \(gatewayExit.map(String.init) ?? "killed"); its log:\n\(gateway.log.suffix(3000))")
+            let producerExit = await producer.stop(signal: SIGINT, deadline: .seconds(2))
+            #expect(producerExit == 0, "the producer did not stop cleanly within 2 s: \(producerExit.map(String.init) ?? "killed"); its log:\n\(producer.log.suffix(3000))")
             for file in ["snapshots.sock", "control.sock"] {
                 #expect(!FileManager.default.fileExists(atPath: "\(stack.runDirectory)/\(file)"), "\(file) removed")
             }

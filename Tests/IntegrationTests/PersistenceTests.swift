@@ -78,6 +78,61 @@ struct PersistenceTests {
         }
     }
 
+    @Test("a journal that cannot grow (a file-size limit, as a full disk): the batch that cannot be made durable gets 503, the producer stops for its supervisor, and every batch that got 200 is back after a restart")
+    func journalCannotGrow() async throws {
+        let dataDirectory = "/tmp/rcd-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        let stack = try RollcastStack(producerArguments: Self.arguments(dataDirectory))
+        defer { try? FileManager.default.removeItem(atPath: stack.runDirectory) }
+        // 2 MiB per file: the journal fills it within a few hundred batches.
+        try stack.startProducer(fileSizeLimit: 2 << 20)
+        try await stack.startGateway()
+        do {
+            try await stack.waitUntilReady()
+            let start = Date().timeIntervalSince1970 - 250
+            func batch(_ number: Int) -> String {
+                let ticks = (0..<100).map { index in #"{"symbol":"FULL","t":\#(start + Double(number * 100 + index) * 0.001),"price":\#(number),"volume":1}"# }
+                return #"{"batch_id":"full-\#(number)","ticks":[\#(ticks.joined(separator: ","))]}"#
+            }
+            var acknowledged: [Int] = []
+            var refusal: RollcastStack.HTTPAnswer?
+            for number in 0..<5_000 {
+                let answer = try await stack.request(.POST, "/api/ingest", body: batch(number))
+                guard answer.status == .ok else {
+                    refusal = answer
+                    break
+                }
+                acknowledged.append(number)
+            }
+            let refused = try #require(refusal, "5,000 batches of 100 ticks fitted under a 2 MiB file-size limit")
+            #expect(refused.status == .serviceUnavailable)
+            #expect(refused.errorReason?.hasPrefix("the batch could not be made durable and was not acknowledged: the data directory cannot be written") == true, "\(refused.body)")
+            #expect(refused.errorReason?.hasSuffix("; the producer is stopping") == true)
+            let producer = try #require(stack.producer)
+            #expect(await producer.waitForExit(within: .seconds(10)), "the producer kept running with a journal it cannot write")
+            #expect(producer.process.terminationReason == .exit && producer.process.terminationStatus != 0, "it stopped with an error, not a signal")
+            #expect(producer.log.contains("producer stopping"), "\(producer.log.suffix(2000))")
+
+            // Space again: a restart reads back every acknowledged batch, and none that was refused.
+            try stack.startProducer()
+            let chart = try await poll("the restarted producer's FULL chart", within: .seconds(15)) { () -> ChartObject? in
+                try await stack.window().first { $0.symbol == "FULL" && $0.t.count >= acknowledged.count * 100 }
+            }
+            let times = Set(chart.t)
+            let lost = acknowledged.filter { number in (0..<100).contains { !times.contains(start + Double(number * 100 + $0) * 0.001) } }
+            #expect(lost.isEmpty, "acknowledged batches not back: \(lost.prefix(10)) of \(acknowledged.count)")
+            #expect(acknowledged.count > 10, "only \(acknowledged.count) batches fitted")
+            #expect(try await stack.ingest(batch(acknowledged.count)).duplicate == nil, "the refused batch was not applied, so its retry is not a duplicate")
+            await stack.tearDown()
+        } catch {
+            for process in [stack.producer, stack.gateway].compactMap({ $0 }) {
+                FileHandle.standardError.write(Data("--- \(process.name) log\n\(process.log.suffix(4000))\n".utf8))
+            }
+            await stack.tearDown()
+            throw error
+        }
+    }
+
     @Test("a database file that is not one stops the producer with a one-line error naming the file")
     func corruptDatabase() async throws {
         let dataDirectory = "/tmp/rcd-\(UUID().uuidString.prefix(8))"

@@ -12,6 +12,13 @@ public enum ProcessSignals {
         sigemptyset(&empty)
         sigprocmask(SIG_SETMASK, &empty, nil)
     }
+
+    /// Makes a write past the file-size limit (`ulimit -f`, `LimitFSIZE=`) fail with `EFBIG`,
+    /// which the journal reports like a full disk (503, then a clean stop for the supervisor),
+    /// instead of killing the process outright (`SIGXFSZ`'s default).
+    public static func ignoreFileSizeLimitSignal() {
+        signal(SIGXFSZ, SIG_IGN)
+    }
 }
 
 public enum LoggerSetup {

@@ -7,18 +7,21 @@ final class RollcastProcess: @unchecked Sendable {
     let process = Process()
     let logPath: String
 
-    /// - Parameter fileLimit: the process's open-file limit, soft and hard (set by `prlimit`,
-    ///   which then becomes the process: the same PID).
-    init(executable: String, arguments: [String], logPath: String, fileLimit: Int? = nil) throws {
+    /// - Parameters:
+    ///   - fileLimit: the process's open-file limit, soft and hard (set by `prlimit`, which
+    ///     then becomes the process: the same PID).
+    ///   - limits: more `prlimit` options (`--fsize=…`).
+    init(executable: String, arguments: [String], logPath: String, fileLimit: Int? = nil, limits: [String] = []) throws {
         name = executable
         self.logPath = logPath
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
         let path = "\(TestEnvironment.binDirectory)/\(executable)"
-        if let fileLimit {
+        let limits = (fileLimit.map { ["--nofile=\($0):\($0)"] } ?? []) + limits
+        if !limits.isEmpty {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
-            process.arguments = ["--nofile=\(fileLimit):\(fileLimit)", "--", path] + arguments
+            process.arguments = limits + ["--", path] + arguments
         } else {
             process.executableURL = URL(fileURLWithPath: path)
             process.arguments = arguments

@@ -53,11 +53,13 @@ final class RollcastStack: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: runDirectory)
     }
 
-    func startProducer(extra: [String] = []) throws {
+    /// - Parameter fileSizeLimit: the largest file the producer may write, in bytes (`prlimit --fsize`), as a full disk would stop it.
+    func startProducer(extra: [String] = [], fileSizeLimit: Int? = nil) throws {
         producer = try RollcastProcess(
             executable: "rollcast-producer",
             arguments: ["--run-dir", runDirectory] + producerArguments + extra,
-            logPath: "\(runDirectory)/producer.log"
+            logPath: "\(runDirectory)/producer.log",
+            limits: fileSizeLimit.map { ["--fsize=\($0)"] } ?? []
         )
     }
 
