@@ -8,7 +8,7 @@ public struct GatewayConfiguration: Sendable {
     public var port: Int
     /// The producer's snapshot endpoint (SUB connects here).
     public var snapshotEndpoint: String
-    /// The producer's control endpoint (REQ connects here).
+    /// The producer's control endpoint (a DEALER connects here).
     public var controlEndpoint: String
     /// Folder served at `/` (the dashboard).
     public var webRoot: String

@@ -24,35 +24,3 @@ struct RelayedSnapshot: Sendable {
         sources.contains { $0.runID == runID && $0.seq >= seq }
     }
 }
-
-/// What a client of the delta stream may be sent for one snapshot: the full message always,
-/// the delta only to a client that holds the snapshot `baseSeq` of the same run.
-struct DeltaStreamFrames: Sendable {
-    /// `{"kind":"full","seq":…,"run_id":…,"generated_at":…,"charts":[…]}`: the payload, wrapped.
-    let full: ClientFrames
-    /// The producer's delta, and the `seq` it applies to.
-    let delta: ClientFrames?
-    let baseSeq: UInt64?
-
-    /// The full message framed: the payload inside an object whose first keys route it.
-    static func fullMessage(header: SnapshotHeader, payload: ByteBuffer) -> SharedFrame {
-        let head = #"{"kind":"full","seq":\#(header.seq),"run_id":\#(JSONString.quoted(header.runID)),"generated_at":\#(header.generatedAt),"charts":"#
-        return SharedFrame(text: ByteBuffer(string: head), payload, ByteBuffer(string: "}"))
-    }
-}
-
-/// A string as a JSON string literal.
-enum JSONString {
-    static func quoted(_ string: String) -> String {
-        var out = "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
-}
