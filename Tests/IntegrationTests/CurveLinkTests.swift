@@ -69,8 +69,8 @@ struct CurveLinkTests {
                 stack.producer!.log.contains("peer refused") ? true : nil
             }
             #expect(stack.producer!.log.contains(try String(contentsOfFile: "\(keys)/stranger.pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
-            // Well past the interval: still nothing relayed.
-            try await Task.sleep(for: .seconds(1))
+            // While the admitted gateway relays three more snapshots, the stranger gets none.
+            try await ReadinessTests.waitForSnapshots(3, through: stack)
             let answer = try await testHTTPClient.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/readyz"), timeout: .seconds(5))
             #expect(answer.status == .serviceUnavailable, "a gateway with a key the producer does not admit got snapshots")
             await stranger.stop()

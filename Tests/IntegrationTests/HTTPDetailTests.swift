@@ -69,7 +69,12 @@ struct HTTPDetailTests {
                 }
             }.value
             defer { sockets.forEach { close($0) } }
-            try await Task.sleep(for: .seconds(2))
+            // Once the gateway has answered all 200 (its own count), whatever they cost is held.
+            let series = #"rollcast_gateway_http_requests_total{route="/api/realtime_window",status="200"}"#
+            _ = try await poll("the gateway to answer the 200 requests", within: .seconds(20)) { () -> Bool? in
+                let samples = MetricsTests.samples(of: try await stack.request(.GET, "/metrics", rawBody: nil).body)
+                return (samples[series] ?? 0) >= 201 ? true : nil
+            }
             // 200 copies would be 200 × the window; shared, the cost is the sockets' buffers.
             let grown = gateway.residentKiB - before
             #expect(grown < size * 200 / 1024 / 4, "RSS grew \(grown) KiB for 200 unread windows of \(size) bytes")

@@ -13,12 +13,16 @@ struct ReadinessTests {
         let feed: String?
         let reason: String?
         let runID: String?
+        let seq: UInt64?
     }
 
     static func readiness(_ stack: RollcastStack) async throws -> Readiness {
         let answer = try await stack.request(.GET, "/readyz")
         let json = try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any]
-        return Readiness(status: answer.status, feed: json?["feed"] as? String, reason: json?["reason"] as? String, runID: json?["run_id"] as? String)
+        return Readiness(
+            status: answer.status, feed: json?["feed"] as? String, reason: json?["reason"] as? String, runID: json?["run_id"] as? String,
+            seq: (json?["seq"] as? NSNumber)?.uint64Value
+        )
     }
 
     @Test("503 before the first snapshot; 200 while live, and while stale with the last charts still served; live again when the producer returns")
@@ -81,6 +85,15 @@ struct ReadinessTests {
                 return state.reason == "the gateway is shutting down" ? state : nil
             }
             #expect(draining.status == .serviceUnavailable)
+        }
+    }
+
+    /// Waits until the gateway of `stack` has relayed `count` more snapshots: proof that snapshots
+    /// flowed while something else was watched for not happening.
+    static func waitForSnapshots(_ count: UInt64, through stack: RollcastStack, within limit: Duration = .seconds(10)) async throws {
+        let start = try await readiness(stack).seq ?? 0
+        _ = try await poll("\(count) more snapshots through the gateway", within: limit) {
+            (try await readiness(stack).seq ?? 0) >= start + count ? true : nil
         }
     }
 }
