@@ -50,7 +50,7 @@ public struct Gateway: Sendable {
                     .init(service: control),
                     .init(
                         service: SnapshotSubscriber(
-                            endpoint: configuration.snapshotEndpoint,
+                            endpoints: configuration.snapshotEndpoints,
                             curve: configuration.snapshotCurve,
                             forgetProducerAfter: configuration.forgetProducerAfter,
                             broadcaster: broadcaster,

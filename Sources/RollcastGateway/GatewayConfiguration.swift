@@ -6,8 +6,9 @@ public struct GatewayConfiguration: Sendable {
     public var host: String
     /// TCP port; 0 picks a free one (see ``portFile``).
     public var port: Int
-    /// The producer's snapshot endpoint (SUB connects here).
-    public var snapshotEndpoint: String
+    /// Where snapshots come from: the producer's snapshot endpoint, or the gateway side of one
+    /// or more brokers (one SUB socket connects to each; duplicates are dropped).
+    public var snapshotEndpoints: [String]
     /// The producer's control endpoint (a DEALER connects here).
     public var controlEndpoint: String
     /// Folder served at `/` (the dashboard).
@@ -55,7 +56,7 @@ public struct GatewayConfiguration: Sendable {
     public init(
         host: String = "127.0.0.1",
         port: Int = 8000,
-        snapshotEndpoint: String,
+        snapshotEndpoints: [String],
         controlEndpoint: String,
         webRoot: String = "web",
         portFile: String? = nil,
@@ -81,7 +82,7 @@ public struct GatewayConfiguration: Sendable {
         self.curveKeyPair = curveKeyPair ?? curve?.keyPair ?? snapshotCurve?.keyPair
         self.host = host
         self.port = port
-        self.snapshotEndpoint = snapshotEndpoint
+        self.snapshotEndpoints = snapshotEndpoints
         self.controlEndpoint = controlEndpoint
         self.webRoot = webRoot
         self.portFile = portFile

@@ -43,7 +43,7 @@ public struct Producer: Sendable {
         // journal is read back.
         let files = SocketFileWatch()
         let publishing = try PublishingSocket(
-            endpoint: configuration.broker ?? configuration.snapshotEndpoint, connect: configuration.broker != nil, watch: files,
+            endpoint: configuration.snapshotEndpoint, brokers: configuration.brokers, watch: files,
             curve: configuration.curve, brokerCurve: configuration.brokerCurve, logger: logger
         )
         do {

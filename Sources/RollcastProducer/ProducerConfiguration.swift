@@ -39,8 +39,8 @@ public struct ProducerConfiguration: Sendable {
     public var replay: Replay?
     /// CURVE for the `tcp://` endpoints: the producer's key pair and the peers it admits.
     public var curve: CurveServerSettings?
-    /// A broker's producer endpoint to publish into (connecting), instead of binding ``snapshotEndpoint``.
-    public var broker: String?
+    /// Brokers' producer endpoints to publish into (connecting to each), instead of binding ``snapshotEndpoint``.
+    public var brokers: [String]
     /// CURVE for a `tcp://` broker: this producer's key pair and the broker's public key.
     public var brokerCurve: CurveClientSettings?
     /// The producer's name in every snapshot header: a broker keeps one last snapshot per name.
@@ -85,7 +85,7 @@ public struct ProducerConfiguration: Sendable {
         dataDirectory: String? = nil,
         replay: Replay? = nil,
         curve: CurveServerSettings? = nil,
-        broker: String? = nil,
+        brokers: [String] = [],
         brokerCurve: CurveClientSettings? = nil,
         name: String = HostName.local,
         advertisedControl: String? = nil
@@ -109,7 +109,7 @@ public struct ProducerConfiguration: Sendable {
         self.dataDirectory = dataDirectory
         self.replay = replay
         self.curve = curve
-        self.broker = broker
+        self.brokers = brokers
         self.brokerCurve = brokerCurve
         self.name = name
     }

@@ -22,8 +22,8 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Folder holding the producer's Unix sockets. (ROLLCAST_RUN_DIR; default $XDG_RUNTIME_DIR/rollcast or /tmp/rollcast-<uid>)")
     var runDir: String?
 
-    @Option(help: "The producer's snapshot endpoint. (ROLLCAST_SNAPSHOT_ENDPOINT; default ipc://<run dir>/snapshots.sock)")
-    var snapshotEndpoint: String?
+    @Option(help: "The producer's snapshot endpoint, or a broker's gateway side; repeatable: with two brokers, give both, and each snapshot is relayed once, from whichever copy comes first. (ROLLCAST_SNAPSHOT_ENDPOINT, comma-separated; default ipc://<run dir>/snapshots.sock)")
+    var snapshotEndpoint: [String] = []
 
     @Option(help: "The producer's control endpoint. (ROLLCAST_CONTROL_ENDPOINT; default ipc://<run dir>/control.sock)")
     var controlEndpoint: String?
@@ -123,7 +123,7 @@ struct GatewayCommand: AsyncParsableCommand {
         let configuration = GatewayConfiguration(
             host: host,
             port: port,
-            snapshotEndpoint: try settings.resolve(snapshotEndpoint, env: "ROLLCAST_SNAPSHOT_ENDPOINT", default: runDirectory.snapshotEndpoint),
+            snapshotEndpoints: snapshotEndpoints(settings, runDirectory: runDirectory),
             controlEndpoint: try settings.resolve(controlEndpoint, env: "ROLLCAST_CONTROL_ENDPOINT", default: runDirectory.controlEndpoint),
             webRoot: webRoot,
             portFile: settings.resolve(portFile, env: "ROLLCAST_PORT_FILE", default: nil),
@@ -197,4 +197,13 @@ enum GatewaySettings {
     static let maxHTTPConnections = Setting(env: "ROLLCAST_MAX_HTTP_CONNECTIONS", default: 1_000)
     static let forgetProducerAfter = Setting(env: "ROLLCAST_FORGET_PRODUCER_AFTER", default: 300.0)
     static let logLevel = Setting(env: "ROLLCAST_LOG_LEVEL", default: "info")
+}
+
+extension GatewayCommand {
+    /// `--snapshot-endpoint` (repeatable), else `ROLLCAST_SNAPSHOT_ENDPOINT` (comma-separated), else the run directory's.
+    func snapshotEndpoints(_ settings: SettingResolver, runDirectory: RunDirectory) -> [String] {
+        if !snapshotEndpoint.isEmpty { return snapshotEndpoint }
+        let listed = settings.list(env: "ROLLCAST_SNAPSHOT_ENDPOINT")
+        return listed.isEmpty ? [runDirectory.snapshotEndpoint] : listed
+    }
 }

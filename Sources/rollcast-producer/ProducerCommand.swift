@@ -87,8 +87,8 @@ struct ProducerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp(ProducerSettings.maxSnapshotPoints.help("Most points in a whole snapshot; with many symbols each chart gets its share (at least 5). 0 is no limit.")))
     var maxSnapshotPoints: Int?
 
-    @Option(help: "Publish into a broker at this endpoint (its producer side) instead of binding --snapshot-endpoint. (ROLLCAST_BROKER)")
-    var broker: String?
+    @Option(help: "Publish into a broker at this endpoint (its producer side) instead of binding --snapshot-endpoint; repeatable: every snapshot goes to every broker, so one can stop without a gap. (ROLLCAST_BROKER, comma-separated)")
+    var broker: [String] = []
 
     @Option(help: "This producer's name in its snapshots: a broker keeps one last snapshot per name. (ROLLCAST_NAME; default the host name)")
     var name: String?
@@ -187,7 +187,7 @@ struct ProducerCommand: AsyncParsableCommand {
             dataDirectory: dataDirectory,
             replay: replayConfiguration,
             curve: curve,
-            broker: settings.resolve(broker, env: "ROLLCAST_BROKER", default: nil),
+            brokers: broker.isEmpty ? settings.list(env: "ROLLCAST_BROKER") : broker,
             brokerCurve: try brokerCurve(settings, own: curve),
             name: settings.resolve(name, env: "ROLLCAST_NAME", default: HostName.local) ?? HostName.local,
             advertisedControl: try checkedAdvertisement(settings.resolve(advertiseControl, env: "ROLLCAST_ADVERTISE_CONTROL", default: nil))

@@ -60,6 +60,67 @@ struct BrokerTests {
         await stack.tearDown()
     }
 
+    @Test("two brokers: a producer publishes to both, a gateway subscribes to both, and a client gets every snapshot exactly once while each broker in turn is killed and restarted")
+    func twoBrokers() async throws {
+        let stack = try RollcastStack(producerArguments: ["--mock-symbols", "B2", "--interval", "0.3", "--name", "desk-2"])
+        let directory = stack.runDirectory
+        let sides = (1...2).map { ("ipc://\(directory)/b\($0)-in.sock", "ipc://\(directory)/b\($0)-out.sock") }
+        var brokers: [RollcastProcess] = []
+        func startBroker(_ index: Int) throws -> RollcastProcess {
+            let broker = try RollcastProcess(
+                executable: "rollcast-broker", arguments: ["--run-dir", directory, "--producer-endpoint", sides[index].0, "--gateway-endpoint", sides[index].1],
+                logPath: "\(directory)/broker-\(index + 1)-\(brokers.count).log"
+            )
+            brokers.append(broker)
+            return broker
+        }
+        do {
+            var running = [try startBroker(0), try startBroker(1)]
+            try stack.startProducer(extra: ["--broker", sides[0].0, "--broker", sides[1].0])
+            try await stack.startGateway(extra: ["--snapshot-endpoint", sides[0].1, "--snapshot-endpoint", sides[1].1])
+            try await stack.waitUntilReady()
+            let url = stack.webSocketURL
+            let seen = Collected<Arrival>()
+            let finished = Box<Bool>(false)
+            let client = Task {
+                try await WebSocketProbe.collectUntil(from: url, within: .seconds(60), into: seen) { text in
+                    let chart = try JSONDecoder().decode([ChartObject].self, from: Data(text.utf8))[0]
+                    return Arrival(runID: chart.runID, seq: chart.seq, at: .now)
+                } done: { _ in finished.value }
+            }
+            func seqsSeen(beyond count: UInt64) async throws {
+                let start = try await poll("the client's first snapshot", within: .seconds(5)) { await seen.items.last?.seq }
+                _ = try await poll("\(count) more snapshots at the client", within: .seconds(10)) { (await seen.items.last?.seq ?? 0) >= start + count ? true : nil }
+            }
+            try await seqsSeen(beyond: 3)
+            for index in [0, 1] {
+                // One broker gone (SIGKILL: its socket files stay): the other carries every snapshot.
+                await running[index].stop(signal: SIGKILL)
+                try await seqsSeen(beyond: 5)
+                running[index] = try startBroker(index)
+                try await seqsSeen(beyond: 5)
+            }
+            finished.value = true
+            let arrivals = try await client.value
+            let seqs = arrivals.map(\.seq)
+            #expect(Set(arrivals.map(\.runID)).count == 1)
+            #expect(zip(seqs, seqs.dropFirst()).allSatisfy { $1 == $0 + 1 }, "not every snapshot exactly once: \(seqs)")
+            let gaps = zip(arrivals, arrivals.dropFirst()).map { $0.at.duration(to: $1.at) }
+            let longest = gaps.max() ?? .zero
+            print("two brokers, each killed and restarted: \(seqs.count) snapshots, the longest gap \(longest.milliseconds) ms (interval 300 ms)")
+            #expect(longest < .seconds(1), "a gap of \(longest) with one broker left")
+        } catch {
+            for process in brokers + [stack.producer, stack.gateway].compactMap({ $0 }) {
+                FileHandle.standardError.write(Data("--- \(process.name) log\n\(process.log.suffix(3000))\n".utf8))
+            }
+            for broker in brokers { await broker.stop() }
+            await stack.tearDown()
+            throw error
+        }
+        for broker in brokers { await broker.stop() }
+        await stack.tearDown()
+    }
+
     /// `/readyz` of the gateway on `port`: its status and the seq and run it reports.
     static func readiness(port: Int) async throws -> (ready: Bool, seq: UInt64?, runID: String?) {
         let answer = try await testHTTPClient.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/readyz"), timeout: .seconds(5))

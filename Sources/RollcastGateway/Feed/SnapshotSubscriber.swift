@@ -15,7 +15,7 @@ final class SnapshotSubscriber: Service, Sendable {
     /// Larger messages make libzmq drop the connection rather than allocate for them.
     static let maxSnapshotBytes: Int64 = 256 << 20
 
-    private let endpoint: String
+    private let endpoints: [String]
     private let broadcaster: SnapshotBroadcaster
     private let compress: Bool
     private let logger: Logger
@@ -25,12 +25,12 @@ final class SnapshotSubscriber: Service, Sendable {
     private let forgetProducerAfter: Duration
 
     init(
-        endpoint: String, curve: CurveClientSettings? = nil, forgetProducerAfter: Duration = .seconds(300), broadcaster: SnapshotBroadcaster,
+        endpoints: [String], curve: CurveClientSettings? = nil, forgetProducerAfter: Duration = .seconds(300), broadcaster: SnapshotBroadcaster,
         compress: Bool, logger: Logger
     ) {
         self.curve = curve
         self.forgetProducerAfter = forgetProducerAfter
-        self.endpoint = endpoint
+        self.endpoints = endpoints
         self.broadcaster = broadcaster
         self.compress = compress
         self.logger = logger
@@ -50,9 +50,13 @@ final class SnapshotSubscriber: Service, Sendable {
         // A few snapshots of slack; older ones are worthless once a newer one exists.
         try socket.setReceiveHighWaterMark(4)
         try socket.subscribe(SnapshotHeader.topic)
-        try CurveLink.secure(socket, endpoint: endpoint, curve: curve)
-        try socket.connect(endpoint)
-        logger.info("subscribed to snapshots", metadata: ["endpoint": "\(endpoint)"])
+        // One socket to every endpoint (two brokers): libzmq queues from each fairly, and the
+        // merger drops the second copy of a snapshot (same producer, run and seq, or older).
+        for endpoint in endpoints {
+            try CurveLink.secure(socket, endpoint: endpoint, curve: curve)
+            try socket.connect(endpoint)
+            logger.info("subscribed to snapshots", metadata: ["endpoint": "\(endpoint)"])
+        }
         let decoder = JSONDecoder()
         let deflater = compress ? try SnapshotDeflater() : nil
         var merger = SnapshotMerger(forgetAfter: forgetProducerAfter)

@@ -399,7 +399,7 @@ struct APIRoutes: Sendable {
                 charts: snapshot?.header.charts,
                 snapshotBytes: snapshot?.payload.readableBytes,
                 lastSnapshotAgeMilliseconds: snapshot.map { $0.receivedAt.duration(to: .now).milliseconds },
-                snapshotEndpoint: configuration.snapshotEndpoint,
+                snapshotEndpoint: configuration.snapshotEndpoints.joined(separator: ","),
                 controlEndpoint: configuration.controlEndpoint,
                 sources: snapshot.map { snapshot in snapshot.sources.map { Source($0, now: .now) } } ?? [],
                 producer: producer,

@@ -126,19 +126,21 @@ final class PublishingSocket: @unchecked Sendable {
     /// snapshots (the next full one replaces them) and the producer's memory stays flat.
     static let queuedSnapshots: Int32 = 2
 
-    /// - Parameter connect: publish into a broker at `endpoint` (connect) instead of binding it.
+    /// - Parameter brokers: publish into these brokers (connecting to each: every snapshot goes
+    ///   to every one) instead of binding `endpoint`.
     init(
-        endpoint: String, connect: Bool = false, watch: SocketFileWatch, curve: CurveServerSettings?, brokerCurve: CurveClientSettings? = nil,
+        endpoint: String, brokers: [String] = [], watch: SocketFileWatch, curve: CurveServerSettings?, brokerCurve: CurveClientSettings? = nil,
         logger: Logger
     ) throws {
-        self.endpoint = endpoint
+        self.endpoint = brokers.isEmpty ? endpoint : brokers.joined(separator: ",")
         socket = try ZMQSocket(context: try ZMQContext(), type: .pub)
         try socket.setSendHighWaterMark(Self.queuedSnapshots)
-        if connect {
-            if endpoint.hasPrefix("tcp://"), let brokerCurve {
+        if !brokers.isEmpty {
+            // CURVE options hold for every connection made after them: with a broker key, every broker speaks CURVE.
+            if brokers.contains(where: { $0.hasPrefix("tcp://") }), let brokerCurve {
                 try socket.makeCurveClient(keyPair: brokerCurve.keyPair, serverKey: brokerCurve.serverKey)
             }
-            try socket.connect(endpoint)
+            for broker in brokers { try socket.connect(broker) }
             binding = BoundEndpoint(file: nil, zap: nil)
         } else {
             binding = try IPCEndpoint.bind(socket, to: endpoint, watch: watch, curve: curve, logger: logger)
