@@ -218,9 +218,10 @@ run_tests() {
     # stalled gateway with large snapshots, mock loads of a million points) run after the rest,
     # one at a time: beside them the suites that check timing (shutdown within 2 s, timeouts,
     # stalls) would measure the load, and their own timing checks would measure their neighbours.
-    # LifecycleTests' shutdown within 2 s runs there too: in the parallel batch the other suites'
-    # start-up alone once held a gateway's stop past it.
-    local heavy='IntegrationTests\.(ReliabilityTests|IngestFuzzTests|IngestTests|BoundedQueueTests|PersistenceTests|ShardedTests|LifecycleTests)'
+    # LifecycleTests' shutdown within 2 s and BrokerTests' gaps run there too: in the parallel
+    # batch the other suites' start-up alone once held a gateway's stop past 2 s, and a 300 ms
+    # snapshot interval 1.6 s.
+    local heavy='IntegrationTests\.(ReliabilityTests|IngestFuzzTests|IngestTests|BoundedQueueTests|PersistenceTests|ShardedTests|LifecycleTests|BrokerTests)'
     say "unit and integration tests"
     # A bound on each run: a hung test must fail CI, not stall it.
     timeout --signal=KILL 1200 swift test --skip-build --skip "$heavy"
