@@ -235,6 +235,8 @@ run_tests() {
     timeout --signal=KILL 180 python3 Tests/scripts/haproxy_test.py
     say "scale-out under load: broker, two producers, two gateways behind HAProxy, 200 clients"
     timeout --signal=KILL 240 python3 Tests/scripts/scale_out_test.py
+    say "faults under load: two brokers, two producers, two gateways, HAProxy, 300 clients, ingest with retries"
+    timeout --signal=KILL 300 python3 Tests/scripts/fault_run.py
     say "systemd units in docs/deploy"
     timeout --signal=KILL 120 python3 Tests/scripts/deploy_units_test.py
     say "run.sh itself: supervision and Ctrl-C"
