@@ -151,6 +151,20 @@ struct ReplayFileTests {
         #expect(one.symbols == ["W"])
     }
 
+    @Test("a time column named as data sites name it: a word of its name says time or date")
+    func wordedTimeColumns() throws {
+        let fred = try read(",observation_date,CPIAUCSL\n0,1947-01-01,21.48\n1,1947-02-01,21.62\n")
+        #expect(rows(fred) == ["CPIAUCSL -725846400.0 21.48 0.0", "CPIAUCSL -723168000.0 21.62 0.0"])
+        #expect(try read("Date Time,price\n2020-01-02 09:30,1\n", name: "X.csv").rows.times == [1_577_957_400])
+        #expect(throws: Reason(text: "FILE:1: columns 'start_time' and 'end_time' could each be t; name one of them t")) {
+            try read("start_time,end_time,price\n1,2,3\n")
+        }
+        // `update` is not `date`.
+        #expect(throws: Reason(text: "FILE:1: no t column: the header must name t (or time, timestamp, date, datetime, or a date and a time column) and the values (price, or close, last, value; or --columns)")) {
+            try read("update_count,price\n1,2\n")
+        }
+    }
+
     @Test("wide tables refuse what cannot be a series", arguments: [
         ("date,a,b\n2020-01-01,1,2\n2020-01-02,x,2\n", ReplayOptions(), "FILE:3: a 'x' is not a number"),
         ("date,a\n2020-01-01,1\n", ReplayOptions(columns: ["b"]), "FILE:1: no column 'b' (--columns); the header has 'date', 'a'"),

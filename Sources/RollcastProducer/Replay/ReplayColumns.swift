@@ -3,7 +3,8 @@ import RollcastCore
 /// What each column of a replayed file holds, from its header.
 ///
 /// The time is `t`, else one of `time`, `timestamp`, `date`, `datetime`, or a `date` and a
-/// `time` column together; the symbol is `symbol` or `ticker` (optional). Values come in two
+/// `time` column together, else the one column whose name holds one of those words
+/// (`observation_date`, `Date Time`); the symbol is `symbol` or `ticker` (optional). Values come in two
 /// shapes:
 /// - **narrow**: a `price` column (or `close`, `last`, `value`) and an optional `volume`: one
 ///   tick per row, of the row's symbol;
@@ -97,7 +98,16 @@ struct ReplayColumns {
         if candidates.count > 1 {
             throw Refusal(reason: "columns \(candidates.map { "'\(names[$0])'" }.joined(separator: " and ")) could each be t; name one of them t")
         }
-        return candidates.first.map { [$0] }
+        if let exact = candidates.first { return [exact] }
+        // Names as data sites write them: `observation_date`, `Date Time`, `time (UTC)`: one
+        // column with such a word is the time.
+        let worded = names.indices.filter { index in
+            names[index].split { !$0.isLetter }.contains { timeNames.contains(String($0)) }
+        }
+        if worded.count > 1 {
+            throw Refusal(reason: "columns \(worded.map { "'\(names[$0])'" }.joined(separator: " and ")) could each be t; name one of them t")
+        }
+        return worded.first.map { [$0] }
     }
 
     /// The column named `role`, else the one of `otherNames` the header has.
