@@ -19,7 +19,6 @@ All processes listen on 127.0.0.1 and are stopped on every path; every wait has 
 
 import argparse
 import asyncio
-import base64
 import json
 import os
 import random
@@ -38,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "browser"))
 from harness import ROOT, bin_dir, wait_for  # noqa: E402
-from haproxy_test import haproxy_path  # noqa: E402
+from haproxy_test import haproxy_path, next_text, upgrade  # noqa: E402
 
 INTERVAL = 0.5
 TICKS_PER_BATCH = 10
@@ -174,36 +173,18 @@ class Client:
     async def session(self, stop):
         reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", self.port), 5)
         try:
-            key = base64.b64encode(os.urandom(16)).decode()
-            writer.write((f"GET /ws/realtime_charts HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
-                          f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
-            await writer.drain()
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-            if b" 101 " not in head.split(b"\r\n", 1)[0]:
+            if not await asyncio.wait_for(upgrade(reader, writer, self.port), 5):
                 return
             self.connections += 1
             while not stop.is_set():
                 # A gateway stopped mid-frame must not hold the client: 10 s is 20 intervals.
-                first, second = await asyncio.wait_for(reader.readexactly(2), 10)
-                length = second & 0x7F
-                if length == 126:
-                    length = int.from_bytes(await reader.readexactly(2), "big")
-                elif length == 127:
-                    length = int.from_bytes(await reader.readexactly(8), "big")
-                payload = await reader.readexactly(length)
-                opcode = first & 0x0F
-                if opcode == 0x8:
+                text = await next_text(reader, writer, timeout=10)
+                if text is None:
                     return
-                if opcode == 0x9:
-                    mask = os.urandom(4)
-                    writer.write(bytes([0x8A, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
-                    continue
-                if opcode != 0x1:
-                    continue
                 self.arrivals.append(time.monotonic())
                 if not self.checks:
                     continue
-                for chart in json.loads(payload):
+                for chart in json.loads(text):
                     if not chart["t"]:
                         continue
                     key = (chart["symbol"], chart["run_id"])

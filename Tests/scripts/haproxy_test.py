@@ -63,39 +63,52 @@ class Client:
     async def session(self, stop):
         reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
         try:
-            key = base64.b64encode(os.urandom(16)).decode()
-            writer.write(
-                (f"GET /ws/realtime_charts HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
-                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
-            )
-            await writer.drain()
-            head = await reader.readuntil(b"\r\n\r\n")
-            if b" 101 " not in head.split(b"\r\n", 1)[0]:
+            if not await upgrade(reader, writer, self.port):
                 return
             self.connections += 1
             while not stop.is_set():
-                first, second = await reader.readexactly(2)
-                length = second & 0x7F
-                if length == 126:
-                    length = int.from_bytes(await reader.readexactly(2), "big")
-                elif length == 127:
-                    length = int.from_bytes(await reader.readexactly(8), "big")
-                payload = await reader.readexactly(length)
-                opcode = first & 0x0F
-                if opcode == 0x8:  # close
+                text = await next_text(reader, writer)
+                if text is None:  # closed
                     return
-                if opcode == 0x9:  # ping: answer with a masked pong
-                    mask = os.urandom(4)
-                    writer.write(bytes([0x8A, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
-                    continue
-                if opcode == 0x1:
-                    charts = json.loads(payload)
-                    if charts:
-                        self.received.append((time.monotonic(), charts[0]["seq"], self.connections))
-                        # Each chart's producer run and seq: with several producers they differ.
-                        self.latest = {chart["symbol"]: (chart["run_id"], chart["seq"]) for chart in charts}
+                charts = json.loads(text)
+                if charts:
+                    self.received.append((time.monotonic(), charts[0]["seq"], self.connections))
+                    # Each chart's producer run and seq: with several producers they differ.
+                    self.latest = {chart["symbol"]: (chart["run_id"], chart["seq"]) for chart in charts}
         finally:
             writer.close()
+
+
+async def upgrade(reader, writer, port):
+    """Sends the WebSocket upgrade for /ws/realtime_charts; whether the answer was 101."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write((f"GET /ws/realtime_charts HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    return b" 101 " in head.split(b"\r\n", 1)[0]
+
+
+async def next_text(reader, writer, timeout=None):
+    """The next text message's bytes, answering pings on the way; None once the server closes.
+    With `timeout`, a frame that does not start within it raises (a stopped server)."""
+    while True:
+        first, second = await asyncio.wait_for(reader.readexactly(2), timeout)
+        length = second & 0x7F
+        if length == 126:
+            length = int.from_bytes(await reader.readexactly(2), "big")
+        elif length == 127:
+            length = int.from_bytes(await reader.readexactly(8), "big")
+        payload = await reader.readexactly(length)
+        opcode = first & 0x0F
+        if opcode == 0x8:
+            return None
+        if opcode == 0x9:  # ping: answer with a masked pong
+            mask = os.urandom(4)
+            writer.write(bytes([0x8A, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+            continue
+        if opcode == 0x1:
+            return payload
 
 
 async def until(condition, timeout, what):
