@@ -11,18 +11,8 @@ public struct ReplayData: Sendable {
     /// The files read, in the order given.
     public let paths: [String]
     let rows: ReplayRows
-    /// What was chosen for each file, for the log: its time format and the series of a wide table.
-    let files: [FileSummary]
-
-    struct FileSummary: Sendable {
-        let path: String
-        let ticks: Int
-        let timeFormat: String
-        let timeExample: String
-        let series: [String]
-        let skipped: Int
-        let firstSkipped: String?
-    }
+    /// Each file as it was read: what was chosen for it (time format, wide series) and its counts, for the log.
+    let files: [ReplayFile]
 
     /// Bad rows left out (`skipBad`), in all files, and the first of them.
     public let skipped: Int
@@ -34,21 +24,16 @@ public struct ReplayData: Sendable {
     /// - Parameters:
     ///   - maxSymbols: the producer's symbol limit; files with more are refused.
     ///   - now: the wall clock, to tell a `t` in milliseconds from one in seconds.
-    /// - Throws: ``ReplayFile/Failure`` naming the file, and the line for a bad row.
+    /// - Throws: ``ReplayFailure`` naming the file, and the line for a bad row.
     public init(paths given: [String], options: ReplayOptions, maxSymbols: Int, now: Double) throws(ReplayFailure) {
         let paths = try Self.files(given)
         var rows = ReplayRows()
-        var files: [FileSummary] = []
+        var files: [ReplayFile] = []
         var skipped = 0
         var firstSkipped: String?
         for path in paths {
             let file = try ReplayFile(path: path, options: options, now: now, into: &rows)
-            files.append(
-                FileSummary(
-                    path: path, ticks: file.ticks, timeFormat: file.timeFormat, timeExample: file.timeExample, series: file.series,
-                    skipped: file.skipped, firstSkipped: file.firstSkipped
-                )
-            )
+            files.append(file)
             skipped += file.skipped
             firstSkipped = firstSkipped ?? file.firstSkipped
         }
