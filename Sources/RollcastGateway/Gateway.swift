@@ -176,7 +176,7 @@ public struct Gateway: Sendable {
                     defaultHost: configuration.serverNames.first ?? (configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host),
                     decide: { head in
                         let host = head.headers.first(name: "host")
-                        if let refusal = policy.hostRefusal(host, isHTTP11: true) ?? policy.originRefusal(head.headers.first(name: "origin"), host: host) {
+                        if let refusal = policy.hostRefusal(host) ?? policy.originRefusal(head.headers.first(name: "origin"), host: host) {
                             metrics.countRefusedUpgrade(status: refusal.status)
                             refusals.note(refusal.reason, metadata: ["status": "\(refusal.status)"])
                             return .init(status: HTTPResponseStatus(statusCode: refusal.status), reason: refusal.reason)

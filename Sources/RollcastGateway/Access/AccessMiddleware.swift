@@ -13,7 +13,7 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let host = request.head.authority
-        if let refusal = policy.hostRefusal(host, isHTTP11: true) { throw APIError(refusal) }
+        if let refusal = policy.hostRefusal(host) { throw APIError(refusal) }
         let origin = request.headers[.origin]
         if request.method == .options { return try preflight(origin: origin, host: host) }
         if request.method != .get, request.method != .head {

@@ -29,10 +29,11 @@ struct AccessPolicy: Sendable {
         self.allowedOrigins = Set(allowedOrigins.map { Self.trimmedOrigin($0) })
     }
 
-    /// Why a request with this `Host` (and HTTP version) is refused, or `nil`.
-    func hostRefusal(_ host: String?, isHTTP11: Bool) -> Refusal? {
+    /// Why a request with this `Host` is refused, or `nil`. An HTTP/1.0 request without one
+    /// never gets here without one: ``UpgradeGateHandler`` names the default host for it.
+    func hostRefusal(_ host: String?) -> Refusal? {
         guard let host, !host.isEmpty else {
-            return isHTTP11 ? Refusal(status: 400, reason: "an HTTP/1.1 request must name the gateway in Host") : nil
+            return Refusal(status: 400, reason: "an HTTP/1.1 request must name the gateway in Host")
         }
         guard let hostNames else { return nil }
         let name = Self.hostName(of: host)
