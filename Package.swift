@@ -156,6 +156,8 @@ let package = Package(
                 // The producer's own encoder makes the snapshots the merger is tested on.
                 "RollcastProducer",
                 "ZeroMQ",
+                // The HTTP routes answered in-process, without a socket.
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

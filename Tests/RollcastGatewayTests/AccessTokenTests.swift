@@ -60,17 +60,6 @@ struct AccessTokenTests {
         #expect(TokenAuthority.expiry(ofAdmitted: String(repeating: "a", count: TokenAuthority.maximumTokenBytes + 1)) == nil)
     }
 
-    @Test("routes and the role they need")
-    func routeRoles() {
-        #expect(AccessRole.needed(forPath: "/api/ingest") == .write)
-        #expect(AccessRole.needed(forPath: "/api/test/load_mock_data") == .write)
-        #expect(AccessRole.needed(forPath: "/api/status") == .read)
-        #expect(AccessRole.needed(forPath: "/ws/realtime_charts") == .read)
-        #expect(AccessRole.needed(forPath: "/metrics") == .read)
-        #expect(AccessRole.needed(forPath: "/healthz") == nil)
-        #expect(AccessRole.needed(forPath: "/index.html") == nil)
-    }
-
     @Test("where a token is read from: Authorization, a bearer subprotocol, access_token")
     func tokenPlaces() {
         #expect(BearerToken.fromAuthorization("Bearer abc") == "abc")

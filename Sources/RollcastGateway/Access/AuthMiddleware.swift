@@ -1,13 +1,14 @@
 import Hummingbird
 
-/// Asks HTTP requests for a token where the route needs one (``AccessRole/needed(forPath:)``),
+/// Asks HTTP requests for a token where the route needs one (``RouteTable/role(at:)``),
 /// taken from `Authorization: Bearer`. Without a ``TokenAuthority`` (no `--jwt-secret-file`) every
 /// request passes. WebSocket upgrades are checked before this, by ``UpgradeGateHandler``.
 struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let authority: TokenAuthority?
+    let routes: RouteTable
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let authority, let needed = AccessRole.needed(forPath: request.uri.path) else {
+        guard let authority, let needed = routes.role(at: request.uri.path) else {
             return try await next(request, context)
         }
         if let refusal = await authority.refusal(of: BearerToken.fromAuthorization(request.headers[.authorization]), needing: needed) {

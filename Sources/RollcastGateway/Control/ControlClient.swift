@@ -81,11 +81,6 @@ final class ControlClient: Service, Sendable {
     /// The producer at `--control-endpoint`.
     var defaultTarget: ControlTarget { ControlTarget(endpoint: endpoint, curve: curve) }
 
-    /// Sends `request` to the producer at `--control-endpoint`; see ``send(_:to:timeout:)``.
-    func send(_ request: ControlRequest, timeout: Duration) async throws -> ControlReply {
-        try await send(request, to: defaultTarget, timeout: timeout)
-    }
-
     /// Sends `request` to `target` and waits for the reply until `timeout` has passed since the call.
     /// - Throws: ``Failure`` when the producer is down, slow, or answers nonsense.
     func send(_ request: ControlRequest, to target: ControlTarget, timeout: Duration) async throws -> ControlReply {

@@ -7,8 +7,7 @@ import NIOCore
 /// The router answers an unknown path and a known path with the wrong method alike (404);
 /// this tells them apart with the table of routes, so a client learns what it did wrong.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
-    /// Allowed methods by path.
-    let routes: [String: [HTTPRequest.Method]]
+    let routes: RouteTable
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -28,7 +27,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     private func translate(_ error: HTTPError, for request: Request) -> APIError {
         switch error.status {
         case .notFound:
-            if let allowed = routes[request.uri.path], !allowed.contains(request.method) {
+            if let allowed = routes.route(at: request.uri.path)?.methods, !allowed.contains(request.method) {
                 let list = allowed.map(\.rawValue).joined(separator: ", ")
                 return APIError(.methodNotAllowed, "\(request.method.rawValue) is not allowed on \(request.uri.path); use \(list)", headers: [.allow: list])
             }

@@ -8,8 +8,11 @@ import Hummingbird
 ///   at the NUL and serve `index.html` under whatever type the rest of the name suggests.
 /// - Every answer says `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer`;
 ///   the dashboard's pages also carry a Content-Security-Policy that allows only the
-///   gateway's own scripts, styles and connections, and forbids framing (clickjacking).
+///   gateway's own scripts, styles and connections, and forbids framing (clickjacking); which
+///   answers carry it is the route table's to say (``RouteTable/appliesContentSecurityPolicy(to:)``).
 struct HardeningMiddleware<Context: RequestContext>: RouterMiddleware {
+    let routes: RouteTable
+
     static var contentSecurityPolicy: String {
         "default-src 'self'; connect-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
     }
@@ -18,13 +21,17 @@ struct HardeningMiddleware<Context: RequestContext>: RouterMiddleware {
         let path = request.uri.path
         // As the file lookup will read it: percent escapes decoded.
         let decoded = path.removingPercentEncoding ?? path
-        if decoded.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
-            throw APIError(.badRequest, "the path holds a control character")
-        }
-        var response = try await next(request, context)
+        // It runs outside ``ErrorMiddleware``, so that error answers carry the headers too:
+        // its own refusal is made an answer here.
+        var response =
+            if decoded.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+                try APIError(.badRequest, "the path holds a control character").response(from: request, context: context)
+            } else {
+                try await next(request, context)
+            }
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.referrerPolicy] = "no-referrer"
-        if !path.hasPrefix("/api/"), path != "/healthz", path != "/readyz" {
+        if routes.appliesContentSecurityPolicy(to: path) {
             response.headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
         }
         return response

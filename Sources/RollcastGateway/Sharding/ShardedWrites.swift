@@ -2,17 +2,12 @@ import Foundation
 import Hummingbird
 import NIOCore
 import RollcastCore
-import Synchronization
 
 /// Writes on a gateway merging several producers: each symbol's part goes to the producer that
 /// owns it (``ProducerRouter``), all parts at once, each applied whole or not at all by its
 /// producer. The answer says what each producer did.
-extension APIRoutes {
-    var router: ProducerRouter {
-        routes.router(for: broadcaster.latest) { sources in
-            ProducerRouter(sources: sources, fallback: control.defaultTarget, keyPair: configuration.curveKeyPair)
-        }
-    }
+struct ShardedWrites: Sendable {
+    let producers: ProducerLink
 
     /// What one producer did with its part of a write.
     struct PartAnswer: Encodable {
@@ -58,7 +53,7 @@ extension APIRoutes {
                 group.addTask {
                     let producer = part.destination.producer ?? ""
                     do {
-                        let reply = try await forward(part.request, to: part.destination)
+                        let reply = try await producers.forward(part.request, to: part.destination)
                         if let error = reply.error {
                             return (position, PartAnswer(producer: producer, size: part.size, status: 400, result: nil, loaded: nil, error: error))
                         }
@@ -94,7 +89,7 @@ extension APIRoutes {
         return response
     }
 
-    func ingestSharded(_ split: IngestSplit) async throws -> Response {
+    func ingest(_ split: IngestSplit) async throws -> Response {
         let parts = split.parts.map { entry in
             let destination = entry.key.base as! ProducerRouter.Destination
             return (key: entry.part, destination: destination, size: entry.part.indices.count, request: ControlRequest.ingest(batch: split.body(of: entry.part)))
@@ -121,7 +116,7 @@ extension APIRoutes {
     }
 
     /// Each producer loads its symbols; the answer comes once one message holds every part.
-    func loadMockDataSharded(_ load: LoadMockData, router: ProducerRouter, started: ContinuousClock.Instant) async throws -> Response {
+    func loadMockData(_ load: LoadMockData, router: ProducerRouter, started: ContinuousClock.Instant) async throws -> Response {
         var order: [ProducerRouter.Destination] = []
         var symbols: [ProducerRouter.Destination: [String]] = [:]
         for symbol in load.symbols {
@@ -138,26 +133,12 @@ extension APIRoutes {
         let all = await sendParts(parts).map(\.answer)
         if let failure = partialFailure(all) { return failure }
         let loaded = all.compactMap(\.loaded)
-        let remaining = configuration.controlTimeout - started.duration(to: .now)
+        let remaining = producers.timeout - started.duration(to: .now)
+        let broadcaster = producers.broadcaster
         let holding = await broadcaster.waitForSnapshot(holding: loaded.map { ($0.runID, $0.visibleFromSeq) }, timeout: max(remaining, .zero))
         let snapshot = holding ?? broadcaster.latest
         return JSONBody.response(
-            LoadedBody(symbols: load.symbols, points: load.points, seed: load.seed, seq: snapshot?.header.seq ?? 0, runID: snapshot?.header.runID ?? "")
+            MockDataRoute.Loaded(symbols: load.symbols, points: load.points, seed: load.seed, seq: snapshot?.header.seq ?? 0, runID: snapshot?.header.runID ?? "")
         )
-    }
-}
-
-/// The router of the latest message, made when a write first needs it after that message
-/// arrived: its symbol table costs a pass over every producer's symbols (up to 64 × 1,000),
-/// which a write should not pay each time. Liveness is as of that moment.
-final class RouterCache: Sendable {
-    private let latest = Mutex<(key: String, router: ProducerRouter)?>(nil)
-
-    func router(for snapshot: RelayedSnapshot?, make: ([ProducerSource]) -> ProducerRouter) -> ProducerRouter {
-        let key = snapshot.map { "\($0.header.runID)/\($0.header.seq)" } ?? ""
-        if let cached = latest.withLock({ $0 }), cached.key == key { return cached.router }
-        let router = make(snapshot?.sources ?? [])
-        latest.withLock { $0 = (key, router) }
-        return router
     }
 }

@@ -1,0 +1,26 @@
+import RollcastCore
+
+/// What answers the gateway's HTTP routes, made once from the gateway's collaborators.
+struct GatewayAPI: Sendable {
+    let ingest: IngestRoute
+    let mockData: MockDataRoute
+    let realtimeWindow: RealtimeWindowRoute
+    let status: StatusRoute
+    let readiness: ReadinessRoute
+    let metrics: MetricsRoute
+
+    init(configuration: GatewayConfiguration, broadcaster: SnapshotBroadcaster, control: any ProducerControl, metrics: GatewayMetrics) {
+        let producers = ProducerLink(
+            control: control, broadcaster: broadcaster, timeout: configuration.controlTimeout, keyPair: configuration.curveKeyPair
+        )
+        ingest = IngestRoute(producers: producers, maxBodyBytes: configuration.maxIngestBytes)
+        mockData = MockDataRoute(producers: producers, maxBodyBytes: configuration.maxBodyBytes)
+        realtimeWindow = RealtimeWindowRoute(broadcaster: broadcaster)
+        status = StatusRoute(
+            broadcaster: broadcaster, metrics: metrics, producers: producers,
+            snapshotEndpoints: configuration.snapshotEndpoints, controlEndpoint: configuration.controlEndpoint
+        )
+        readiness = ReadinessRoute(broadcaster: broadcaster, metrics: metrics, maxClients: configuration.maxClients)
+        self.metrics = MetricsRoute(broadcaster: broadcaster, metrics: metrics, producers: producers)
+    }
+}
