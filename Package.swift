@@ -82,10 +82,21 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The flags every command shares (run directory, log level, CURVE for servers), each
+        // validating and resolving itself.
+        .target(
+            name: "RollcastOptions",
+            dependencies: [
+                "RollcastCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "rollcast-producer",
             dependencies: [
                 "RollcastProducer",
+                "RollcastOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -93,6 +104,7 @@ let package = Package(
             name: "rollcast-gateway",
             dependencies: [
                 "RollcastGateway",
+                "RollcastOptions",
                 "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -111,6 +123,7 @@ let package = Package(
             name: "rollcast-broker",
             dependencies: [
                 "RollcastBroker",
+                "RollcastOptions",
                 "RollcastCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -17,7 +17,7 @@ public struct Broker: Service {
         /// CURVE for `tcp://` sides: the broker's key pair, and the producers and gateways it admits.
         public var curve: CurveServerSettings?
 
-        public init(producerEndpoint: String, gatewayEndpoint: String, silenceLimit: Duration = .seconds(10), curve: CurveServerSettings? = nil) {
+        public init(producerEndpoint: String, gatewayEndpoint: String, silenceLimit: Duration, curve: CurveServerSettings?) {
             self.producerEndpoint = producerEndpoint
             self.gatewayEndpoint = gatewayEndpoint
             self.silenceLimit = silenceLimit

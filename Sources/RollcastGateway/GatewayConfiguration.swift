@@ -9,18 +9,18 @@ public struct GatewayConfiguration: Sendable {
     /// Where snapshots come from: the producer's snapshot endpoint, or the gateway side of one
     /// or more brokers (one SUB socket connects to each; duplicates are dropped).
     public var snapshotEndpoints: [String]
-    /// The producer's control endpoint (a DEALER connects here).
+    /// The producer's control endpoint (the control client's DEALER socket connects here).
     public var controlEndpoint: String
     /// Folder served at `/` (the dashboard).
     public var webRoot: String
     /// If set, the bound port is written here once the server listens.
     public var portFile: String?
-    /// Largest accepted HTTP request body, in bytes.
-    public var maxBodyBytes: Int
-    /// Largest accepted `POST /api/ingest` body, in bytes.
-    public var maxIngestBytes: Int
-    /// How long an HTTP request waits for the producer before answering 503.
-    public var controlTimeout: Duration
+    /// Largest accepted HTTP request body, in bytes (not a setting).
+    public var maxBodyBytes = 64 * 1024
+    /// Largest accepted `POST /api/ingest` body, in bytes (not a setting: docs/ingest.md's limits).
+    public var maxIngestBytes = 1 << 20
+    /// How long an HTTP request waits for the producer before answering 503 (not a setting).
+    public var controlTimeout: Duration = .seconds(2)
     /// Most WebSocket clients at once; upgrades past it get 503.
     public var maxClients: Int
     /// How long a client's socket may stay unwritable before the client is closed.
@@ -53,25 +53,23 @@ public struct GatewayConfiguration: Sendable {
     /// This gateway's own key pair, also for the `tcp://` control sockets producers announce.
     public var curveKeyPair: CurveKeyPair?
 
+    /// The defaults are the settings' (``GatewaySettings``), declared there alone.
     public init(
-        host: String = "127.0.0.1",
-        port: Int = 8000,
+        host: String = GatewaySettings.host.defaultValue,
+        port: Int = GatewaySettings.port.defaultValue,
         snapshotEndpoints: [String],
         controlEndpoint: String,
-        webRoot: String = "web",
+        webRoot: String = GatewaySettings.webRoot.defaultValue,
         portFile: String? = nil,
-        maxBodyBytes: Int = 64 * 1024,
-        maxIngestBytes: Int = 1 << 20,
-        controlTimeout: Duration = .seconds(2),
-        maxClients: Int = 10_000,
-        slowClientLimit: Duration = .seconds(30),
-        pingInterval: Duration = .seconds(25),
-        pongTimeout: Duration = .seconds(10),
-        permessageDeflate: Bool = false,
-        idleTimeout: Duration = .seconds(15),
-        maxHTTPConnections: Int = 1_000,
-        forgetProducerAfter: Duration = .seconds(300),
-        enableTestAPI: Bool = false,
+        maxClients: Int = GatewaySettings.maxClients.defaultValue,
+        slowClientLimit: Duration = .seconds(GatewaySettings.slowClientTimeout.defaultValue),
+        pingInterval: Duration = .seconds(GatewaySettings.pingInterval.defaultValue),
+        pongTimeout: Duration = .seconds(GatewaySettings.pongTimeout.defaultValue),
+        permessageDeflate: Bool = GatewaySettings.permessageDeflate.defaultValue,
+        idleTimeout: Duration = .seconds(GatewaySettings.idleTimeout.defaultValue),
+        maxHTTPConnections: Int = GatewaySettings.maxHTTPConnections.defaultValue,
+        forgetProducerAfter: Duration = .seconds(GatewaySettings.forgetProducerAfter.defaultValue),
+        enableTestAPI: Bool = GatewaySettings.enableTestAPI.defaultValue,
         serverNames: [String] = [],
         allowedOrigins: [String] = [],
         jwtKey: [UInt8]? = nil,
@@ -86,9 +84,6 @@ public struct GatewayConfiguration: Sendable {
         self.controlEndpoint = controlEndpoint
         self.webRoot = webRoot
         self.portFile = portFile
-        self.maxBodyBytes = maxBodyBytes
-        self.maxIngestBytes = maxIngestBytes
-        self.controlTimeout = controlTimeout
         self.maxClients = maxClients
         self.slowClientLimit = slowClientLimit
         self.pingInterval = pingInterval

@@ -19,8 +19,8 @@ public struct ProducerConfiguration: Sendable {
     public var mockSymbols: [String]
     /// Ticks per second for each mock symbol.
     public var mockRate: Double
-    /// Seed of the default mock symbols' walks.
-    public var mockSeed: UInt64
+    /// Seed of the default mock symbols' walks: the same walks on every start.
+    public var mockSeed: UInt64 = 1
     /// Most symbols the producer keeps; loads past it are refused.
     public var maxSymbols: Int
     /// Most points per chart in a snapshot, reduced with min/max buckets; 0 sends every point.
@@ -56,7 +56,7 @@ public struct ProducerConfiguration: Sendable {
         public var loop: Bool
         public var options: ReplayOptions
 
-        public init(paths: [String], speed: ReplaySpeed = .times(1), loop: Bool = false, options: ReplayOptions = ReplayOptions()) {
+        public init(paths: [String], speed: ReplaySpeed, loop: Bool, options: ReplayOptions) {
             self.paths = paths
             self.speed = speed
             self.loop = loop
@@ -64,42 +64,39 @@ public struct ProducerConfiguration: Sendable {
         }
     }
 
-    public static let defaultMockSymbols = ["AAPL", "MSFT", "NVDA", "EURUSD", "BTCUSD"]
-
+    /// Every value from its setting (``ProducerSettings``); the defaults live there alone.
     public init(
         runDirectory: RunDirectory,
-        snapshotEndpoint: String? = nil,
-        controlEndpoint: String? = nil,
-        ingestEndpoint: String? = nil,
-        interval: Double = 2,
-        windowSeconds: Double = 300,
-        mockSymbols: [String] = Self.defaultMockSymbols,
-        mockRate: Double = 2,
-        mockSeed: UInt64 = 1,
-        maxSymbols: Int = 1_000,
-        maxPoints: Int = 1_000,
-        maxSnapshotPoints: Int = 250_000,
-        maxFutureSkew: Double = 5,
-        maxTicksPerWindow: Int = 100_000,
-        forgetEmptyAfter: Double = 60,
-        dataDirectory: String? = nil,
-        replay: Replay? = nil,
-        curve: CurveServerSettings? = nil,
-        brokers: [String] = [],
-        brokerCurve: CurveClientSettings? = nil,
-        name: String = HostName.local,
-        advertisedControl: String? = nil
+        snapshotEndpoint: String,
+        controlEndpoint: String,
+        ingestEndpoint: String,
+        interval: Double,
+        windowSeconds: Double,
+        mockSymbols: [String],
+        mockRate: Double,
+        maxSymbols: Int,
+        maxPoints: Int,
+        maxSnapshotPoints: Int,
+        maxFutureSkew: Double,
+        maxTicksPerWindow: Int,
+        forgetEmptyAfter: Double,
+        dataDirectory: String?,
+        replay: Replay?,
+        curve: CurveServerSettings?,
+        brokers: [String],
+        brokerCurve: CurveClientSettings?,
+        name: String,
+        advertisedControl: String?
     ) {
         self.advertisedControl = advertisedControl
         self.runDirectory = runDirectory
-        self.snapshotEndpoint = snapshotEndpoint ?? runDirectory.snapshotEndpoint
-        self.controlEndpoint = controlEndpoint ?? runDirectory.controlEndpoint
-        self.ingestEndpoint = ingestEndpoint ?? runDirectory.ingestEndpoint
+        self.snapshotEndpoint = snapshotEndpoint
+        self.controlEndpoint = controlEndpoint
+        self.ingestEndpoint = ingestEndpoint
         self.interval = interval
         self.windowSeconds = windowSeconds
         self.mockSymbols = mockSymbols
         self.mockRate = mockRate
-        self.mockSeed = mockSeed
         self.maxSymbols = maxSymbols
         self.maxPoints = maxPoints
         self.maxSnapshotPoints = maxSnapshotPoints

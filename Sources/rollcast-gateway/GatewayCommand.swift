@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RollcastCore
 import RollcastGateway
+import RollcastOptions
 import ZeroMQ
 
 @main
@@ -13,82 +14,78 @@ struct GatewayCommand: AsyncParsableCommand {
         subcommands: [TokenCommand.self]
     )
 
-    @Option(help: ArgumentHelp(GatewaySettings.host.help("Address to listen on.")))
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: .init(GatewaySettings.host))
     var host: String?
 
-    @Option(help: ArgumentHelp(GatewaySettings.port.help("Port to listen on; 0 picks a free one.")))
+    @Option(help: .init(GatewaySettings.port))
     var port: Int?
 
-    @Option(help: "Folder holding the producer's Unix sockets. (ROLLCAST_RUN_DIR; default $XDG_RUNTIME_DIR/rollcast or /tmp/rollcast-<uid>)")
-    var runDir: String?
-
-    @Option(help: "The producer's snapshot endpoint, or a broker's gateway side; repeatable: with two brokers, give both, and each snapshot is relayed once, from whichever copy comes first. (ROLLCAST_SNAPSHOT_ENDPOINT, comma-separated; default ipc://<run dir>/snapshots.sock)")
+    @Option(help: .init(GatewaySettings.snapshotEndpoints))
     var snapshotEndpoint: [String] = []
 
-    @Option(help: "The producer's control endpoint. (ROLLCAST_CONTROL_ENDPOINT; default ipc://<run dir>/control.sock)")
+    @Option(help: .init(GatewaySettings.controlEndpoint))
     var controlEndpoint: String?
 
-    @Option(help: ArgumentHelp(GatewaySettings.webRoot.help("Folder of the dashboard served at /.")))
+    @Option(help: .init(GatewaySettings.webRoot))
     var webRoot: String?
 
-    @Option(help: "Write the port actually bound to this file once listening. (ROLLCAST_PORT_FILE)")
+    @Option(help: .init(GatewaySettings.portFile))
     var portFile: String?
 
-    @Option(help: ArgumentHelp(GatewaySettings.maxClients.help("Most WebSocket clients at once; upgrades past it get HTTP 503 with a reason.")))
+    @Option(help: .init(GatewaySettings.maxClients))
     var maxClients: Int?
 
-    @Option(help: ArgumentHelp(GatewaySettings.slowClientTimeout.help("Seconds a client's socket may stay unwritable before the client is closed.")))
+    @Option(help: .init(GatewaySettings.slowClientTimeout))
     var slowClientTimeout: Double?
 
-    @Option(help: ArgumentHelp(GatewaySettings.pingInterval.help("Seconds between pings to each client.")))
+    @Option(help: .init(GatewaySettings.pingInterval))
     var pingInterval: Double?
 
-    @Option(help: ArgumentHelp(GatewaySettings.pongTimeout.help("Seconds a client may take to answer a ping before it is closed.")))
+    @Option(help: .init(GatewaySettings.pongTimeout))
     var pongTimeout: Double?
 
-    @Flag(inversion: .prefixedNo, help: "Offer permessage-deflate to clients; each snapshot is compressed once and shared. (ROLLCAST_PERMESSAGE_DEFLATE=1; default off)")
+    @Flag(inversion: .prefixedNo, help: .init(GatewaySettings.permessageDeflate))
     var permessageDeflate: Bool?
 
-    @Option(help: ArgumentHelp(GatewaySettings.idleTimeout.help("Seconds a connection may stay idle between requests, or take to send a request's head, before it is closed.")))
+    @Option(help: .init(GatewaySettings.idleTimeout))
     var idleTimeout: Double?
 
-    @Option(help: ArgumentHelp(GatewaySettings.maxHTTPConnections.help("Most connections besides the WebSocket clients (plain HTTP, upgrades under way); past it, and past --max-clients, new connections are closed at once. Both together stay under the open-file limit less 256.")))
+    @Option(help: .init(GatewaySettings.maxHTTPConnections))
     var maxHTTPConnections: Int?
 
-    @Flag(help: "Serve the test API (POST /api/test/load_mock_data), for tests and demos; 404 otherwise. (ROLLCAST_ENABLE_TEST_API=1; default off)")
+    @Flag(help: .init(GatewaySettings.enableTestAPI))
     var enableTestAPI = false
 
-    @Option(help: "A host name the gateway answers for besides its listen address (requests naming another Host get 421); repeatable. (ROLLCAST_SERVER_NAMES, comma-separated)")
+    @Option(help: .init(GatewaySettings.serverNames))
     var serverName: [String] = []
 
-    @Option(help: "An origin (scheme://host[:port]) whose pages may open the WebSocket and post, besides the gateway's own; repeatable. (ROLLCAST_ALLOWED_ORIGINS, comma-separated)")
+    @Option(help: .init(GatewaySettings.allowedOrigins))
     var allowedOrigin: [String] = []
 
-    @Option(help: "File holding the HS256 key tokens are checked with, readable by its owner only; without it no route asks for a token. (ROLLCAST_JWT_SECRET_FILE)")
+    @Option(help: .init(GatewaySettings.jwtSecretFile))
     var jwtSecretFile: String?
 
-    @Flag(help: "Run without tokens on an address other machines can reach; refused otherwise. (ROLLCAST_INSECURE_NO_AUTH=1; default off)")
+    @Flag(help: .init(GatewaySettings.insecureNoAuth))
     var insecureNoAuth = false
 
-    @Option(help: "File holding this gateway's CURVE secret key (rollcast-keygen), readable by its owner only, for tcp:// links to a producer or a broker, and to the control sockets producers announce. (ROLLCAST_CURVE_SECRET_KEY)")
+    @Option(help: .init(GatewaySettings.curveSecretKey))
     var curveSecretKey: String?
 
-    @Option(help: "File holding the producer's CURVE public key; the gateway talks to no other. (ROLLCAST_CURVE_SERVER_KEY)")
+    @Option(help: .init(GatewaySettings.curveServerKey))
     var curveServerKey: String?
 
-    @Option(help: "File holding a broker's CURVE public key, when --snapshot-endpoint is a tcp:// broker; control still uses --curve-server-key. (ROLLCAST_CURVE_BROKER_KEY)")
+    @Option(help: .init(GatewaySettings.curveBrokerKey))
     var curveBrokerKey: String?
 
-    @Option(help: ArgumentHelp(GatewaySettings.forgetProducerAfter.help("Seconds after which a silent producer's charts leave the message; until then they stay, marked stale by their age.")))
+    @Option(help: .init(GatewaySettings.forgetProducerAfter))
     var forgetProducerAfter: Double?
-
-    @Option(help: ArgumentHelp(GatewaySettings.logLevel.help("Log level: trace, debug, info, notice, warning, error, critical.")))
-    var logLevel: String?
 
     func run() async throws {
         ProcessSignals.unblockAll()
         let settings = SettingResolver()
-        let runDirectory = RunDirectory(path: try settings.resolve(runDir, env: "ROLLCAST_RUN_DIR", default: RunDirectory.defaultPath()))
+        let runDirectory = common.runDirectory(settings)
         let port = try settings.resolve(port, GatewaySettings.port)
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         let webRoot = try settings.resolve(webRoot, GatewaySettings.webRoot)
@@ -113,31 +110,31 @@ struct GatewayCommand: AsyncParsableCommand {
             throw ValidationError("--forget-producer-after must be between 1 second and 1 year (31536000 s)")
         }
         let host = try settings.resolve(host, GatewaySettings.host)
-        let jwtKey = try settings.resolve(jwtSecretFile, env: "ROLLCAST_JWT_SECRET_FILE", default: nil).map { try JWTSecretFile.read(path: $0) }
-        if jwtKey == nil, !ListenAddress.isLoopback(host), !(try settings.resolve(insecureNoAuth ? true : nil, env: "ROLLCAST_INSECURE_NO_AUTH", default: false)) {
+        let jwtKey = try settings.resolve(jwtSecretFile, GatewaySettings.jwtSecretFile).map { try JWTSecretFile.read(path: $0) }
+        if jwtKey == nil, !ListenAddress.isLoopback(host), !(try settings.resolve(insecureNoAuth, GatewaySettings.insecureNoAuth)) {
             throw ValidationError(
                 "--host \(host) can be reached from other machines: give --jwt-secret-file (see docs/security.md), or --insecure-no-auth to run open"
             )
         }
-        let logger = try LoggerSetup.make(label: "rollcast.gateway", level: settings.resolve(logLevel, GatewaySettings.logLevel))
+        let logger = try common.logger(label: "rollcast.gateway", settings)
         let configuration = GatewayConfiguration(
             host: host,
             port: port,
             snapshotEndpoints: snapshotEndpoints(settings, runDirectory: runDirectory),
-            controlEndpoint: try settings.resolve(controlEndpoint, env: "ROLLCAST_CONTROL_ENDPOINT", default: runDirectory.controlEndpoint),
+            controlEndpoint: settings.resolve(controlEndpoint, GatewaySettings.controlEndpoint) ?? runDirectory.controlEndpoint,
             webRoot: webRoot,
-            portFile: settings.resolve(portFile, env: "ROLLCAST_PORT_FILE", default: nil),
+            portFile: settings.resolve(portFile, GatewaySettings.portFile),
             maxClients: maxClients,
             slowClientLimit: .milliseconds(Int64(slowClientTimeout * 1000)),
             pingInterval: .milliseconds(Int64(pingInterval * 1000)),
             pongTimeout: .milliseconds(Int64(pongTimeout * 1000)),
-            permessageDeflate: try settings.resolve(permessageDeflate, env: "ROLLCAST_PERMESSAGE_DEFLATE", default: false),
+            permessageDeflate: try settings.resolve(permessageDeflate, GatewaySettings.permessageDeflate),
             idleTimeout: .milliseconds(Int64(idleTimeout * 1000)),
             maxHTTPConnections: maxHTTPConnections,
             forgetProducerAfter: .milliseconds(Int64(forgetProducerAfter * 1000)),
-            enableTestAPI: try settings.resolve(enableTestAPI ? true : nil, env: "ROLLCAST_ENABLE_TEST_API", default: false),
-            serverNames: serverName.isEmpty ? settings.list(env: "ROLLCAST_SERVER_NAMES") : serverName,
-            allowedOrigins: try checkedOrigins(allowedOrigin.isEmpty ? settings.list(env: "ROLLCAST_ALLOWED_ORIGINS") : allowedOrigin),
+            enableTestAPI: try settings.resolve(enableTestAPI, GatewaySettings.enableTestAPI),
+            serverNames: settings.resolve(serverName, GatewaySettings.serverNames),
+            allowedOrigins: try checkedOrigins(settings.resolve(allowedOrigin, GatewaySettings.allowedOrigins)),
             jwtKey: jwtKey,
             curve: try curveSettings(settings),
             snapshotCurve: try snapshotCurve(settings),
@@ -149,7 +146,7 @@ struct GatewayCommand: AsyncParsableCommand {
     /// This gateway's CURVE key pair (`--curve-secret-key`): for `tcp://` links to the producer,
     /// to a broker, and to the control sockets producers announce.
     private func curveKeyPair(_ settings: SettingResolver) throws -> CurveKeyPair? {
-        try settings.resolve(curveSecretKey, env: "ROLLCAST_CURVE_SECRET_KEY", default: nil).map {
+        try settings.resolve(curveSecretKey, GatewaySettings.curveSecretKey).map {
             try CurveKeyFile.readSecret(path: $0, flag: "--curve-secret-key")
         }
     }
@@ -157,7 +154,7 @@ struct GatewayCommand: AsyncParsableCommand {
     /// CURVE for `--control-endpoint` (and the snapshot link without a broker key): the key pair
     /// and the producer's key, or `nil` without `--curve-server-key`.
     private func curveSettings(_ settings: SettingResolver) throws -> CurveClientSettings? {
-        guard let server = settings.resolve(curveServerKey, env: "ROLLCAST_CURVE_SERVER_KEY", default: nil) else { return nil }
+        guard let server = settings.resolve(curveServerKey, GatewaySettings.curveServerKey) else { return nil }
         guard let keyPair = try curveKeyPair(settings) else {
             throw ValidationError("--curve-server-key goes with --curve-secret-key (this gateway's own key)")
         }
@@ -166,7 +163,7 @@ struct GatewayCommand: AsyncParsableCommand {
 
     /// CURVE for the snapshot link when it goes to a broker with its own key.
     private func snapshotCurve(_ settings: SettingResolver) throws -> CurveClientSettings? {
-        guard let path = settings.resolve(curveBrokerKey, env: "ROLLCAST_CURVE_BROKER_KEY", default: nil) else { return try curveSettings(settings) }
+        guard let path = settings.resolve(curveBrokerKey, GatewaySettings.curveBrokerKey) else { return try curveSettings(settings) }
         guard let keyPair = try curveKeyPair(settings) else {
             throw ValidationError("--curve-broker-key goes with --curve-secret-key (this gateway's own key)")
         }
@@ -184,26 +181,10 @@ struct GatewayCommand: AsyncParsableCommand {
     }
 }
 
-/// The settings with a fixed default, each declared once: its help text and its value come from here.
-enum GatewaySettings {
-    static let host = Setting(env: "ROLLCAST_HOST", default: "127.0.0.1")
-    static let port = Setting(env: "ROLLCAST_PORT", default: 8000)
-    static let webRoot = Setting(env: "ROLLCAST_WEB_ROOT", default: "web")
-    static let maxClients = Setting(env: "ROLLCAST_MAX_CLIENTS", default: 10_000)
-    static let slowClientTimeout = Setting(env: "ROLLCAST_SLOW_CLIENT_TIMEOUT", default: 30.0)
-    static let pingInterval = Setting(env: "ROLLCAST_PING_INTERVAL", default: 25.0)
-    static let pongTimeout = Setting(env: "ROLLCAST_PONG_TIMEOUT", default: 10.0)
-    static let idleTimeout = Setting(env: "ROLLCAST_IDLE_TIMEOUT", default: 15.0)
-    static let maxHTTPConnections = Setting(env: "ROLLCAST_MAX_HTTP_CONNECTIONS", default: 1_000)
-    static let forgetProducerAfter = Setting(env: "ROLLCAST_FORGET_PRODUCER_AFTER", default: 300.0)
-    static let logLevel = Setting(env: "ROLLCAST_LOG_LEVEL", default: "info")
-}
-
 extension GatewayCommand {
     /// `--snapshot-endpoint` (repeatable), else `ROLLCAST_SNAPSHOT_ENDPOINT` (comma-separated), else the run directory's.
     func snapshotEndpoints(_ settings: SettingResolver, runDirectory: RunDirectory) -> [String] {
-        if !snapshotEndpoint.isEmpty { return snapshotEndpoint }
-        let listed = settings.list(env: "ROLLCAST_SNAPSHOT_ENDPOINT")
+        let listed = settings.resolve(snapshotEndpoint, GatewaySettings.snapshotEndpoints)
         return listed.isEmpty ? [runDirectory.snapshotEndpoint] : listed
     }
 }

@@ -8,7 +8,7 @@ struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
         abstract: "Prints a token for the gateway's key (--jwt-secret-file): give it to a dashboard as #token=… or to a feed as Authorization: Bearer.",
-        discussion: "The key file is the gateway's --jwt-secret-file (or ROLLCAST_JWT_SECRET_FILE). Example: rollcast-gateway --jwt-secret-file /etc/rollcast/jwt.key token --role read --ttl 8h"
+        discussion: "The key file is the gateway's --jwt-secret-file (or \(GatewaySettings.jwtSecretFile.env)). Example: rollcast-gateway --jwt-secret-file /etc/rollcast/jwt.key token --role read --ttl 8h"
     )
 
     @Option(help: "read (the WebSocket, GET routes, /metrics) or write (also POST /api/ingest and the test API).")
@@ -28,8 +28,8 @@ struct TokenCommand: AsyncParsableCommand {
         guard let ttl = TokenLifetime.parse(ttl) else {
             throw ValidationError("--ttl must be a number with a unit (s, m, h or d), such as 8h, and at most 366d; not '\(ttl)'")
         }
-        guard let path = SettingResolver().resolve(gateway.jwtSecretFile, env: "ROLLCAST_JWT_SECRET_FILE", default: nil) else {
-            throw ValidationError("give --jwt-secret-file (the gateway's key file) or set ROLLCAST_JWT_SECRET_FILE")
+        guard let path = SettingResolver().resolve(gateway.jwtSecretFile, GatewaySettings.jwtSecretFile) else {
+            throw ValidationError("give --jwt-secret-file (the gateway's key file) or set \(GatewaySettings.jwtSecretFile.env)")
         }
         let authority = await TokenAuthority(key: try JWTSecretFile.read(path: path))
         print(try await authority.issue(role: role, ttl: ttl, subject: subject))

@@ -79,13 +79,30 @@ struct RequestParsingTests {
         #expect(throws: RequestError.invalid(reason)) { try ControlRequest(parts: parts.map { Array($0.utf8) }) }
     }
 
-    @Test("settings resolve as flag, then environment, then default")
+    @Test("settings resolve as flag, then environment, then default; the help names the variable and the default")
     func settings() throws {
-        let settings = SettingResolver(environment: ["ROLLCAST_PORT": "9000", "ROLLCAST_BAD": "x", "ROLLCAST_ON": "0"])
-        #expect(try settings.resolve(8080, env: "ROLLCAST_PORT", default: 8000) == 8080)
-        #expect(try settings.resolve(nil as Int?, env: "ROLLCAST_PORT", default: 8000) == 9000)
-        #expect(try settings.resolve(nil as Int?, env: "ROLLCAST_NONE", default: 8000) == 8000)
-        #expect(throws: SettingError.self) { try settings.resolve(nil as Int?, env: "ROLLCAST_BAD", default: 1) }
-        #expect(try settings.resolve(nil as Bool?, env: "ROLLCAST_ON", default: true) == false)
+        let settings = SettingResolver(environment: [
+            "ROLLCAST_PORT": "9000", "ROLLCAST_BAD": "x", "ROLLCAST_ON": "0", "ROLLCAST_LIST": "a, b,,c", "ROLLCAST_PATH": "/x",
+        ])
+        let port = Setting(env: "ROLLCAST_PORT", default: 8000, help: "Port.")
+        #expect(try settings.resolve(8080, port) == 8080)
+        #expect(try settings.resolve(nil, port) == 9000)
+        #expect(try settings.resolve(nil, Setting(env: "ROLLCAST_NONE", default: 8000, help: "")) == 8000)
+        #expect(throws: SettingError.self) { try settings.resolve(nil, Setting(env: "ROLLCAST_BAD", default: 1, help: "")) }
+        let on = Setting(env: "ROLLCAST_ON", default: true, help: "Switch.")
+        #expect(try settings.resolve(nil, on) == false)
+        #expect(try settings.resolve(true, on) == true)
+        #expect(throws: SettingError.self) { try settings.resolve(false, Setting(env: "ROLLCAST_BAD", default: false, help: "")) }
+        let list = ListSetting(env: "ROLLCAST_LIST", help: "Things.")
+        #expect(settings.resolve([], list) == ["a", "b", "c"])
+        #expect(settings.resolve(["z"], list) == ["z"])
+        #expect(settings.resolve(nil, OptionalSetting(env: "ROLLCAST_PATH", help: "")) == "/x")
+        #expect(settings.resolve(nil, OptionalSetting(env: "ROLLCAST_NONE", help: "")) == nil)
+        #expect(port.helpText == "Port. (ROLLCAST_PORT; default 8000)")
+        #expect(Setting(env: "ROLLCAST_T", default: 2.0, help: "Seconds.").helpText == "Seconds. (ROLLCAST_T; default 2)")
+        #expect(on.helpText == "Switch. (ROLLCAST_ON=0 turns it off; default on)")
+        #expect(Setting(env: "ROLLCAST_OFF", default: false, help: "Switch.").helpText == "Switch. (ROLLCAST_OFF=1; default off)")
+        #expect(list.helpText == "Things. (ROLLCAST_LIST, comma-separated)")
+        #expect(OptionalSetting(env: "ROLLCAST_E", default: "ipc://<run dir>/x.sock", help: "E.").helpText == "E. (ROLLCAST_E; default ipc://<run dir>/x.sock)")
     }
 }

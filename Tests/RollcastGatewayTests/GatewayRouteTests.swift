@@ -49,10 +49,12 @@ struct RouteHarness {
         let webRoot = FileManager.default.temporaryDirectory.appendingPathComponent("rollcast-routes-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: webRoot, withIntermediateDirectories: true)
         try Data("<!doctype html><title>Rollcast</title>".utf8).write(to: webRoot.appendingPathComponent("index.html"))
-        configuration = GatewayConfiguration(
+        var configuration = GatewayConfiguration(
             snapshotEndpoints: ["ipc:///fake/snapshots.sock"], controlEndpoint: producers.defaultTarget.endpoint, webRoot: webRoot.path,
-            maxIngestBytes: maxIngestBytes, enableTestAPI: enableTestAPI
+            enableTestAPI: enableTestAPI
         )
+        configuration.maxIngestBytes = maxIngestBytes
+        self.configuration = configuration
         let metrics = GatewayMetrics()
         services = GatewayServices(
             broadcaster: SnapshotBroadcaster(metrics: metrics), control: producers, registry: ClientRegistry(), metrics: metrics, authority: authority

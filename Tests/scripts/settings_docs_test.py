@@ -1,6 +1,11 @@
-"""Every flag of both executables, its environment variable and its default, as `--help` says
+"""Every flag of the three processes, its environment variable and its default, as `--help` says
 them, against the tables of docs/operations.md: a flag missing from the docs (or documented but
-gone), a different variable or a different default fails."""
+gone), a different variable or a different default fails.
+
+And the sources hold each setting once: a `ROLLCAST_` variable is named only in its setting's
+declaration (`Setting(`, `OptionalSetting(`, `ListSetting(`), at most once a file, never in an
+executable; the configuration types' initializers take their defaults from those declarations
+(`…Settings.x.defaultValue`) or have none, so a default written a second time fails here."""
 
 import re
 import subprocess
@@ -50,8 +55,56 @@ def documented_options(section: str) -> dict:
     return result
 
 
-def main() -> int:
+# The types built from settings: their initializers may not hold a default of their own.
+CONFIGURATION_FILES = [
+    "Sources/RollcastGateway/GatewayConfiguration.swift",
+    "Sources/RollcastProducer/ProducerConfiguration.swift",
+    "Sources/RollcastBroker/Broker.swift",
+    "Sources/RollcastGateway/Feed/SnapshotSubscriber.swift",
+]
+
+
+def code_lines(path: Path):
+    """(number, line) of a Swift file, comments left out."""
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        stripped = line.strip()
+        if stripped.startswith("//"):
+            continue
+        yield number, line
+
+
+def declaration_failures() -> list:
     failures = []
+    for path in sorted((ROOT / "Sources").rglob("*.swift")):
+        relative = path.relative_to(ROOT)
+        seen = set()
+        lines = list(code_lines(path))
+        for index, (number, line) in enumerate(lines):
+            for name in re.findall(r'"(ROLLCAST_[A-Z_]+)"', line):
+                where = f"{relative}:{number}"
+                if relative.parts[1].startswith("rollcast-"):
+                    failures.append(f"{where}: {name} named in an executable; use its setting")
+                # The declaration opens on this line or the one before (a long one wraps).
+                opening = " ".join(text for _, text in lines[max(0, index - 1):index + 1])
+                if not re.search(r"\b(Setting|OptionalSetting|ListSetting)\(", opening):
+                    failures.append(f"{where}: {name} named outside a setting's declaration")
+                if name in seen:
+                    failures.append(f"{where}: {name} declared twice in one file")
+                seen.add(name)
+    for file in CONFIGURATION_FILES:
+        text = (ROOT / file).read_text()
+        for match in re.finditer(r"\binit\(([^{]*)\)\s*(?:throws\s*)?\{", text):
+            for parameter in re.finditer(r"(\w+):\s*[^,=()]+(?:\([^)]*\))?\s*=\s*([^,\n]+)", match.group(1)):
+                value = parameter.group(2).strip().rstrip(")")
+                if value in ("nil", "[]") or "Settings." in value:
+                    continue
+                failures.append(f"{file}: init parameter '{parameter.group(1)}' has a default of its own ({value}); take it from its setting")
+    return failures
+
+
+def main() -> int:
+    failures = declaration_failures()
+    print(f"  sources: {len(failures)} settings declared outside their one place")
     binaries = bin_dir()
     for name in ("rollcast-producer", "rollcast-gateway", "rollcast-broker"):
         helped = help_options(binaries / name)

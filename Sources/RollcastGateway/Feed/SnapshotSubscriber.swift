@@ -25,7 +25,7 @@ final class SnapshotSubscriber: Service, Sendable {
     private let forgetProducerAfter: Duration
 
     init(
-        endpoints: [String], curve: CurveClientSettings? = nil, forgetProducerAfter: Duration = .seconds(300), broadcaster: SnapshotBroadcaster,
+        endpoints: [String], curve: CurveClientSettings?, forgetProducerAfter: Duration, broadcaster: SnapshotBroadcaster,
         compress: Bool, logger: Logger
     ) {
         self.curve = curve
