@@ -104,7 +104,9 @@ public struct Broker: Service {
                         _ = try producers.send(bytes, dontWait: true)
                         // 1 is a subscription: hand the newcomer every producer's last snapshot.
                         if first == 1 {
-                            for parts in cache.messages { _ = try gateways.send(messages: parts, dontWait: true) }
+                            let cached = cache.messages
+                            for parts in cached { _ = try gateways.send(messages: parts, dontWait: true) }
+                            logger.info("gateway subscribed", metadata: ["cached_snapshots_sent": "\(cached.count)"])
                         }
                     }
                 }

@@ -189,11 +189,13 @@ struct BrokerTests {
             try stack.startProducer(extra: ["--broker", RunDirectory(path: stack.runDirectory).brokerProducerEndpoint])
             let newRun = try await poll("the new run through the broker", within: .seconds(10)) {
                 let state = try await Self.readiness(port: stack.port)
-                return state.ready && state.runID != before.runID ? state.runID : nil
+                return state.ready && state.runID != before.runID ? state : nil
             }
-            for _ in 0..<5 {
-                try await Task.sleep(for: .milliseconds(300))
-                #expect(try await Self.readiness(port: stack.port).runID == newRun, "the gateway went back to the old run")
+            // Five more snapshots, every one of the new run: the old run's cached one never comes back.
+            _ = try await poll("five more snapshots of the new run", within: .seconds(10)) { () -> Bool? in
+                let state = try await Self.readiness(port: stack.port)
+                #expect(state.runID == newRun.runID, "the gateway went back to the old run")
+                return (state.seq ?? 0) >= (newRun.seq ?? 0) + 5 ? true : nil
             }
         }
     }
@@ -209,6 +211,8 @@ extension BrokerTests {
             _ = try await poll("the broker to drop the silent producer", within: .seconds(5)) {
                 broker.log.contains("producer silent, its snapshot dropped") ? true : nil
             }
+            // The subscriptions answered so far (the first gateway's, at least).
+            let subscribed = broker.log.split(separator: "\n").filter { $0.contains("gateway subscribed") }.count
             let directory = stack.runDirectory
             let portFile = "\(directory)/late.port"
             let late = try RollcastProcess(
@@ -223,10 +227,18 @@ extension BrokerTests {
                 let port = try await poll("the late gateway's port file", within: .seconds(20)) {
                     (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
                 }
-                // A second is more than three intervals: a cached snapshot would have arrived long before.
-                try await Task.sleep(for: .seconds(1))
-                let state = try await Self.readiness(port: port)
-                #expect(!state.ready && state.seq == nil, "the late gateway was handed a dead producer's snapshot")
+                // The broker answers each subscription with what its cache holds, and says how much.
+                let handed = try await poll("the broker to answer the late gateway's subscription", within: .seconds(10)) { () -> [String]? in
+                    let lines = broker.log.split(separator: "\n").filter { $0.contains("gateway subscribed") }.map(String.init)
+                    return lines.count >= subscribed + 1 ? lines : nil
+                }
+                #expect(handed.last?.contains("cached_snapshots_sent=0") == true, "the broker handed over a dead producer's snapshot: \(handed)")
+                #expect(try await Self.readiness(port: port).seq == nil, "the late gateway holds a snapshot")
+                // The same gateway gets what a live producer sends: a held snapshot would have reached it.
+                try stack.startProducer(extra: ["--broker", RunDirectory(path: directory).brokerProducerEndpoint])
+                _ = try await poll("the late gateway to relay the new producer", within: .seconds(10)) {
+                    try await Self.readiness(port: port).ready ? true : nil
+                }
             } catch {
                 await late.stop()
                 throw error

@@ -158,6 +158,33 @@ struct GatewayRouteTests {
         #expect(harness.producers.requests.isEmpty)
     }
 
+    @Test("the test API checks its body before a producer sees it: each refusal names what is wrong")
+    func mockDataRefusals() async throws {
+        let harness = try RouteHarness(enableTestAPI: true)
+        try await harness.test { client in
+            let cases: [(body: String, status: HTTPResponse.Status, reason: String)] = [
+                ("{nope", .badRequest, "body is not valid JSON"),
+                (#"{"symbols":["A"],"colour":"red"}"#, .badRequest, "unknown field 'colour'; expected symbols, points, seed"),
+                (#"{"symbols":[]}"#, .badRequest, "symbols must not be empty"),
+                (#"{"points":1000000}"#, .badRequest, "points must be between 0 and 100000"),
+                (#"{"symbols":"A"}"#, .badRequest, "'symbols' must be a list"),
+                (String(repeating: " ", count: 70_000), .contentTooLarge, "request body is larger than 65536 bytes"),
+            ]
+            for item in cases {
+                try await client.execute(uri: "/api/test/load_mock_data", method: .post, headers: json, body: ByteBuffer(string: item.body)) { response in
+                    #expect(response.status == item.status, "\(item.body.prefix(40)): \(response.text)")
+                    #expect(response.errorReason == item.reason, "\(item.body.prefix(40))")
+                }
+            }
+            try await client.execute(uri: "/api/test/load_mock_data", method: .get) { response in
+                #expect(response.status == .methodNotAllowed)
+                #expect(response.headers[.allow] == "POST")
+                #expect(response.errorReason == "GET is not allowed on /api/test/load_mock_data; use POST")
+            }
+        }
+        #expect(harness.producers.requests.isEmpty)
+    }
+
     @Test("pages carry the Content-Security-Policy, API answers do not; HEAD answers as GET without a body")
     func pageHeaders() async throws {
         let harness = try RouteHarness()
