@@ -14,13 +14,14 @@ struct SnapshotWriterTests {
     let channel = EmbeddedChannel()
     let broadcaster = SnapshotBroadcaster(metrics: GatewayMetrics())
 
-    /// A writer after NIO's frame encoder, as ``RealtimeChartsSocket`` installs it.
+    /// A writer after NIO's frame encoder and its outlet below it, as ``RealtimeChartsSocket`` installs them.
     func writer(deltaStream: Bool) throws -> SnapshotWriter {
         let pipeline = channel.pipeline.syncOperations
+        let outlet = SharedFrameOutlet()
+        try pipeline.addHandler(outlet)
         try pipeline.addHandler(WebSocketFrameEncoder())
         let writer = SnapshotWriter(
-            id: broadcaster.makeID(), deflate: false, deltaStream: deltaStream,
-            wire: try pipeline.context(handlerType: WebSocketFrameEncoder.self), broadcaster: broadcaster, logger: Logger(label: "test")
+            id: broadcaster.makeID(), deflate: false, deltaStream: deltaStream, outlet: outlet, broadcaster: broadcaster, logger: Logger(label: "test")
         )
         try pipeline.addHandler(writer)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()

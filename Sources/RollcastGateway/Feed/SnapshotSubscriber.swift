@@ -108,13 +108,9 @@ final class SnapshotSubscriber: Service, Sendable {
     /// The message as clients get it: every frame, and its compression, made once.
     private func relayed(_ merged: MergedSnapshot, receivedAs received: SharedFrame, deflater: SnapshotDeflater?) -> RelayedSnapshot {
         let header = merged.header
-        // The delta stream's compressed frames only while some delta client may want them.
-        let deltaDeflater = broadcaster.metrics.deltaClients.value > 0 ? deflater : nil
-        let frames = DeltaStreamFrames(
-            full: ClientFrames(plain: DeltaStreamFrames.fullMessage(header: header, payload: merged.payload), deflater: deltaDeflater),
-            delta: merged.delta.map { ClientFrames($0, deflater: deltaDeflater) },
-            baseSeq: header.deltaBaseSeq
-        )
+        let frames = DeltaStreamFrames(header: header, payload: merged.payload, delta: merged.delta, compress: deflater != nil)
+        // Made here while delta clients are connected; else by the first one that connects.
+        if broadcaster.metrics.deltaClients.value > 0 { frames.make(using: deflater) }
         return RelayedSnapshot(
             header: header, payload: merged.payload, fullStream: ClientFrames(merged.payload, receivedAs: received, deflater: deflater), receivedAt: .now,
             deltaStream: frames, sources: merged.sources

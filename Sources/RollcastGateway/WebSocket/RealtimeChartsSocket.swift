@@ -102,9 +102,9 @@ struct RealtimeChartsSocket: Sendable {
             }
         }
         try pipeline.addHandler(connectionGuard, position: .after(decoder.handler))
-        let writer = SnapshotWriter(
-            id: id, deflate: deflate, deltaStream: deltaStream, wire: try pipeline.context(handlerType: WebSocketFrameEncoder.self), broadcaster: broadcaster, logger: logger
-        )
+        let outlet = SharedFrameOutlet()
+        try pipeline.addHandler(outlet, position: .before(try pipeline.handler(type: WebSocketFrameEncoder.self)))
+        let writer = SnapshotWriter(id: id, deflate: deflate, deltaStream: deltaStream, outlet: outlet, broadcaster: broadcaster, logger: logger)
         try pipeline.addHandler(writer, position: .after(connectionGuard))
         try pipeline.addHandler(frames, position: .last)
         registry.add(NIOLoopBound(frames, eventLoop: channel.eventLoop), id: id)

@@ -25,9 +25,8 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
     private let broadcaster: SnapshotBroadcaster
     private let logger: Logger
     private var context: ChannelHandlerContext?
-    /// The frame encoder's context: a frame written there goes to the socket as it is, below
-    /// the encoder, since every ``SharedFrame`` is already encoded.
-    private let wire: ChannelHandlerContext
+    /// Below the frame encoder: every ``SharedFrame`` is encoded already.
+    private let outlet: SharedFrameOutlet
     private var pending: RelayedSnapshot?
     /// The channel's writability as its events told it: read per snapshot for every client, so
     /// kept here rather than asked of the channel (a load from another object per client).
@@ -37,9 +36,9 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
     private(set) var sent = 0
     private(set) var skipped = 0
 
-    init(id: UInt64, deflate: Bool, deltaStream: Bool = false, wire: ChannelHandlerContext, broadcaster: SnapshotBroadcaster, logger: Logger) {
+    init(id: UInt64, deflate: Bool, deltaStream: Bool = false, outlet: SharedFrameOutlet, broadcaster: SnapshotBroadcaster, logger: Logger) {
         self.id = id
-        self.wire = wire
+        self.outlet = outlet
         self.deflate = deflate
         self.deltaStream = deltaStream
         self.broadcaster = broadcaster
@@ -109,7 +108,7 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
     private func write(_ snapshot: RelayedSnapshot, context: ChannelHandlerContext) -> Int {
         let frame = deltaStream ? deltaStreamFrame(for: snapshot) : snapshot.fullStream.frame(deflate: deflate)
         // Also valid on a deflate connection: a message without RSV1 is not compressed.
-        wire.writeAndFlush(NIOAny(frame.bytes), promise: nil)
+        outlet.send(frame)
         sent += 1
         return frame.payloadBytes
     }
