@@ -31,9 +31,10 @@ final class FakeProducers: ProducerControl {
         }
     }
 
-    func send(_ request: ControlRequest, to target: ControlTarget, timeout: Duration) async throws -> ControlReply {
+    func send(_ request: ControlRequest, to target: ControlTarget, timeout: Duration) async throws -> ControlAnswer {
         sent.withLock { $0.append((target.endpoint, request)) }
-        return try reply(request, target)
+        let reply = try reply(request, target)
+        return ControlAnswer(reply: reply, json: try reply.encoded())
     }
 }
 
@@ -251,6 +252,10 @@ struct GatewayRouteTests {
             }
             let applied = try await post()
             #expect(applied.status == .ok)
+            // The producer's answer as it wrote it, which is the gateway's own form of it.
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            #expect(applied.text == String(decoding: try encoder.encode(IngestResult(appended: 2, newSymbols: ["A"])), as: UTF8.self))
             let fields = try JSONSerialization.jsonObject(with: Data(buffer: applied.body)) as? [String: Any]
             #expect(fields?["appended"] as? Int == 2)
             #expect(fields?["new_symbols"] as? [String] == ["A"])

@@ -89,11 +89,21 @@ struct IngestSplitTests {
         #expect(IngestSplit.renumber("ticks[1].price must be a number; ticks[0] too", part: east) == "ticks[2].price must be a number; ticks[0] too")
     }
 
+    @Test("a symbol is read as JSON reads it: an escaped one is routed by what it spells")
+    func escapedSymbol() throws {
+        let body = ByteBuffer(string: #"{"ticks":[{"symbol":"\u0045ast","t":1,"price":1},{"t":1,"symbol":"West\/1","price":1}]}"#)
+        var seen: [String] = []
+        _ = try #require(IngestSplit(body: body, group: { seen.append($0); return AnyHashable($0) }))
+        #expect(seen == ["East", "West/1"])
+        #expect(IngestSplit.symbol(of: Array(#"{"price":1,"symbol" : "AB"}"#.utf8)) == "AB")
+    }
+
     @Test("what only a producer can explain is not cut: not JSON, an unknown field, a tick without a string symbol, no ticks")
     func notCut() {
         for text in [
             "not json", #"{"ticks":[{"symbol":"A","t":1,"price":1}],"colour":"red"}"#, #"{"ticks":[{"symbol":5,"t":1,"price":1}]}"#,
-            #"{"ticks":[{"t":1,"price":1}]}"#, #"{"ticks":[]}"#, #"[1,2]"#,
+            #"{"ticks":[{"t":1,"price":1}]}"#, #"{"ticks":[]}"#, #"[1,2]"#, #"{"ticks":[{"symbol":"A","symbol":"B","t":1,"price":1}]}"#,
+            #"{"ticks":[{"symbol":"A","t":1,"price":1},7]}"#, #"{"ticks":[{"symbol":null,"t":1,"price":1}]}"#,
         ] {
             #expect(IngestSplit(body: ByteBuffer(string: text), group: { AnyHashable($0) }) == nil, "\(text) was cut")
         }

@@ -56,8 +56,16 @@ public enum ControlRequest: Equatable, Sendable {
     /// Reads a command from the parts of one message.
     /// - Throws: ``RequestError`` naming what is wrong; never traps on any input.
     public init(parts: [[UInt8]]) throws(RequestError) {
-        guard let first = parts.first, parts.count <= 2 else {
-            throw .invalid("a command is one message part (two for ingest), not \(parts.count)")
+        guard let first = parts.first else { throw .invalid("a command is one message part (two for ingest), not 0") }
+        let head = try Self.head(first, parts: parts.count)
+        self = head.isIngest ? .ingest(batch: parts[1]) : try head.request()
+    }
+
+    /// The command a message's first part names, checked against the message's number of
+    /// parts; an ingest's batch (its second part) is left for the caller to read where it lies.
+    public static func head(_ first: [UInt8], parts count: Int) throws(RequestError) -> Head {
+        guard count <= 2 else {
+            throw .invalid("a command is one message part (two for ingest), not \(count)")
         }
         let head: Head
         do {
@@ -66,24 +74,31 @@ public enum ControlRequest: Equatable, Sendable {
             throw .invalid("malformed command: \(DecodingErrorReason.describe(error))")
         }
         let partsWanted = head.command == "ingest" ? 2 : 1
-        guard parts.count == partsWanted else {
-            throw .invalid("\(head.command) is \(partsWanted == 1 ? "one message part" : "two message parts: the command, then the batch"), not \(parts.count)")
+        guard count == partsWanted else {
+            throw .invalid("\(head.command) is \(partsWanted == 1 ? "one message part" : "two message parts: the command, then the batch"), not \(count)")
         }
-        switch head.command {
-        case "load_mock_data": self = .loadMockData(head.arguments ?? LoadMockData())
-        case "ingest": self = .ingest(batch: parts[1])
-        case "publish": self = .publish
-        case "status": self = .status
-        case "metrics": self = .metrics
-        default: throw .invalid("malformed command: unknown command '\(head.command)'; expected \(Self.commands)")
-        }
+        _ = try head.request(batch: [])
+        return head
     }
 
-    /// The JSON first part of every command.
-    private struct Head: Codable {
+    /// A command's first part: its name, and the arguments of a mock load.
+    public struct Head: Codable, Sendable {
         var command: String
-        /// Only `load_mock_data` has arguments.
         var arguments: LoadMockData?
+
+        public var isIngest: Bool { command == "ingest" }
+
+        /// The request this head makes, an ingest's with `batch`.
+        public func request(batch: [UInt8] = []) throws(RequestError) -> ControlRequest {
+            switch command {
+            case "load_mock_data": .loadMockData(arguments ?? LoadMockData())
+            case "ingest": .ingest(batch: batch)
+            case "publish": .publish
+            case "status": .status
+            case "metrics": .metrics
+            default: throw .invalid("malformed command: unknown command '\(command)'; expected \(ControlRequest.commands)")
+            }
+        }
     }
 }
 
@@ -103,6 +118,14 @@ public struct ControlReply: Codable, Equatable, Sendable {
     public var metrics: String?
 
     /// An error reply for `error`; retryable when the producer, not the request, is at fault.
+    /// The reply as the control socket sends it: sorted keys, slashes unescaped, as the
+    /// gateway's own JSON answers are, so a part of it can be relayed as it is.
+    public func encoded() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(self))
+    }
+
     public init(refusal error: RequestError) {
         self.init(error: error.description, retryable: error.isRetryable ? true : nil)
     }

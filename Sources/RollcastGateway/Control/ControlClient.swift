@@ -55,7 +55,7 @@ final class ControlClient: Service, Sendable {
         let deadline: ContinuousClock.Instant
         /// Past this a request that could not be sent gets ``Failure/unavailable(_:)``.
         let sendBy: ContinuousClock.Instant
-        let continuation: CheckedContinuation<ControlReply, any Error>
+        let continuation: CheckedContinuation<ControlAnswer, any Error>
     }
 
     private struct State {
@@ -83,7 +83,7 @@ final class ControlClient: Service, Sendable {
 
     /// Sends `request` to `target` and waits for the reply until `timeout` has passed since the call.
     /// - Throws: ``Failure`` when the producer is down, slow, or answers nonsense.
-    func send(_ request: ControlRequest, to target: ControlTarget, timeout: Duration) async throws -> ControlReply {
+    func send(_ request: ControlRequest, to target: ControlTarget, timeout: Duration) async throws -> ControlAnswer {
         let parts = try request.parts()
         let now = ContinuousClock.now
         let deadline = now.advanced(by: timeout)
@@ -167,8 +167,9 @@ final class ControlClient: Service, Sendable {
                         }
                         let id = parts[0].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
                         guard let pending = state.withLock({ $0.awaitingReply.removeValue(forKey: id) }) else { continue }  // came too late
-                        if let reply = try? decoder.decode(ControlReply.self, from: Data(parts[2].bytes)) {
-                            pending.continuation.resume(returning: reply)
+                        let json = parts[2].bytes
+                        if let reply = try? decoder.decode(ControlReply.self, from: Data(json)) {
+                            pending.continuation.resume(returning: ControlAnswer(reply: reply, json: json))
                         } else {
                             pending.continuation.resume(throwing: Failure.badReply)
                         }

@@ -39,11 +39,11 @@ struct ProducerLink: Sendable {
 
     /// The producer's reply; 503 when it cannot be had (not reachable, busy), and for an
     /// ingest the producer got but did not answer in time, 504.
-    func forward(_ request: ControlRequest, to destination: ProducerRouter.Destination? = nil) async throws -> ControlReply {
-        let reply: ControlReply
+    func forward(_ request: ControlRequest, to destination: ProducerRouter.Destination? = nil) async throws -> ControlAnswer {
+        let answer: ControlAnswer
         do {
             let target = try (destination?.target.get() ?? control.defaultTarget)
-            reply = try await control.send(request, to: target, timeout: timeout)
+            answer = try await control.send(request, to: target, timeout: timeout)
         } catch ControlClient.Failure.timedOut where request.isIngest {
             throw APIError(.gatewayTimeout, Self.ingestTimedOut)
         } catch let unreachable as ProducerRouter.Unreachable {
@@ -51,15 +51,15 @@ struct ProducerLink: Sendable {
         } catch {
             throw APIError(.serviceUnavailable, "\(error)", headers: [.retryAfter: "1"])
         }
-        if reply.retryable == true, let error = reply.error {
+        if answer.reply.retryable == true, let error = answer.reply.error {
             throw APIError(.serviceUnavailable, error, headers: [.retryAfter: "1"])
         }
-        return reply
+        return answer
     }
 
     /// Asks the producer at `--control-endpoint` with the status deadline.
     func ask(_ request: ControlRequest) async throws -> ControlReply {
-        try await control.send(request, timeout: Self.statusTimeout)
+        try await control.send(request, timeout: Self.statusTimeout).reply
     }
 
     /// Asks every producer for `request` at once with the status deadline: each one's name and
@@ -70,7 +70,7 @@ struct ProducerLink: Sendable {
             for (index, destination) in destinations.enumerated() {
                 group.addTask {
                     do {
-                        return (index, .success(try await control.send(request, to: try destination.target.get(), timeout: Self.statusTimeout)))
+                        return (index, .success(try await control.send(request, to: try destination.target.get(), timeout: Self.statusTimeout).reply))
                     } catch {
                         return (index, .failure(error))
                     }

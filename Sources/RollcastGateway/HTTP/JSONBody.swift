@@ -8,10 +8,15 @@ enum JSONBody {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Encoding our own plain structs cannot fail; an empty object is a safe fallback.
         let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
-        return Response(
+        return response(status: status, json: ByteBuffer(bytes: data))
+    }
+
+    /// JSON written already, as it is.
+    static func response(status: HTTPResponse.Status = .ok, json: ByteBuffer) -> Response {
+        Response(
             status: status,
             headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data))
+            body: .init(byteBuffer: json)
         )
     }
 }

@@ -35,14 +35,13 @@ struct IngestSplit {
         }
         guard let ticksRange else { return nil }
         let ticksValue = body.getSlice(at: body.readerIndex + ticksRange.lowerBound, length: ticksRange.count)!
-        guard let ranges = try? JSONArraySplitter.elementRanges(in: ticksValue.readableBytesView), !ranges.isEmpty,
-            let symbols = try? JSONDecoder().decode(Symbols.self, from: Data(body.readableBytesView)).ticks.map(\.symbol),
-            symbols.count == ranges.count
-        else { return nil }
+        guard let ranges = try? JSONArraySplitter.elementRanges(in: ticksValue.readableBytesView), !ranges.isEmpty else { return nil }
         var order: [AnyHashable] = []
         var parts: [AnyHashable: Part] = [:]
         for (index, range) in ranges.enumerated() {
-            let key = group(symbols[index].trimmingCharacters(in: .whitespaces))
+            let tick = ticksValue.readableBytesView[(ticksValue.readerIndex + range.lowerBound)...].prefix(range.count)
+            guard let symbol = Self.symbol(of: tick) else { return nil }
+            let key = group(symbol.trimmingCharacters(in: .whitespaces))
             if parts[key] == nil { order.append(key) }
             parts[key, default: Part()].indices.append(index)
             parts[key, default: Part()].ticks.append(ticksValue.getSlice(at: ticksValue.readerIndex + range.lowerBound, length: range.count)!)
@@ -51,12 +50,18 @@ struct IngestSplit {
         self.batchID = batchID
     }
 
-    private struct Symbols: Decodable {
-        struct Tick: Decodable {
-            let symbol: String
-        }
-
-        let ticks: [Tick]
+    /// The `symbol` of one tick's JSON object, read without reading the rest of it; `nil` when
+    /// it has none, or two, or one that is not a string.
+    static func symbol(of tick: some RandomAccessCollection<UInt8>) -> String? {
+        guard let members = try? JSONArraySplitter.members(in: tick) else { return nil }
+        let symbols = members.filter { $0.key == "symbol" }
+        guard symbols.count == 1 else { return nil }
+        let value = tick.dropFirst(symbols[0].value.lowerBound).prefix(symbols[0].value.count)
+        guard value.first == UInt8(ascii: "\""), value.count >= 2, value.last == UInt8(ascii: "\"") else { return nil }
+        let inner = value.dropFirst().dropLast()
+        // Escapes are rare in a symbol (the rules allow none that need one): the JSON reader reads them.
+        if !inner.contains(UInt8(ascii: "\\")) { return String(decoding: inner, as: UTF8.self) }
+        return try? JSONDecoder().decode(String.self, from: Data(value))
     }
 
     /// The body a producer gets for `part`: its ticks as sent, and the batch's `batch_id`, so a

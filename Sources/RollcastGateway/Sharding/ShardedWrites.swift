@@ -53,7 +53,7 @@ struct ShardedWrites: Sendable {
                 group.addTask {
                     let producer = part.destination.producer ?? ""
                     do {
-                        let reply = try await producers.forward(part.request, to: part.destination)
+                        let reply = try await producers.forward(part.request, to: part.destination).reply
                         if let error = reply.error {
                             return (position, PartAnswer(producer: producer, size: part.size, status: 400, result: nil, loaded: nil, error: error))
                         }

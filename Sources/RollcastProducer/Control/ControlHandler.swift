@@ -24,6 +24,19 @@ struct ControlHandler: Sendable {
         }
     }
 
+    /// Applies and answers an ingest whose batch is read where it lies (a received message's bytes).
+    func replyToIngest(_ batch: some ContiguousBytes) -> ControlReply {
+        do throws(RequestError) {
+            // No early snapshot: a feed may send many batches per interval.
+            let reply = ControlReply(ingested: try ingest.ingest(batch, from: .http))
+            store.metrics.countControl(command: "ingest", outcome: "ok")
+            return reply
+        } catch {
+            store.metrics.countControl(command: "ingest", outcome: error.isRetryable ? "unavailable" : "refused")
+            return ControlReply(refusal: error)
+        }
+    }
+
     func apply(_ request: ControlRequest) throws(RequestError) -> ControlReply {
         switch request {
         case .loadMockData(let request):
@@ -41,7 +54,6 @@ struct ControlHandler: Sendable {
                 )
             )
         case .ingest(let batch):
-            // No early snapshot: a feed may send many batches per interval.
             return ControlReply(ingested: try ingest.ingest(batch, from: .http))
         case .publish:
             publisher.signal.requestPublish()

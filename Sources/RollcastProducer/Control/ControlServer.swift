@@ -65,10 +65,9 @@ final class ControlServer: Service, Sendable {
         logger.info("control socket ready", metadata: ["endpoint": "\(endpoint)"])
         let wakeup = try PollWakeup()
         let outbox = Mutex<[Outgoing]>([])
-        let encoder = JSONEncoder()
         func send(_ outgoing: Outgoing) throws {
             // A client that went away is dropped by the ROUTER without an error.
-            _ = try socket.send(parts: outgoing.envelope + [Array(try encoder.encode(outgoing.reply))], dontWait: true)
+            _ = try socket.send(parts: outgoing.envelope + [try outgoing.reply.encoded()], dontWait: true)
         }
         /// Answers a message that holds no command it could read, so that no client waits for
         /// nothing: through its envelope when it has one, else to its routing id alone.
@@ -101,10 +100,12 @@ final class ControlServer: Service, Sendable {
                         continue
                     }
                     let envelope = parts[...delimiter].map(\.bytes)
-                    let body = parts[(delimiter + 1)...].map(\.bytes)
+                    let body = Array(parts[(delimiter + 1)...])
+                    let head: ControlRequest.Head
                     let request: ControlRequest
                     do throws(RequestError) {
-                        request = try ControlRequest(parts: body)
+                        head = try ControlRequest.head(body[0].bytes, parts: body.count)
+                        request = try head.request()
                     } catch {
                         handler.store.metrics.countControl(command: "malformed", outcome: "refused")
                         let reply = ControlReply(refusal: error)
@@ -112,7 +113,12 @@ final class ControlServer: Service, Sendable {
                         try send(Outgoing(envelope: envelope, reply: reply))
                         continue
                     }
-                    if case .loadMockData = request {
+                    if head.isIngest {
+                        // The batch is read where it lies, as the ingest socket reads its batches.
+                        let reply = body[1].withUnsafeBytes { handler.replyToIngest($0) }
+                        log(reply)
+                        try send(Outgoing(envelope: envelope, reply: reply))
+                    } else if case .loadMockData = request {
                         startLoad(request, envelope: envelope) { outgoing in
                             outbox.withLock { $0.append(outgoing) }
                             wakeup.signal()

@@ -32,12 +32,13 @@ struct IngestRoute: Sendable {
         return try await ingestWhole(body, to: destination)
     }
 
-    /// The batch to one producer, untouched.
+    /// The batch to one producer, untouched; its answer relayed as the producer wrote it.
     private func ingestWhole(_ body: ByteBuffer, to destination: ProducerRouter.Destination?) async throws -> Response {
-        let reply = try await producers.forward(.ingest(batch: Array(buffer: body)), to: destination)
-        guard let ingested = reply.ingested else {
-            throw APIError(.badRequest, reply.error ?? "producer refused the ticks")
+        let answer = try await producers.forward(.ingest(batch: Array(buffer: body)), to: destination)
+        guard let ingested = answer.reply.ingested else {
+            throw APIError(.badRequest, answer.reply.error ?? "producer refused the ticks")
         }
-        return JSONBody.response(ingested)
+        guard let json = answer.member("ingested") else { return JSONBody.response(ingested) }
+        return JSONBody.response(json: ByteBuffer(bytes: json))
     }
 }

@@ -39,7 +39,7 @@ struct MockDataRoute: Sendable {
         }
         let router = producers.router
         if router.isSharded { return try await ShardedWrites(producers: producers).loadMockData(validated, router: router, started: started) }
-        let reply = try await producers.forward(.loadMockData(validated))
+        let reply = try await producers.forward(.loadMockData(validated)).reply
         guard let loaded = reply.loaded else {
             throw APIError(.badRequest, reply.error ?? "producer refused the request")
         }
