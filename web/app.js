@@ -21,15 +21,23 @@ const labels = {
   unauthorised: "not authorised",
 };
 
-let connection = "idle";
-let paused = false;
-// The newest snapshot received, drawn or not (pause holds it back).
-let latest = null;
-let held = 0;
-// Staleness is judged by this browser's own monotonic clock: when the last new snapshot
-// (a new run_id or seq) arrived. The producer's generated_at is another machine's clock.
-let lastFresh = null;
-let intervalMs = 2000;
+// What the page knows, in one place.
+const view = {
+  connection: "idle",
+  paused: false,
+  // The newest snapshot received, drawn or not (pause holds it back).
+  latest: null,
+  // Messages received while paused, and the symbols they changed (null: all).
+  held: 0,
+  pendingChanges: new Set(),
+  // Staleness is judged by this browser's own monotonic clock: when the last new snapshot
+  // (a new run_id or seq) arrived. The producer's generated_at is another machine's clock.
+  lastFresh: null,
+  intervalMs: 2000,
+  // Messages received in all, and how long the last one took to draw.
+  messages: 0,
+  lastApplyMs: 0,
+};
 
 function showState(state) {
   stateLabel.textContent = labels[state];
@@ -38,41 +46,38 @@ function showState(state) {
 }
 
 function refreshStatus() {
-  const sinceFresh = lastFresh === null ? null : performance.now() - lastFresh;
-  const stale = sinceFresh !== null && sinceFresh > 3 * intervalMs;
+  const sinceFresh = view.lastFresh === null ? null : performance.now() - view.lastFresh;
+  const stale = sinceFresh !== null && sinceFresh > 3 * view.intervalMs;
   const staleCharts = board.markStale(performance.now(), stale);
-  showState(connection === "live" && stale ? "stale" : connection);
+  showState(view.connection === "live" && stale ? "stale" : view.connection);
   const close = socket.lastClose;
-  stateLabel.title = connection === "reconnecting" && close ? `closed ${close.code}${close.reason ? `: ${close.reason}` : ""}` : "";
-  const newest = latest?.[0];
+  stateLabel.title = view.connection === "reconnecting" && close ? `closed ${close.code}${close.reason ? `: ${close.reason}` : ""}` : "";
+  const newest = view.latest?.[0];
   if (newest && sinceFresh !== null) {
     const partly = !stale && staleCharts > 0 ? ` · ${staleCharts} of ${board.cards.size} charts stale` : "";
-    ageLabel.textContent = `updated ${(sinceFresh / 1000).toFixed(1)} s ago · seq ${newest.seq}${partly}` + (paused ? ` · paused, ${held} held` : "");
+    ageLabel.textContent = `updated ${(sinceFresh / 1000).toFixed(1)} s ago · seq ${newest.seq}${partly}` + (view.paused ? ` · paused, ${view.held} held` : "");
   }
 }
 
 function refreshEmptyNote() {
-  if (connection === "unauthorised") {
+  if (view.connection === "unauthorised") {
     const { reason } = socket.refusal;
     emptyNote.textContent = `The gateway refused this dashboard: ${reason}. Open it with a link that ends in #token=… (an operator makes one with: rollcast-gateway token --role read).`;
     emptyNote.hidden = false;
     return;
   }
   if (board.cards.size === 0) {
-    emptyNote.textContent = latest ? "No symbols in the window yet." : "Press “Load Real-time Window” to see the live charts.";
+    emptyNote.textContent = view.latest ? "No symbols in the window yet." : "Press “Load Real-time Window” to see the live charts.";
   } else if (board.visibleCount === 0) {
     emptyNote.textContent = `No symbol matches “${filterInput.value.trim()}”.`;
   }
   emptyNote.hidden = board.visibleCount > 0;
 }
 
-// Symbols changed since the last render (null: all), gathered while paused.
-let pendingChanges = new Set();
-
 function render(charts, changed = null) {
   const started = performance.now();
   board.apply(charts, changed);
-  window.rollcast.lastApplyMs = performance.now() - started;
+  view.lastApplyMs = performance.now() - started;
   refreshEmptyNote();
   refreshStatus();
 }
@@ -81,22 +86,21 @@ const socket = new RealtimeSocket(realtimeURL(window.location), {
   token: takeToken(),
   checkAccess: accessRefusal,
   onState(state) {
-    connection = state;
+    view.connection = state;
     refreshStatus();
     if (state === "unauthorised") refreshEmptyNote();
   },
   onSnapshot(charts, { fresh, intervalMs: interval, changed }) {
     // A reconnect's cached copy of a snapshot already shown is not news.
-    if (fresh) lastFresh = performance.now();
+    if (fresh) view.lastFresh = performance.now();
     board.noteSources(charts, performance.now());
-    intervalMs = interval;
-    latest = charts;
-    window.rollcast.messages += 1;
-    window.rollcast.lastMessage = charts;
-    if (paused) {
-      held += 1;
-      if (changed === null) pendingChanges = null;
-      else if (pendingChanges !== null) for (const symbol of changed) pendingChanges.add(symbol);
+    view.intervalMs = interval;
+    view.latest = charts;
+    view.messages += 1;
+    if (view.paused) {
+      view.held += 1;
+      if (changed === null) view.pendingChanges = null;
+      else if (view.pendingChanges !== null) for (const symbol of changed) view.pendingChanges.add(symbol);
       refreshStatus();
     } else {
       render(charts, changed);
@@ -110,19 +114,19 @@ export function connectWebSocket() {
 }
 
 function setPaused(value) {
-  if (value && !paused) board.freeze();
-  paused = value;
-  pauseButton.setAttribute("aria-pressed", String(paused));
-  pauseButton.textContent = paused ? "Resume" : "Pause";
+  if (value && !view.paused) board.freeze();
+  view.paused = value;
+  pauseButton.setAttribute("aria-pressed", String(value));
+  pauseButton.textContent = value ? "Resume" : "Pause";
   // Resuming shows the newest state at once, not the next message.
-  if (!paused && held > 0 && latest) render(latest, pendingChanges);
-  held = 0;
-  pendingChanges = new Set();
+  if (!value && view.held > 0 && view.latest) render(view.latest, view.pendingChanges);
+  view.held = 0;
+  view.pendingChanges = new Set();
   refreshStatus();
 }
 
 document.getElementById("load-realtime").addEventListener("click", connectWebSocket);
-pauseButton.addEventListener("click", () => setPaused(!paused));
+pauseButton.addEventListener("click", () => setPaused(!view.paused));
 filterInput.addEventListener("input", () => {
   board.setFilter(filterInput.value);
   refreshEmptyNote();
@@ -134,5 +138,14 @@ window.addEventListener("hashchange", () => {
   socket.useToken(takeToken());
 });
 
-// For tests and the console: the charts by symbol and what the socket last delivered.
-window.rollcast = { board, socket, connectWebSocket, setPaused, messages: 0, lastMessage: null, lastApplyMs: 0 };
+// For tests and the console, written here alone: the charts by symbol, the socket, and what
+// the page knows (read, never written, from outside).
+window.rollcast = {
+  board,
+  socket,
+  connectWebSocket,
+  setPaused,
+  get messages() { return view.messages; },
+  get lastMessage() { return view.latest; },
+  get lastApplyMs() { return view.lastApplyMs; },
+};
