@@ -44,6 +44,7 @@ func buildApplication(
     configuration: GatewayConfiguration, services: GatewayServices, maxConnections: Int, logger: Logger
 ) -> some ApplicationProtocol {
     let metrics = services.metrics
+    let subscriptions = SubscriptionSets(limit: configuration.maxSubscriptionSets)
     let socket = RealtimeChartsSocket(
         broadcaster: services.broadcaster,
         registry: services.registry,
@@ -53,6 +54,7 @@ func buildApplication(
             stallLimit: .init(configuration.slowClientLimit)
         ),
         maxClients: configuration.maxClients,
+        subscriptions: subscriptions,
         metrics: metrics,
         logger: logger
     )
@@ -64,6 +66,7 @@ func buildApplication(
         metrics: metrics,
         maxClients: configuration.maxClients,
         permessageDeflate: configuration.permessageDeflate,
+        subscriptions: subscriptions,
         logger: logger
     )
     let idleTimeout = TimeAmount.nanoseconds(Int64(configuration.idleTimeout.milliseconds) * 1_000_000)

@@ -23,6 +23,8 @@ public struct GatewayConfiguration: Sendable {
     public var controlTimeout: Duration = .seconds(2)
     /// Most WebSocket clients at once; upgrades past it get 503.
     public var maxClients: Int
+    /// Most distinct symbol selections held at once (``SubscriptionSets``).
+    public var maxSubscriptionSets: Int
     /// How long a client's socket may stay unwritable before the client is closed.
     public var slowClientLimit: Duration
     /// Time between pings to each client.
@@ -62,6 +64,7 @@ public struct GatewayConfiguration: Sendable {
         webRoot: String = GatewaySettings.webRoot.defaultValue,
         portFile: String? = nil,
         maxClients: Int = GatewaySettings.maxClients.defaultValue,
+        maxSubscriptionSets: Int = GatewaySettings.maxSubscriptionSets.defaultValue,
         slowClientLimit: Duration = .seconds(GatewaySettings.slowClientTimeout.defaultValue),
         pingInterval: Duration = .seconds(GatewaySettings.pingInterval.defaultValue),
         pongTimeout: Duration = .seconds(GatewaySettings.pongTimeout.defaultValue),
@@ -85,6 +88,7 @@ public struct GatewayConfiguration: Sendable {
         self.webRoot = webRoot
         self.portFile = portFile
         self.maxClients = maxClients
+        self.maxSubscriptionSets = maxSubscriptionSets
         self.slowClientLimit = slowClientLimit
         self.pingInterval = pingInterval
         self.pongTimeout = pongTimeout

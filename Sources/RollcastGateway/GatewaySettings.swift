@@ -17,6 +17,10 @@ public enum GatewaySettings {
     public static let maxClients = Setting(
         env: "ROLLCAST_MAX_CLIENTS", default: 10_000, help: "Most WebSocket clients at once; upgrades past it get HTTP 503 with a reason."
     )
+    public static let maxSubscriptionSets = Setting(
+        env: "ROLLCAST_MAX_SUBSCRIPTION_SETS", default: 1_000,
+        help: "Most distinct symbol selections (?symbols=) held at once, each composed once per snapshot; past it a client asking for a new one gets HTTP 503 with a reason."
+    )
     public static let slowClientTimeout = Setting(
         env: "ROLLCAST_SLOW_CLIENT_TIMEOUT", default: 30.0, help: "Seconds a client's socket may stay unwritable before the client is closed."
     )

@@ -37,6 +37,9 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: .init(GatewaySettings.maxClients))
     var maxClients: Int?
 
+    @Option(help: .init(GatewaySettings.maxSubscriptionSets))
+    var maxSubscriptionSets: Int?
+
     @Option(help: .init(GatewaySettings.slowClientTimeout))
     var slowClientTimeout: Double?
 
@@ -95,6 +98,8 @@ struct GatewayCommand: AsyncParsableCommand {
         }
         let maxClients = try settings.resolve(maxClients, GatewaySettings.maxClients)
         guard maxClients >= 1 else { throw ValidationError("--max-clients must be at least 1") }
+        let maxSubscriptionSets = try settings.resolve(maxSubscriptionSets, GatewaySettings.maxSubscriptionSets)
+        guard (1...100_000).contains(maxSubscriptionSets) else { throw ValidationError("--max-subscription-sets must be between 1 and 100000") }
         let slowClientTimeout = try settings.resolve(slowClientTimeout, GatewaySettings.slowClientTimeout)
         guard slowClientTimeout >= 0.1 else { throw ValidationError("--slow-client-timeout must be at least 0.1 seconds") }
         let pingInterval = try settings.resolve(pingInterval, GatewaySettings.pingInterval)
@@ -125,6 +130,7 @@ struct GatewayCommand: AsyncParsableCommand {
             webRoot: webRoot,
             portFile: settings.resolve(portFile, GatewaySettings.portFile),
             maxClients: maxClients,
+            maxSubscriptionSets: maxSubscriptionSets,
             slowClientLimit: .milliseconds(Int64(slowClientTimeout * 1000)),
             pingInterval: .milliseconds(Int64(pingInterval * 1000)),
             pongTimeout: .milliseconds(Int64(pongTimeout * 1000)),

@@ -87,15 +87,14 @@ struct RouteHarness {
             if case .publish(let message) = merger.accept(header: header, payload: payload, delta: nil, receivedAt: .now) { merged = message }
         }
         let message = merged!
-        services.broadcaster.publish(
-            RelayedSnapshot(
-                header: message.header, payload: message.payload, fullStream: ClientFrames(message.payload, deflater: nil), receivedAt: .now,
-                deltaStream: DeltaStreamFrames(
-                    full: ClientFrames(plain: DeltaStreamFrames.fullMessage(header: message.header, payload: message.payload), deflater: nil), delta: nil,
-                    baseSeq: nil
-                ),
-                sources: message.sources
-            )
+        services.broadcaster.publish(Self.relayed(header: message.header, payload: message.payload, delta: nil, sources: message.sources))
+    }
+
+    /// A message as the subscriber relays it.
+    static func relayed(header: SnapshotHeader, payload: ByteBuffer, delta: ByteBuffer?, sources: [ProducerSource] = []) -> RelayedSnapshot {
+        RelayedSnapshot(
+            header: header, payload: payload, fullStream: ClientFrames(payload, deflater: nil), receivedAt: .now,
+            deltaStream: DeltaStreamFrames(header: header, payload: payload, delta: delta, compress: false), sources: sources, delta: delta
         )
     }
 }

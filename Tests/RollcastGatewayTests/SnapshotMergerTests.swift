@@ -8,7 +8,7 @@ import Testing
 
 /// A producer as the merger sees it: its series, encoded by the producer's own encoder, with
 /// the delta from its previous snapshot.
-private struct FakeProducer {
+struct FakeProducer {
     let name: String
     var runID: String
     var seq: UInt64 = 0
@@ -45,11 +45,11 @@ private struct FakeProducer {
     }
 }
 
-private func charts(_ buffer: ByteBuffer) throws -> [ChartObject] {
+func charts(_ buffer: ByteBuffer) throws -> [ChartObject] {
     try JSONDecoder().decode([ChartObject].self, from: Data(buffer.readableBytesView))
 }
 
-private func publish(_ outcome: SnapshotMerger.Outcome) -> MergedSnapshot? {
+func publish(_ outcome: SnapshotMerger.Outcome) -> MergedSnapshot? {
     if case .publish(let merged) = outcome { return merged }
     return nil
 }

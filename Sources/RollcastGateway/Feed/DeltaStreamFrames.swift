@@ -59,8 +59,13 @@ struct DeltaStreamFrames: Sendable {
 
     /// The full message framed: the payload inside an object whose first keys route it.
     static func fullMessage(header: SnapshotHeader, payload: ByteBuffer) -> SharedFrame {
+        fullMessage(header: header, charts: [payload])
+    }
+
+    /// The same around an array given in parts (a selection's charts).
+    static func fullMessage(header: SnapshotHeader, charts: [ByteBuffer]) -> SharedFrame {
         let head = #"{"kind":"full","seq":\#(header.seq),"run_id":\#(JSONString.quoted(header.runID)),"generated_at":\#(header.generatedAt),"charts":"#
-        return SharedFrame(text: ByteBuffer(string: head), payload, ByteBuffer(string: "}"))
+        return SharedFrame(text: [ByteBuffer(string: head)] + charts + [ByteBuffer(string: "}")])
     }
 }
 

@@ -18,6 +18,21 @@ struct RelayedSnapshot: Sendable {
     let deltaStream: DeltaStreamFrames
     /// The producers whose charts the payload holds, in name order (one without a broker).
     let sources: [ProducerSource]
+    /// The messages of clients that chose their symbols, composed per selection when first asked for.
+    let selected: SelectedFrames
+
+    init(
+        header: SnapshotHeader, payload: ByteBuffer, fullStream: ClientFrames, receivedAt: ContinuousClock.Instant, deltaStream: DeltaStreamFrames,
+        sources: [ProducerSource], delta: ByteBuffer? = nil
+    ) {
+        self.header = header
+        self.payload = payload
+        self.fullStream = fullStream
+        self.receivedAt = receivedAt
+        self.deltaStream = deltaStream
+        self.sources = sources
+        selected = SelectedFrames(header: header, payload: payload, delta: delta)
+    }
 
     /// Whether the payload holds run `runID` of some producer at `seq` or later.
     func holds(runID: String, seq: UInt64) -> Bool {

@@ -14,6 +14,11 @@ struct SharedFrame: Sendable {
     /// A text frame carrying `parts` one after the other, with RSV1 set when `compressed`
     /// (a `permessage-deflate` message).
     init(text parts: ByteBuffer..., compressed: Bool = false) {
+        self.init(text: parts, compressed: compressed)
+    }
+
+    /// A text frame carrying `parts` one after the other.
+    init(text parts: [ByteBuffer], compressed: Bool = false) {
         let length = parts.reduce(0) { $0 + $1.readableBytes }
         var bytes = Self.header(length: length, compressed: compressed)
         for part in parts { bytes.writeImmutableBuffer(part) }

@@ -113,7 +113,7 @@ final class SnapshotSubscriber: Service, Sendable {
         if broadcaster.metrics.deltaClients.value > 0 { frames.make(using: deflater) }
         return RelayedSnapshot(
             header: header, payload: merged.payload, fullStream: ClientFrames(merged.payload, receivedAs: received, deflater: deflater), receivedAt: .now,
-            deltaStream: frames, sources: merged.sources
+            deltaStream: frames, sources: merged.sources, delta: merged.delta
         )
     }
 

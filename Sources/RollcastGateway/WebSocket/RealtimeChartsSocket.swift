@@ -35,6 +35,8 @@ struct RealtimeChartsSocket: Sendable {
     let registry: ClientRegistry
     let limits: ConnectionGuard.Limits
     let maxClients: Int
+    /// The distinct symbol selections held, and their bound.
+    let subscriptions: SubscriptionSets
     let metrics: GatewayMetrics
     let logger: Logger
 
@@ -44,10 +46,12 @@ struct RealtimeChartsSocket: Sendable {
 
     /// Puts a new client's handlers in the upgraded `channel`'s pipeline, after the frame
     /// decoder, and registers it for snapshots and shutdown.
-    /// - Parameter tokenExpiry: when the token the client connected with expires, on a gateway
-    ///   that asks for tokens: the connection is closed with 1008 then.
+    /// - Parameters:
+    ///   - selection: the symbols the client chose (`?symbols=`); `nil` for every symbol.
+    ///   - tokenExpiry: when the token the client connected with expires, on a gateway that asks
+    ///     for tokens: the connection is closed with 1008 then.
     /// - Important: call on the channel's event loop.
-    func install(on channel: any Channel, deflate: Bool, deltaStream: Bool, tokenExpiry: Date? = nil) throws {
+    func install(on channel: any Channel, deflate: Bool, deltaStream: Bool, selection: SymbolSelection? = nil, tokenExpiry: Date? = nil) throws {
         let pipeline = channel.pipeline.syncOperations
         let decoder = try pipeline.context(handlerType: ByteToMessageHandler<WebSocketFrameDecoder>.self)
         // The HTTP layer turns a refused upgrade into an empty 400, which tells a browser
@@ -55,10 +59,15 @@ struct RealtimeChartsSocket: Sendable {
         guard metrics.connected.increment(below: maxClients) else {
             metrics.refused.increment()
             logger.warning("client refused", metadata: ["max_clients": "\(maxClients)"])
-            let refusal = ClientFrameHandler(maxMessageBytes: Self.maxClientMessageBytes) { _ in }
-            try pipeline.addHandler(refusal, position: .after(decoder.handler))
             // Counted as refused above, not as a client that ended.
-            refusal.close(Self.tryAgainLater, reason: "the gateway has its maximum of \(maxClients) clients; try again later", because: nil)
+            try refuse(pipeline, after: decoder.handler, reason: "the gateway has its maximum of \(maxClients) clients; try again later")
+            return
+        }
+        // The gate checked the bound; a client racing another to the last place gets 1013.
+        if let selection, !subscriptions.add(selection) {
+            metrics.connected.decrement()
+            metrics.refused.increment()
+            try refuse(pipeline, after: decoder.handler, reason: "the gateway holds its maximum of \(subscriptions.limit) distinct symbol selections; try again later")
             return
         }
         if deltaStream { metrics.deltaClients.increment() }
@@ -70,7 +79,9 @@ struct RealtimeChartsSocket: Sendable {
         // Before anything that can throw: a failed set-up closes the channel, which must still
         // give back its place under the cap.
         let (metrics, registry) = (metrics, registry)
+        let subscriptions = subscriptions
         channel.closeFuture.assumeIsolated().whenComplete { _ in
+            if let selection { subscriptions.remove(selection) }
             registry.remove(id: id)
             metrics.connected.decrement()
             if deltaStream { metrics.deltaClients.decrement() }
@@ -104,12 +115,25 @@ struct RealtimeChartsSocket: Sendable {
         try pipeline.addHandler(connectionGuard, position: .after(decoder.handler))
         let outlet = SharedFrameOutlet()
         try pipeline.addHandler(outlet, position: .before(try pipeline.handler(type: WebSocketFrameEncoder.self)))
-        let writer = SnapshotWriter(id: id, deflate: deflate, deltaStream: deltaStream, outlet: outlet, broadcaster: broadcaster, logger: logger)
+        let writer = SnapshotWriter(
+            id: id, deflate: deflate, deltaStream: deltaStream, selection: selection, outlet: outlet, broadcaster: broadcaster, logger: logger
+        )
         try pipeline.addHandler(writer, position: .after(connectionGuard))
         try pipeline.addHandler(frames, position: .last)
         registry.add(NIOLoopBound(frames, eventLoop: channel.eventLoop), id: id)
         if let tokenExpiry { closeWhenExpired(channel, frames: frames, at: tokenExpiry) }
-        logger.info("client connected", metadata: ["permessage_deflate": "\(deflate)", "stream": "\(deltaStream ? "delta" : "full")"])
+        logger.info(
+            "client connected",
+            metadata: ["permessage_deflate": "\(deflate)", "stream": "\(deltaStream ? "delta" : "full")", "symbols": "\(selection?.description ?? "*")"]
+        )
+    }
+
+    /// Upgrades, then closes at once with 1013 and `reason`: the HTTP layer would turn a refused
+    /// upgrade into an empty 400, which tells a browser nothing.
+    private func refuse(_ pipeline: ChannelPipeline.SynchronousOperations, after decoder: any ChannelHandler, reason: String) throws {
+        let refusal = ClientFrameHandler(maxMessageBytes: Self.maxClientMessageBytes) { _ in }
+        try pipeline.addHandler(refusal, position: .after(decoder))
+        refusal.close(Self.tryAgainLater, reason: reason, because: nil)
     }
 
     /// A token ends what it grants when it expires, an open stream included: the client gets

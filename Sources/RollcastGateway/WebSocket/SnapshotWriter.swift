@@ -20,6 +20,8 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
     private let deflate: Bool
     /// The client asked for the delta stream (`rollcast.delta.v1`).
     private let deltaStream: Bool
+    /// The symbols the client chose; `nil` for every symbol (the snapshot's own messages).
+    private let selection: SymbolSelection?
     /// The run and `seq` of the last snapshot this client was sent: a delta goes out only on top of it.
     private var lastSent: (runID: String, seq: UInt64)?
     private let broadcaster: SnapshotBroadcaster
@@ -36,8 +38,12 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
     private(set) var sent = 0
     private(set) var skipped = 0
 
-    init(id: UInt64, deflate: Bool, deltaStream: Bool = false, outlet: SharedFrameOutlet, broadcaster: SnapshotBroadcaster, logger: Logger) {
+    init(
+        id: UInt64, deflate: Bool, deltaStream: Bool = false, selection: SymbolSelection? = nil, outlet: SharedFrameOutlet, broadcaster: SnapshotBroadcaster,
+        logger: Logger
+    ) {
         self.id = id
+        self.selection = selection
         self.outlet = outlet
         self.deflate = deflate
         self.deltaStream = deltaStream
@@ -106,7 +112,13 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func write(_ snapshot: RelayedSnapshot, context: ChannelHandlerContext) -> Int {
-        let frame = deltaStream ? deltaStreamFrame(for: snapshot) : snapshot.fullStream.frame(deflate: deflate)
+        let frame: SharedFrame
+        if let selection {
+            let messages = snapshot.selected.messages(for: selection)
+            frame = deltaStream ? deltaStreamFrame(for: snapshot, frames: messages.deltaStream) : messages.full.frame(deflate: deflate)
+        } else {
+            frame = deltaStream ? deltaStreamFrame(for: snapshot, frames: snapshot.deltaStream) : snapshot.fullStream.frame(deflate: deflate)
+        }
         // Also valid on a deflate connection: a message without RSV1 is not compressed.
         outlet.send(frame)
         sent += 1
@@ -116,9 +128,8 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
     /// The delta when this client holds its base (the previous snapshot of the same run, sent
     /// whole or rebuilt from deltas); otherwise the full message: a new client, one that
     /// skipped a snapshot while slow, a producer restart or a snapshot the gateway missed.
-    private func deltaStreamFrame(for snapshot: RelayedSnapshot) -> SharedFrame {
+    private func deltaStreamFrame(for snapshot: RelayedSnapshot, frames: DeltaStreamFrames) -> SharedFrame {
         defer { lastSent = (snapshot.header.runID, snapshot.header.seq) }
-        let frames = snapshot.deltaStream
         if let delta = frames.delta, let base = frames.baseSeq, let lastSent, lastSent.runID == snapshot.header.runID, lastSent.seq == base {
             return delta.frame(deflate: deflate)
         }

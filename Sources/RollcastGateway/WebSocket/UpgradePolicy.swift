@@ -17,13 +17,15 @@ struct UpgradePolicy: Sendable {
     let metrics: GatewayMetrics
     let maxClients: Int
     let permessageDeflate: Bool
+    let subscriptions: SubscriptionSets
     private let refusals: RefusalLog
     private let fullRefusals: RefusalLog
 
     init(
         route: Route, access: AccessPolicy, authority: TokenAuthority?, socket: RealtimeChartsSocket, metrics: GatewayMetrics, maxClients: Int,
-        permessageDeflate: Bool, logger: Logger
+        permessageDeflate: Bool, subscriptions: SubscriptionSets, logger: Logger
     ) {
+        self.subscriptions = subscriptions
         self.route = route
         self.access = access
         self.authority = authority
@@ -37,6 +39,11 @@ struct UpgradePolicy: Sendable {
 
     /// Why an upgrade is refused before its token is looked at, or `nil`.
     func refusal(of head: HTTPRequestHead) -> UpgradeGateHandler.Refusal? {
+        if let refusal = selectionRefusal(head) {
+            metrics.countRefusedUpgrade(status: Int(refusal.status.code))
+            refusals.note(refusal.reason, metadata: ["status": "\(refusal.status.code)"])
+            return refusal
+        }
         let host = head.headers.first(name: "host")
         if let refusal = access.hostRefusal(host) ?? access.originRefusal(head.headers.first(name: "origin"), host: host) {
             metrics.countRefusedUpgrade(status: refusal.status)
@@ -49,6 +56,25 @@ struct UpgradePolicy: Sendable {
             fullRefusals.note("the gateway has its maximum of clients", metadata: ["max_clients": "\(maxClients)"])
             return .init(
                 status: .serviceUnavailable, reason: "the gateway has its maximum of \(maxClients) clients; try again later",
+                headers: [("Retry-After", "5")]
+            )
+        }
+        return nil
+    }
+
+    /// A `?symbols=` list that cannot be read (400, naming the entry), or a new selection past
+    /// `--max-subscription-sets` (503).
+    private func selectionRefusal(_ head: HTTPRequestHead) -> UpgradeGateHandler.Refusal? {
+        let selection: SymbolSelection?
+        do {
+            selection = try SymbolSelection.fromQuery(of: head.uri)
+        } catch {
+            return .init(status: .badRequest, reason: error.description)
+        }
+        if let selection, !subscriptions.admits(selection) {
+            return .init(
+                status: .serviceUnavailable,
+                reason: "the gateway holds its maximum of \(subscriptions.limit) distinct symbol selections; choose one another client holds, or try again later",
                 headers: [("Retry-After", "5")]
             )
         }
@@ -82,9 +108,11 @@ struct UpgradePolicy: Sendable {
         let deltaStream = chosen == RealtimeChartsSocket.deltaSubprotocol
         // The gate before this admitted the token on this same head.
         let tokenExpiry = authority == nil ? nil : TokenAuthority.expiry(ofAdmitted: BearerToken.fromHandshake(head))
+        // Read by the gate already: a list that cannot be read never gets here.
+        let selection = try? SymbolSelection.fromQuery(of: head.uri)
         let socket = socket
         return .init(headers: headers) { channel in
-            try socket.install(on: channel, deflate: deflate, deltaStream: deltaStream, tokenExpiry: tokenExpiry)
+            try socket.install(on: channel, deflate: deflate, deltaStream: deltaStream, selection: selection, tokenExpiry: tokenExpiry)
         }
     }
 }
