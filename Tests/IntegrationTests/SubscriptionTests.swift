@@ -110,4 +110,49 @@ struct SubscriptionTests {
             }
         }
     }
+
+    @Test("a delta client changes what it watches while connected: the next message is the new selection in full, deltas after; a malformed change closes with its code and reason")
+    func changeWhileConnected() async throws {
+        try await RollcastStack.with(producerArguments: ["--mock-symbols", "A1,B1,C1", "--mock-rate", "5", "--interval", "0.2", "--window", "10"]) { stack in
+            try await stack.waitUntilReady()
+            let port = stack.port
+            try await Task.detached {
+                func symbols(_ text: String) throws -> (kind: String, symbols: [String]) {
+                    let message = try JSONDecoder().decode(DeltaStreamMessage.self, from: Data(text.utf8))
+                    switch message {
+                    case .full(_, _, let charts): return ("full", charts.map(\.symbol))
+                    case .delta(let delta): return ("delta", delta.charts.map(\.symbol) + delta.added.map(\.symbol))
+                    }
+                }
+                let client = try RawWebSocket(port: port, path: "/ws/realtime_charts?symbols=A1", headers: ["Sec-WebSocket-Protocol: rollcast.delta.v1"])
+                #expect(try symbols(client.nextText()) == ("full", ["A1"]))
+                #expect(try symbols(client.nextText()).kind == "delta")
+                try client.sendFrame(opcode: 1, payload: Array(#"{"subscribe":["B*"]}"#.utf8))
+                // Deltas of the old selection may be on their way; then the new selection, whole.
+                var next = try symbols(client.nextText())
+                while next.kind == "delta", next.symbols.allSatisfy({ $0 == "A1" }) { next = try symbols(client.nextText()) }
+                #expect(next.kind == "full" && next.symbols == ["A1", "B1"], "\(next)")
+                let after = try symbols(client.nextText())
+                #expect(after.kind == "delta" && after.symbols.allSatisfy { ["A1", "B1"].contains($0) }, "\(after)")
+                try client.sendFrame(opcode: 1, payload: Array(#"{"unsubscribe":["A1"]}"#.utf8))
+                next = try symbols(client.nextText())
+                while next.kind == "delta" { next = try symbols(client.nextText()) }
+                #expect(next.symbols == ["B1"])
+
+                let bad = try RawWebSocket(port: port, headers: ["Sec-WebSocket-Protocol: rollcast.delta.v1"])
+                _ = try bad.nextText()
+                try bad.sendFrame(opcode: 1, payload: Array(#"{"subscribe":"B1"}"#.utf8))
+                let close = try bad.closeFrame()
+                #expect(close?.code == 1007)
+                #expect(close?.reason == #"a message is {"subscribe":[…]} or {"unsubscribe":[…]}, lists of symbols and prefixes"#)
+
+                // A full-stream client sends nothing of use: a change is dropped, its stream goes on whole.
+                let full = try RawWebSocket(port: port)
+                _ = try full.nextText()
+                try full.sendFrame(opcode: 1, payload: Array(#"{"unsubscribe":["*"]}"#.utf8))
+                let charts = try JSONDecoder().decode([ChartObject].self, from: Data(full.nextText().utf8))
+                #expect(charts.map(\.symbol) == ["A1", "B1", "C1"])
+            }.value
+        }
+    }
 }

@@ -80,7 +80,7 @@ struct RouteHarness {
         for producer in producers {
             let series = producer.symbols.map { SeriesSnapshot(symbol: $0, ticks: [Tick(time: Double(now) / 1_000, price: 1)]) }
             let header = SnapshotHeader(
-                seq: seq, runID: "0000000\(producers.count)", generatedAt: now, intervalMilliseconds: 1_000, charts: series.count, producer: producer.name,
+                seq: seq, runID: "0000000\(producers.count)", generatedAt: now, intervalMilliseconds: 60_000, charts: series.count, producer: producer.name,
                 control: producer.control.map { ControlAddress(endpoint: $0) }
             )
             let payload = ByteBuffer(bytes: SnapshotEncoder().encode(series, header: header, windowSeconds: 60))
@@ -292,6 +292,7 @@ struct GatewayRouteTests {
                 #expect(body?["reason"] as? String == "no snapshot received yet")
                 #expect(body?["feed"] as? String == "no producer")
             }
+            // Intervals of a minute: "live" for three, however slowly a loaded machine runs this.
             harness.publish([(name: nil, control: nil, symbols: ["A", "B"])])
             try await client.execute(uri: "/readyz", method: .get) { response in
                 #expect(response.status == .ok)

@@ -139,3 +139,31 @@ struct SymbolSelectionTests {
         #expect(deltas > 800, "\(deltas) deltas")
     }
 }
+
+@Suite("Selection changes")
+struct SelectionChangeTests {
+    @Test("subscribe adds, unsubscribe removes entries as given (first when both), a client of every symbol holds *; each refusal has its code")
+    func changes() throws {
+        let held = try SymbolSelection.parse("AAPL,FX:*")
+        #expect(try SelectionChange.parse(#"{"subscribe":["MSFT"]}"#).applied(to: held) == (try SymbolSelection.parse("AAPL,FX:*,MSFT")))
+        #expect(try SelectionChange.parse(#"{"unsubscribe":["FX:*","NVDA"]}"#).applied(to: held) == (try SymbolSelection.parse("AAPL")))
+        #expect(try SelectionChange.parse(#"{"subscribe":["AAPL"],"unsubscribe":["AAPL"]}"#).applied(to: held) == held)
+        #expect(try SelectionChange.parse(#"{"unsubscribe":["*"],"subscribe":["B"]}"#).applied(to: nil) == (try SymbolSelection.parse("B")))
+        #expect(try SelectionChange.parse(#"{"unsubscribe":["AAPL","FX:*"]}"#).applied(to: held).matches("AAPL") == false)
+
+        let shape = SelectionChange.Refusal(code: .dataInconsistentWithMessage, reason: #"a message is {"subscribe":[…]} or {"unsubscribe":[…]}, lists of symbols and prefixes"#)
+        for text in ["hello", "[]", "{}", #"{"subscribe":"A"}"#, #"{"subscribe":[1]}"#, #"{"follow":["A"]}"#] {
+            #expect(throws: shape, "\(text)") { try SelectionChange.parse(text) }
+        }
+        #expect(throws: SelectionChange.Refusal(code: .policyViolation, reason: "subscribe entry 'A,B' holds a comma: give each symbol or prefix as an entry of its own")) {
+            try SelectionChange.parse(#"{"subscribe":["A,B"]}"#)
+        }
+        #expect(throws: SelectionChange.Refusal(code: .policyViolation, reason: "symbols entry 1 ('A B'): symbol 'A B' may hold only letters, digits and . _ - : /")) {
+            try SelectionChange.parse(#"{"subscribe":["A B"]}"#).applied(to: held)
+        }
+        let many = try SymbolSelection.parse((0..<256).map { "S\($0)" }.joined(separator: ","))
+        #expect(throws: SelectionChange.Refusal(code: .policyViolation, reason: "a selection holds at most 256 entries, not 257")) {
+            try SelectionChange.parse(#"{"subscribe":["T"]}"#).applied(to: many)
+        }
+    }
+}

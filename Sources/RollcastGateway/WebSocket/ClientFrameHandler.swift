@@ -3,8 +3,8 @@ import NIOWebSocket
 
 /// Answers what a WebSocket client sends, at the end of the connection's pipeline: pongs to its
 /// pings, the close handshake either way, and a close code for every message the protocol or
-/// the gateway does not allow. Clients have nothing to tell the gateway, so messages are
-/// checked and dropped.
+/// the gateway does not allow. Text messages go to ``onText`` where one is given (a delta-stream
+/// client's change of what it watches); other messages are checked and dropped.
 ///
 /// - A message (all its frames) over ``maxMessageBytes`` closes with 1009; a single frame over
 ///   it already fails in the frame decoder, which lands here as an error and closes the same way.
@@ -25,6 +25,8 @@ final class ClientFrameHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     let maxMessageBytes: Int
     private let onClose: (ClientCloseReason) -> Void
+    /// Takes each whole text message; a close code and reason it returns close the connection.
+    private let onText: ((String) -> (code: WebSocketErrorCode, reason: String)?)?
     private var context: ChannelHandlerContext?
     /// The opcode of a fragmented message under way.
     private var messageOpcode: WebSocketOpcode?
@@ -36,8 +38,12 @@ final class ClientFrameHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var closeTimer: Scheduled<Void>?
 
     /// - Parameter onClose: called on the event loop with why the gateway closed the connection.
-    init(maxMessageBytes: Int, onClose: @escaping (ClientCloseReason) -> Void) {
+    init(
+        maxMessageBytes: Int, onText: ((String) -> (code: WebSocketErrorCode, reason: String)?)? = nil,
+        onClose: @escaping (ClientCloseReason) -> Void
+    ) {
         self.maxMessageBytes = maxMessageBytes
+        self.onText = onText
         self.onClose = onClose
     }
 
@@ -101,9 +107,11 @@ final class ClientFrameHandler: ChannelInboundHandler, RemovableChannelHandler {
             messageOpcode = nil
             messageText = nil
         }
-        if messageOpcode == .text, let text = messageText, String(validating: text.readableBytesView, as: UTF8.self) == nil {
-            close(.dataInconsistentWithMessage, reason: "a text message that is not UTF-8", because: .protocolError)
+        guard messageOpcode == .text, let text = messageText else { return }
+        guard let string = String(validating: text.readableBytesView, as: UTF8.self) else {
+            return close(.dataInconsistentWithMessage, reason: "a text message that is not UTF-8", because: .protocolError)
         }
+        if let refusal = onText?(string) { close(refusal.code, reason: refusal.reason, because: .protocolError) }
     }
 
     private func receivedClose(_ frame: WebSocketFrame, context: ChannelHandlerContext) {

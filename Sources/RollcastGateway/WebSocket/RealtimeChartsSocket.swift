@@ -80,8 +80,10 @@ struct RealtimeChartsSocket: Sendable {
         // give back its place under the cap.
         let (metrics, registry) = (metrics, registry)
         let subscriptions = subscriptions
+        // The selection held now: a delta client may change it while connected.
+        let held = HeldSelection(selection)
         channel.closeFuture.assumeIsolated().whenComplete { _ in
-            if let selection { subscriptions.remove(selection) }
+            if let selection = held.value { subscriptions.remove(selection) }
             registry.remove(id: id)
             metrics.connected.decrement()
             if deltaStream { metrics.deltaClients.decrement() }
@@ -104,7 +106,28 @@ struct RealtimeChartsSocket: Sendable {
                 logger.info("client closed for a message in too many frames")
             }
         }
-        let frames = ClientFrameHandler(maxMessageBytes: Self.maxClientMessageBytes) { reason in
+        let writer = SnapshotWriter(
+            id: id, deflate: deflate, deltaStream: deltaStream, selection: selection, outlet: SharedFrameOutlet(), broadcaster: broadcaster, logger: logger
+        )
+        let onText: ((String) -> (code: WebSocketErrorCode, reason: String)?)? =
+            deltaStream
+            ? { text in
+                do throws(SelectionChange.Refusal) {
+                    let next = try SelectionChange.parse(text).applied(to: held.value)
+                    guard next != held.value else { return nil }
+                    guard subscriptions.add(next) else {
+                        return (.policyViolation, "the gateway holds its maximum of \(subscriptions.limit) distinct symbol selections; choose one another client holds")
+                    }
+                    if let old = held.value { subscriptions.remove(old) }
+                    held.value = next
+                    writer.select(next)
+                    logger.debug("client changed its symbols", metadata: ["symbols": "\(next)"])
+                    return nil
+                } catch {
+                    return (error.code, error.reason)
+                }
+            } : nil
+        let frames = ClientFrameHandler(maxMessageBytes: Self.maxClientMessageBytes, onText: onText) { reason in
             closedBy = closedBy ?? reason
             switch reason {
             case .shutdown: break
@@ -113,11 +136,7 @@ struct RealtimeChartsSocket: Sendable {
             }
         }
         try pipeline.addHandler(connectionGuard, position: .after(decoder.handler))
-        let outlet = SharedFrameOutlet()
-        try pipeline.addHandler(outlet, position: .before(try pipeline.handler(type: WebSocketFrameEncoder.self)))
-        let writer = SnapshotWriter(
-            id: id, deflate: deflate, deltaStream: deltaStream, selection: selection, outlet: outlet, broadcaster: broadcaster, logger: logger
-        )
+        try pipeline.addHandler(writer.outlet, position: .before(try pipeline.handler(type: WebSocketFrameEncoder.self)))
         try pipeline.addHandler(writer, position: .after(connectionGuard))
         try pipeline.addHandler(frames, position: .last)
         registry.add(NIOLoopBound(frames, eventLoop: channel.eventLoop), id: id)
@@ -150,3 +169,11 @@ struct RealtimeChartsSocket: Sendable {
     }
 }
 
+/// The selection a client holds, changed on its event loop.
+private final class HeldSelection {
+    var value: SymbolSelection?
+
+    init(_ value: SymbolSelection?) {
+        self.value = value
+    }
+}

@@ -21,14 +21,14 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
     /// The client asked for the delta stream (`rollcast.delta.v1`).
     private let deltaStream: Bool
     /// The symbols the client chose; `nil` for every symbol (the snapshot's own messages).
-    private let selection: SymbolSelection?
+    private(set) var selection: SymbolSelection?
     /// The run and `seq` of the last snapshot this client was sent: a delta goes out only on top of it.
     private var lastSent: (runID: String, seq: UInt64)?
     private let broadcaster: SnapshotBroadcaster
     private let logger: Logger
     private var context: ChannelHandlerContext?
     /// Below the frame encoder: every ``SharedFrame`` is encoded already.
-    private let outlet: SharedFrameOutlet
+    let outlet: SharedFrameOutlet
     private var pending: RelayedSnapshot?
     /// The channel's writability as its events told it: read per snapshot for every client, so
     /// kept here rather than asked of the channel (a load from another object per client).
@@ -91,6 +91,15 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
             pending = snapshot
             return 0
         }
+    }
+
+    /// The client now watches `selection`: the latest snapshot goes to it at once, as a full
+    /// message of the new selection (no delta is on a base it holds).
+    func select(_ selection: SymbolSelection) {
+        self.selection = selection
+        lastSent = nil
+        pending = nil
+        if let latest = broadcaster.latest { offer(latest) }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
