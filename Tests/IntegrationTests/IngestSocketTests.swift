@@ -50,7 +50,7 @@ struct IngestSocketTests {
             #expect(status.ingest.socket.lastRefusal != nil)
             #expect(stack.producer?.isRunning == true)
 
-            let charts = try await poll("a window with every tick", within: .seconds(5)) { () -> [ChartObject]? in
+            let charts = try await poll("a window with every tick", within: .seconds(30)) { () -> [ChartObject]? in
                 let charts = try await stack.window().filter { $0.symbol.hasPrefix("Z") }
                 return charts.reduce(0) { $0 + $1.t.count } == 100_000 ? charts : nil
             }
