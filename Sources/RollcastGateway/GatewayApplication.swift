@@ -27,7 +27,10 @@ func buildRouter(configuration: GatewayConfiguration, services: GatewayServices,
     router.add(middleware: AuthMiddleware(authority: services.authority, routes: routes))
     router.add(middleware: WebRootMiddleware(webRoot: configuration.webRoot))
     router.add(middleware: FileMiddleware(configuration.webRoot, searchForIndexHtml: true, logger: logger))
-    let api = GatewayAPI(configuration: configuration, broadcaster: services.broadcaster, control: services.control, metrics: services.metrics)
+    let api = GatewayAPI(
+        configuration: configuration, broadcaster: services.broadcaster, control: services.control, metrics: services.metrics,
+        tokensOn: services.authority != nil
+    )
     routes.register(on: router, api: api)
     if configuration.enableTestAPI {
         logger.warning(

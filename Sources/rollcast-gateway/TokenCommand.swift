@@ -20,6 +20,9 @@ struct TokenCommand: AsyncParsableCommand {
     @Option(help: "Who the token is for (its sub claim), shown in nothing but the token itself.")
     var subject: String?
 
+    @Option(help: "Limit the token to these symbols and prefixes, comma-separated, as ?symbols= takes them (FX:*,AAPL): its holder sees only their charts on every stream and route, and a write token may ingest only their ticks. Without it: every symbol.")
+    var symbols: String?
+
     /// Where `--jwt-secret-file` is parsed, for the gateway and this command alike.
     @ParentCommand var gateway: GatewayCommand
 
@@ -32,6 +35,10 @@ struct TokenCommand: AsyncParsableCommand {
             throw ValidationError("give --jwt-secret-file (the gateway's key file) or set \(GatewaySettings.jwtSecretFile.env)")
         }
         let authority = await TokenAuthority(key: try JWTSecretFile.read(path: path))
-        print(try await authority.issue(role: role, ttl: ttl, subject: subject))
+        do {
+            print(try await authority.issue(role: role, ttl: ttl, subject: subject, symbols: symbols))
+        } catch let error as TokenAuthority.TokenError {
+            throw ValidationError(error.description)
+        }
     }
 }

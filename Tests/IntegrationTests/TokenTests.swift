@@ -17,8 +17,10 @@ struct TokenTests {
             try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
         }
 
-        func token(_ role: String, ttl: String = "1h") async throws -> String {
-            let output = try await TokenTests.gatewayCommand(["--jwt-secret-file", path, "token", "--role", role, "--ttl", ttl])
+        func token(_ role: String, ttl: String = "1h", symbols: String? = nil) async throws -> String {
+            let output = try await TokenTests.gatewayCommand(
+                ["--jwt-secret-file", path, "token", "--role", role, "--ttl", ttl] + (symbols.map { ["--symbols", $0] } ?? [])
+            )
             #expect(output.status == 0, "\(output.text)")
             return output.text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
@@ -44,12 +46,12 @@ struct TokenTests {
     }
 
     /// A stack whose gateway asks for tokens.
-    static func withSecuredStack(_ body: (RollcastStack, Keys) async throws -> Void) async throws {
+    static func withSecuredStack(producerArguments: [String] = ["--no-mock-feed", "--interval", "0.5"], _ body: (RollcastStack, Keys) async throws -> Void) async throws {
         let directory = "/tmp/rck-\(UUID().uuidString.prefix(8).lowercased())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let keys = try Keys(in: directory)
-        try await RollcastStack.with(gatewayArguments: ["--jwt-secret-file", keys.path]) { stack in
+        try await RollcastStack.with(producerArguments: producerArguments, gatewayArguments: ["--jwt-secret-file", keys.path]) { stack in
             _ = try await poll("the gateway to report ready", within: .seconds(15)) {
                 try? await stack.request(.GET, "/readyz").status == .ok ? true : nil
             }
@@ -190,6 +192,43 @@ struct TokenTests {
                 return metrics.contains(#"rollcast_gateway_clients_closed_total{reason="token_expired"} 1"#) ? true : nil
             }
             #expect(stack.gateway!.log.contains("client closed: its token expired"))
+        }
+    }
+
+    @Test("a token limited to FX:* sees only those charts on the WebSocket, a subscription beyond them is the intersection, and its write of another symbol is refused whole")
+    func symbolLimitedToken() async throws {
+        try await Self.withSecuredStack(producerArguments: ["--mock-symbols", "AAPL,FX:EUR,FX:GBP", "--interval", "0.3"]) { stack, keys in
+            let fx = try await keys.token("write", symbols: "FX:*")
+            let port = stack.port
+            let (whole, chosen, changed) = try await Task.detached { () -> ([String], [String], [String]) in
+                func symbols(_ text: String) throws -> [String] {
+                    if text.hasPrefix("{") {
+                        guard case .full(_, _, let charts) = try JSONDecoder().decode(DeltaStreamMessage.self, from: Data(text.utf8)) else { return [] }
+                        return charts.map(\.symbol)
+                    }
+                    return try JSONDecoder().decode([ChartObject].self, from: Data(text.utf8)).map(\.symbol)
+                }
+                let whole = try RawWebSocket(port: port, path: "/ws/realtime_charts?access_token=\(fx)")
+                let chosen = try RawWebSocket(port: port, path: "/ws/realtime_charts?symbols=AAPL,FX:EUR&access_token=\(fx)")
+                let delta = try RawWebSocket(port: port, path: "/ws/realtime_charts?access_token=\(fx)", headers: ["Sec-WebSocket-Protocol: rollcast.delta.v1"])
+                _ = try delta.nextText()
+                try delta.sendFrame(opcode: 1, payload: Array(#"{"unsubscribe":["*"],"subscribe":["AAPL","FX:GBP"]}"#.utf8))
+                var changed = try delta.nextText()
+                while !changed.hasPrefix(#"{"kind":"full""#) { changed = try delta.nextText() }
+                return (try symbols(whole.nextText()), try symbols(chosen.nextText()), try symbols(changed))
+            }.value
+            #expect(whole == ["FX:EUR", "FX:GBP"])
+            #expect(chosen == ["FX:EUR"])
+            #expect(changed == ["FX:GBP"])
+            let write = try await stack.request(
+                .POST, "/api/ingest", rawBody: Array(#"{"ticks":[{"symbol":"FX:EUR","t":\#(Date().timeIntervalSince1970),"price":1},{"symbol":"AAPL","t":\#(Date().timeIntervalSince1970),"price":1}]}"#.utf8),
+                headers: Self.bearer(fx)
+            )
+            #expect(write.status == .forbidden)
+            #expect(write.errorReason == "ticks[1]: this token may not write symbol 'AAPL'; the batch was not applied")
+            let refusedSymbols = try await TokenTests.gatewayCommand(["--jwt-secret-file", keys.path, "token", "--symbols", "A B"])
+            #expect(refusedSymbols.status != 0)
+            #expect(refusedSymbols.text.contains("--symbols: symbols entry 1 ('A B')"), "\(refusedSymbols.text)")
         }
     }
 

@@ -33,6 +33,10 @@ struct AccessTokenTests {
         await keys.add(hmac: HMACKey(from: Self.key), digestAlgorithm: .sha256)
         let admin = try await keys.sign(AccessClaims(role: "admin", exp: .init(value: Date().addingTimeInterval(60))))
         #expect(await authority.refusal(of: admin, needing: .read) == .forbidden("the token's role 'admin' is neither read nor write"))
+        for symbols in [["A B"], [], ["A,B"]] {
+            let odd = try await keys.sign(AccessClaims(role: "read", exp: .init(value: Date().addingTimeInterval(60)), symbols: symbols))
+            #expect(await authority.refusal(of: odd, needing: .read) == .forbidden("the token's symbols claim is not a list of symbols and prefixes"), "\(symbols)")
+        }
 
         let other = await TokenAuthority(key: Array("another key, just as long as the first one".utf8))
         let foreign = try await other.issue(role: .write, ttl: .seconds(60))

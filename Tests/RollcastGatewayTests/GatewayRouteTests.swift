@@ -240,6 +240,47 @@ struct GatewayRouteTests {
         #expect(harness.producers.batches.map(\.body) == ["{}"])
     }
 
+    @Test("a token limited to FX:*: the realtime window holds only those charts; its write of another symbol is refused whole, naming the tick; a bad claim is refused")
+    func symbolLimitedToken() async throws {
+        let authority = await TokenAuthority(key: AccessTokenTests.key)
+        let reader = try await authority.issue(role: .read, ttl: .seconds(60), symbols: "FX:*")
+        let writer = try await authority.issue(role: .write, ttl: .seconds(60), symbols: "FX:*,AAPL")
+        let harness = try RouteHarness(
+            producers: FakeProducers { request, _ in request.isIngest ? ControlReply(ingested: IngestResult(appended: 1)) : ControlReply() },
+            authority: authority
+        )
+        harness.publish([(name: nil, control: nil, symbols: ["AAPL", "FX:EUR", "FX:GBP", "MSFT"])])
+        try await harness.test { client in
+            let window = try await client.execute(uri: "/api/realtime_window", method: .get, headers: [.authorization: "Bearer \(reader)"]) { $0.text }
+            #expect(window.split(separator: "\n").map { String($0.prefix(19)) } == [#"{"symbol":"FX:EUR","#, #"{"symbol":"FX:GBP","#])
+            let everything = try await client.execute(uri: "/api/realtime_window", method: .get, headers: [.authorization: "Bearer \(writer)"]) { $0.text }
+            #expect(everything.split(separator: "\n").count == 3)
+            for path in ["/api/status", "/metrics"] {
+                try await client.execute(uri: path, method: .get, headers: [.authorization: "Bearer \(reader)"]) { response in
+                    #expect(response.status == .forbidden)
+                    #expect(response.errorReason == "\(path) names every symbol; a token limited to some (--symbols) may not read it")
+                }
+            }
+
+            func ingest(_ body: String) async throws -> TestResponse {
+                try await client.execute(
+                    uri: "/api/ingest", method: .post, headers: [.contentType: "application/json", .authorization: "Bearer \(writer)"], body: ByteBuffer(string: body)
+                ) { $0 }
+            }
+            #expect(try await ingest(#"{"ticks":[{"symbol":"FX:EUR","t":1,"price":1},{"symbol":"AAPL","t":1,"price":1}]}"#).status == .ok)
+            let refused = try await ingest(#"{"ticks":[{"symbol":"FX:EUR","t":1,"price":1},{"symbol":" MSFT","t":1,"price":1}]}"#)
+            #expect(refused.status == .forbidden)
+            #expect(refused.errorReason == "ticks[1]: this token may not write symbol 'MSFT'; the batch was not applied")
+            let unreadable = try await ingest(#"{"ticks":[{"t":1,"price":1}]}"#)
+            #expect(unreadable.status == .forbidden)
+        }
+        // Only the batch of allowed symbols reached a producer.
+        #expect(harness.producers.batches.count == 1)
+        await #expect(throws: TokenAuthority.TokenError.self) { try await authority.issue(role: .read, ttl: .seconds(60), symbols: "A B") }
+        #expect(TokenAuthority.symbols(ofAdmitted: reader) == (try SymbolSelection.parse("FX:*")))
+        #expect(TokenAuthority.symbols(ofAdmitted: try await authority.issue(role: .read, ttl: .seconds(60))) == nil)
+    }
+
     @Test("an ingest body reaches the producer byte for byte; each failure to reach it has its answer")
     func ingestRelay() async throws {
         let outcome = Mutex<Result<ControlReply, ControlClient.Failure>>(.success(ControlReply(ingested: IngestResult(appended: 2, newSymbols: ["A"]))))

@@ -51,7 +51,8 @@ struct SymbolSelectionTests {
     @Test("the distinct selections are bounded; a held one is always taken; the last client out frees its place")
     func bound() throws {
         let sets = SubscriptionSets(limit: 2)
-        let (a, b, c) = (try SymbolSelection.parse("A"), try SymbolSelection.parse("B"), try SymbolSelection.parse("C"))
+        func filter(_ list: String) throws -> ChartFilter { ChartFilter(chosen: try SymbolSelection.parse(list), allowed: nil) }
+        let (a, b, c) = (try filter("A"), try filter("B"), try filter("C"))
         #expect(sets.add(a) && sets.add(a) && sets.add(b))
         #expect(!sets.admits(c) && !sets.add(c))
         #expect(sets.admits(a) && sets.add(a))
@@ -77,9 +78,15 @@ struct SymbolSelectionTests {
             if entries.isEmpty { entries.insert("S1") }
             let selection = try SymbolSelection.parse(entries.joined(separator: ","))
             let expected = encoder.encode(series.filter { selection.matches($0.symbol) }, header: header, windowSeconds: 60)
-            let messages = snapshot.selected.messages(for: selection)
+            let filter = ChartFilter(chosen: selection, allowed: nil)
+            let messages = snapshot.selected.messages(for: filter)
             #expect(Array(messages.full.plain.payload.readableBytesView) == expected, "\(selection)")
-            #expect(messages.full.plain.bytes == snapshot.selected.messages(for: selection).full.plain.bytes, "composed once, shared")
+            #expect(messages.full.plain.bytes == snapshot.selected.messages(for: filter).full.plain.bytes, "composed once, shared")
+            // A token allowing FX:* alone: the intersection, still the encoder's bytes for those symbols.
+            let allowed = try SymbolSelection.parse("FX:*")
+            let limited = snapshot.selected.messages(for: ChartFilter(chosen: selection, allowed: allowed))
+            let both = encoder.encode(series.filter { selection.matches($0.symbol) && allowed.matches($0.symbol) }, header: header, windowSeconds: 60)
+            #expect(Array(limited.full.plain.payload.readableBytesView) == both)
         }
     }
 
@@ -124,7 +131,7 @@ struct SymbolSelectionTests {
                     selections[reader] = try SymbolSelection.parse(choices[Int(random.next() % UInt64(choices.count))])
                     readers[reader] = DeltaStreamCharts()
                 }
-                let frames = relayed.selected.messages(for: selections[reader]).deltaStream
+                let frames = relayed.selected.messages(for: ChartFilter(chosen: selections[reader], allowed: nil)).deltaStream
                 if let delta = frames.delta, readers[reader].runID == merged.header.runID, readers[reader].seq == frames.baseSeq {
                     try readers[reader].apply(JSONDecoder().decode(DeltaStreamMessage.self, from: Data(delta.plain.payload.readableBytesView)))
                     deltas += 1
@@ -133,7 +140,7 @@ struct SymbolSelectionTests {
                 }
                 let expected = full.filter { selections[reader].matches($0.symbol) }
                 #expect(readers[reader].sorted == expected, "step \(step), \(selections[reader])")
-                #expect(try charts(relayed.selected.messages(for: selections[reader]).full.plain.payload) == expected)
+                #expect(try charts(relayed.selected.messages(for: ChartFilter(chosen: selections[reader], allowed: nil)).full.plain.payload) == expected)
             }
         }
         #expect(deltas > 800, "\(deltas) deltas")

@@ -1,13 +1,17 @@
 import Foundation
 import JWTKit
 
-/// The claims of a Rollcast token: a role, an expiry, and optionally who it was issued to.
+/// The claims of a Rollcast token: a role, an expiry, and optionally who it was issued to and
+/// the symbols it is limited to.
 struct AccessClaims: JWTPayload {
     /// `read` or `write`; kept as text so an unknown role is refused by name (403), not as a malformed token.
     var role: String
     var exp: ExpirationClaim
     var iat: IssuedAtClaim?
     var sub: SubjectClaim?
+    /// Symbols and prefixes (`FX:*`), as `?symbols=` takes them: the holder sees, and writes, only
+    /// these. Absent: every symbol.
+    var symbols: [String]?
 
     func verify(using algorithm: some JWTAlgorithm) async throws {
         try exp.verifyNotExpired()
@@ -27,13 +31,21 @@ public struct TokenAuthority: Sendable {
     }
 
     /// A token for `role` that expires `ttl` from now.
-    public func issue(role: AccessRole, ttl: Duration, subject: String? = nil, now: Date = Date()) async throws -> String {
+    /// - Parameter symbols: the symbols and prefixes the token is limited to (``SymbolSelection``); `nil` for every symbol.
+    public func issue(role: AccessRole, ttl: Duration, subject: String? = nil, symbols: String? = nil, now: Date = Date()) async throws -> String {
         let seconds = Double(ttl.components.seconds) + Double(ttl.components.attoseconds) / 1e18
         let claims = AccessClaims(
             role: role.rawValue,
             exp: .init(value: now.addingTimeInterval(seconds)),
             iat: .init(value: now),
-            sub: subject.map { SubjectClaim(value: $0) }
+            sub: subject.map { SubjectClaim(value: $0) },
+            symbols: try symbols.map { list in
+                do {
+                    return try SymbolSelection.parse(list).description.split(separator: ",").map(String.init)
+                } catch {
+                    throw TokenError(description: "--symbols: \(error)")
+                }
+            }
         )
         return try await keys.sign(claims)
     }
@@ -44,6 +56,21 @@ public struct TokenAuthority: Sendable {
     static func expiry(ofAdmitted token: String?) -> Date? {
         guard let token, token.utf8.count <= maximumTokenBytes else { return nil }
         return try? DefaultJWTParser().parse(Array(token.utf8), as: AccessClaims.self).payload.exp.value
+    }
+
+    /// The symbols a token that ``refusal(of:needing:)`` admitted on the same request is limited
+    /// to, read without checking its signature again; `nil` when it has no `symbols` claim.
+    static func symbols(ofAdmitted token: String?) -> SymbolSelection? {
+        guard let token, token.utf8.count <= maximumTokenBytes,
+            let symbols = try? DefaultJWTParser().parse(Array(token.utf8), as: AccessClaims.self).payload.symbols
+        else { return nil }
+        // Checked when admitted; a claim that fails here allows nothing.
+        return (try? SymbolSelection.parse(symbols.joined(separator: ","))) ?? SymbolSelection(exact: [], prefixes: [])
+    }
+
+    /// A token that cannot be made as asked (its `symbols` cannot be read).
+    public struct TokenError: Error, CustomStringConvertible {
+        public let description: String
     }
 
     /// Why `token` may not do what `needed` allows, or `nil` when it may.
@@ -65,6 +92,9 @@ public struct TokenAuthority: Sendable {
         }
         guard role.grants(needed) else {
             return .forbidden("this needs a \(needed.rawValue) token; this one is \(role.rawValue)")
+        }
+        if let symbols = claims.symbols, symbols.isEmpty || symbols.contains(where: { $0.contains(",") }) || (try? SymbolSelection.parse(symbols.joined(separator: ","))) == nil {
+            return .forbidden("the token's symbols claim is not a list of symbols and prefixes")
         }
         return nil
     }

@@ -11,8 +11,12 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
         guard let authority, let needed = routes.role(at: request.uri.path) else {
             return try await next(request, context)
         }
-        if let refusal = await authority.refusal(of: BearerToken.fromAuthorization(request.headers[.authorization]), needing: needed) {
+        let token = BearerToken.fromAuthorization(request.headers[.authorization])
+        if let refusal = await authority.refusal(of: token, needing: needed) {
             throw APIError(refusal)
+        }
+        if routes.route(at: request.uri.path)?.namesEverySymbol == true, TokenAuthority.symbols(ofAdmitted: token) != nil {
+            throw APIError(.forbidden, "\(request.uri.path) names every symbol; a token limited to some (--symbols) may not read it")
         }
         return try await next(request, context)
     }

@@ -2,7 +2,7 @@ import NIOCore
 import RollcastCore
 import Synchronization
 
-/// One snapshot's messages for clients that chose their symbols.
+/// One snapshot's messages for clients that chose their symbols, or whose tokens allow only some.
 ///
 /// Each chart's bytes (its object in the payload, its entry in the delta) are cut from the
 /// snapshot once, when the first such client takes a message; each distinct selection's
@@ -16,11 +16,22 @@ final class SelectedFrames: Sendable {
         let deltaStream: DeltaStreamFrames
     }
 
+    /// The chart objects `filter` keeps, one per line (`GET /api/realtime_window`).
+    func ndjson(for filter: ChartFilter) -> ByteBuffer {
+        let slices = slices.value { Slices(payload: payload, delta: producerDelta) }
+        var body = ByteBuffer()
+        for entry in slices.charts where filter.matches(entry.symbol) {
+            body.writeImmutableBuffer(entry.bytes)
+            body.writeInteger(UInt8(ascii: "\n"))
+        }
+        return body
+    }
+
     private let header: SnapshotHeader
     private let payload: ByteBuffer
     private let producerDelta: ByteBuffer?
     private let slices = MadeOnce<Slices>()
-    private let composed = Mutex<[SymbolSelection: Messages]>([:])
+    private let composed = Mutex<[ChartFilter: Messages]>([:])
 
     init(header: SnapshotHeader, payload: ByteBuffer, delta: ByteBuffer?) {
         self.header = header
@@ -29,7 +40,7 @@ final class SelectedFrames: Sendable {
     }
 
     /// The messages for `selection`, composed by the first client that asks.
-    func messages(for selection: SymbolSelection) -> Messages {
+    func messages(for selection: ChartFilter) -> Messages {
         if let made = composed.withLock({ $0[selection] }) { return made }
         let slices = slices.value { Slices(payload: payload, delta: producerDelta) }
         let messages = compose(selection, from: slices)
@@ -40,7 +51,7 @@ final class SelectedFrames: Sendable {
         }
     }
 
-    private func compose(_ selection: SymbolSelection, from slices: Slices) -> Messages {
+    private func compose(_ selection: ChartFilter, from slices: Slices) -> Messages {
         let charts = Self.array(slices.charts, keeping: selection)
         let full = ClientFrames(plain: SharedFrame(text: charts), deflater: nil)
         let wrapped = ClientFrames(plain: DeltaStreamFrames.fullMessage(header: header, charts: charts), deflater: nil)
@@ -62,7 +73,7 @@ final class SelectedFrames: Sendable {
     }
 
     /// `[a,b,…]` of the entries whose symbol `selection` takes, as the parts of a frame.
-    private static func array(_ entries: [Slices.Entry], keeping selection: SymbolSelection) -> [ByteBuffer] {
+    private static func array(_ entries: [Slices.Entry], keeping selection: ChartFilter) -> [ByteBuffer] {
         var parts = [ByteBuffer(string: "[")]
         let comma = ByteBuffer(string: ",")
         for entry in entries where selection.matches(entry.symbol) {

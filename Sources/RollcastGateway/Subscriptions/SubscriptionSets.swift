@@ -9,7 +9,7 @@ import Synchronization
 /// selection, or for every symbol, is taken as always.
 final class SubscriptionSets: Sendable {
     let limit: Int
-    private let held = Mutex<[SymbolSelection: Int]>([:])
+    private let held = Mutex<[ChartFilter: Int]>([:])
 
     init(limit: Int) {
         self.limit = limit
@@ -19,12 +19,12 @@ final class SubscriptionSets: Sendable {
     var count: Int { held.withLock { $0.count } }
 
     /// Whether a client may take `selection` now (a held one always may).
-    func admits(_ selection: SymbolSelection) -> Bool {
+    func admits(_ selection: ChartFilter) -> Bool {
         held.withLock { $0[selection] != nil || $0.count < limit }
     }
 
     /// Counts a client in for `selection`; `false` when it would be one distinct selection past the limit.
-    func add(_ selection: SymbolSelection) -> Bool {
+    func add(_ selection: ChartFilter) -> Bool {
         held.withLock { held in
             if let clients = held[selection] {
                 held[selection] = clients + 1
@@ -37,7 +37,7 @@ final class SubscriptionSets: Sendable {
     }
 
     /// Counts a client out; a selection no client holds is forgotten.
-    func remove(_ selection: SymbolSelection) {
+    func remove(_ selection: ChartFilter) {
         held.withLock { held in
             guard let clients = held[selection] else { return }
             held[selection] = clients > 1 ? clients - 1 : nil

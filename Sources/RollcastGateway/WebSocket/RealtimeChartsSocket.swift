@@ -47,11 +47,11 @@ struct RealtimeChartsSocket: Sendable {
     /// Puts a new client's handlers in the upgraded `channel`'s pipeline, after the frame
     /// decoder, and registers it for snapshots and shutdown.
     /// - Parameters:
-    ///   - selection: the symbols the client chose (`?symbols=`); `nil` for every symbol.
+    ///   - selection: the charts the client gets (`?symbols=`, its token's symbols); `nil` for every chart.
     ///   - tokenExpiry: when the token the client connected with expires, on a gateway that asks
     ///     for tokens: the connection is closed with 1008 then.
     /// - Important: call on the channel's event loop.
-    func install(on channel: any Channel, deflate: Bool, deltaStream: Bool, selection: SymbolSelection? = nil, tokenExpiry: Date? = nil) throws {
+    func install(on channel: any Channel, deflate: Bool, deltaStream: Bool, selection: ChartFilter? = nil, tokenExpiry: Date? = nil) throws {
         let pipeline = channel.pipeline.syncOperations
         let decoder = try pipeline.context(handlerType: ByteToMessageHandler<WebSocketFrameDecoder>.self)
         // The HTTP layer turns a refused upgrade into an empty 400, which tells a browser
@@ -113,7 +113,8 @@ struct RealtimeChartsSocket: Sendable {
             deltaStream
             ? { text in
                 do throws(SelectionChange.Refusal) {
-                    let next = try SelectionChange.parse(text).applied(to: held.value)
+                    let chosen = try SelectionChange.parse(text).applied(to: held.value?.chosen)
+                    let next = ChartFilter(chosen: chosen, allowed: held.value?.allowed)
                     guard next != held.value else { return nil }
                     guard subscriptions.add(next) else {
                         return (.policyViolation, "the gateway holds its maximum of \(subscriptions.limit) distinct symbol selections; choose one another client holds")
@@ -171,9 +172,9 @@ struct RealtimeChartsSocket: Sendable {
 
 /// The selection a client holds, changed on its event loop.
 private final class HeldSelection {
-    var value: SymbolSelection?
+    var value: ChartFilter?
 
-    init(_ value: SymbolSelection?) {
+    init(_ value: ChartFilter?) {
         self.value = value
     }
 }

@@ -20,8 +20,9 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
     private let deflate: Bool
     /// The client asked for the delta stream (`rollcast.delta.v1`).
     private let deltaStream: Bool
-    /// The symbols the client chose; `nil` for every symbol (the snapshot's own messages).
-    private(set) var selection: SymbolSelection?
+    /// The charts the client gets (chosen, and allowed by its token); `nil` for every chart
+    /// (the snapshot's own messages).
+    private(set) var selection: ChartFilter?
     /// The run and `seq` of the last snapshot this client was sent: a delta goes out only on top of it.
     private var lastSent: (runID: String, seq: UInt64)?
     private let broadcaster: SnapshotBroadcaster
@@ -39,7 +40,7 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
     private(set) var skipped = 0
 
     init(
-        id: UInt64, deflate: Bool, deltaStream: Bool = false, selection: SymbolSelection? = nil, outlet: SharedFrameOutlet, broadcaster: SnapshotBroadcaster,
+        id: UInt64, deflate: Bool, deltaStream: Bool = false, selection: ChartFilter? = nil, outlet: SharedFrameOutlet, broadcaster: SnapshotBroadcaster,
         logger: Logger
     ) {
         self.id = id
@@ -95,7 +96,7 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The client now watches `selection`: the latest snapshot goes to it at once, as a full
     /// message of the new selection (no delta is on a base it holds).
-    func select(_ selection: SymbolSelection) {
+    func select(_ selection: ChartFilter) {
         self.selection = selection
         lastSent = nil
         pending = nil

@@ -65,13 +65,14 @@ struct UpgradePolicy: Sendable {
     /// A `?symbols=` list that cannot be read (400, naming the entry), or a new selection past
     /// `--max-subscription-sets` (503).
     private func selectionRefusal(_ head: HTTPRequestHead) -> UpgradeGateHandler.Refusal? {
-        let selection: SymbolSelection?
+        let chosen: SymbolSelection?
         do {
-            selection = try SymbolSelection.fromQuery(of: head.uri)
+            chosen = try SymbolSelection.fromQuery(of: head.uri)
         } catch {
             return .init(status: .badRequest, reason: error.description)
         }
-        if let selection, !subscriptions.admits(selection) {
+        // The token is checked after this; what it would allow counts toward the bound now.
+        if let selection = ChartFilter.of(chosen: chosen, allowed: allowedSymbols(head)), !subscriptions.admits(selection) {
             return .init(
                 status: .serviceUnavailable,
                 reason: "the gateway holds its maximum of \(subscriptions.limit) distinct symbol selections; choose one another client holds, or try again later",
@@ -79,6 +80,11 @@ struct UpgradePolicy: Sendable {
             )
         }
         return nil
+    }
+
+    /// The symbols the handshake's token allows, where tokens are on and it has a `symbols` claim.
+    private func allowedSymbols(_ head: HTTPRequestHead) -> SymbolSelection? {
+        authority == nil ? nil : TokenAuthority.symbols(ofAdmitted: BearerToken.fromHandshake(head))
     }
 
     /// The token check, or `nil` where no token is needed: a token of the route's role, or 401/403 with a reason.
@@ -109,7 +115,7 @@ struct UpgradePolicy: Sendable {
         // The gate before this admitted the token on this same head.
         let tokenExpiry = authority == nil ? nil : TokenAuthority.expiry(ofAdmitted: BearerToken.fromHandshake(head))
         // Read by the gate already: a list that cannot be read never gets here.
-        let selection = try? SymbolSelection.fromQuery(of: head.uri)
+        let selection = ChartFilter.of(chosen: try? SymbolSelection.fromQuery(of: head.uri), allowed: allowedSymbols(head))
         let socket = socket
         return .init(headers: headers) { channel in
             try socket.install(on: channel, deflate: deflate, deltaStream: deltaStream, selection: selection, tokenExpiry: tokenExpiry)

@@ -8,9 +8,14 @@ import RollcastCore
 struct IngestRoute: Sendable {
     let producers: ProducerLink
     let maxBodyBytes: Int
+    /// Whether tokens are checked (a `symbols` claim then limits what may be written).
+    let tokensOn: Bool
 
     func answer(_ request: Request) async throws -> Response {
         let body = try await BoundedBody.read(request, limit: maxBodyBytes)
+        if tokensOn, let allowed = TokenAuthority.symbols(ofAdmitted: BearerToken.fromAuthorization(request.headers[.authorization])) {
+            try Self.check(body, writableBy: allowed)
+        }
         let router = producers.router
         var destination: ProducerRouter.Destination?
         if router.isSharded {
@@ -30,6 +35,24 @@ struct IngestRoute: Sendable {
             destination = split.parts.first?.key.base as? ProducerRouter.Destination
         }
         return try await ingestWhole(body, to: destination)
+    }
+
+    /// Refuses a batch, whole, with a tick of a symbol the token may not write (403 naming the
+    /// first), or one whose symbols cannot be read to tell.
+    static func check(_ body: ByteBuffer, writableBy allowed: SymbolSelection) throws {
+        let unreadable = APIError(.forbidden, #"this token may write only its symbols; a batch must be {"ticks":[{"symbol":…},…]} for them to be read"#)
+        guard let members = try? JSONArraySplitter.members(in: body.readableBytesView),
+            let ticks = members.first(where: { $0.key == "ticks" })?.value,
+            let ranges = try? JSONArraySplitter.elementRanges(in: body.readableBytesView.dropFirst(ticks.lowerBound).prefix(ticks.count))
+        else { throw unreadable }
+        let view = body.readableBytesView.dropFirst(ticks.lowerBound)
+        for (index, range) in ranges.enumerated() {
+            guard let symbol = IngestSplit.symbol(of: view.dropFirst(range.lowerBound).prefix(range.count)) else { throw unreadable }
+            let trimmed = symbol.trimmingCharacters(in: .whitespaces)
+            guard allowed.matches(trimmed) else {
+                throw APIError(.forbidden, "ticks[\(index)]: this token may not write symbol '\(trimmed.prefix(40))'; the batch was not applied")
+            }
+        }
     }
 
     /// The batch to one producer, untouched; its answer relayed as the producer wrote it.

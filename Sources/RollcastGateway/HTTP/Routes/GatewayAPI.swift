@@ -9,13 +9,13 @@ struct GatewayAPI: Sendable {
     let readiness: ReadinessRoute
     let metrics: MetricsRoute
 
-    init(configuration: GatewayConfiguration, broadcaster: SnapshotBroadcaster, control: any ProducerControl, metrics: GatewayMetrics) {
+    init(configuration: GatewayConfiguration, broadcaster: SnapshotBroadcaster, control: any ProducerControl, metrics: GatewayMetrics, tokensOn: Bool) {
         let producers = ProducerLink(
             control: control, broadcaster: broadcaster, timeout: configuration.controlTimeout, keyPair: configuration.curveKeyPair
         )
-        ingest = IngestRoute(producers: producers, maxBodyBytes: configuration.maxIngestBytes)
+        ingest = IngestRoute(producers: producers, maxBodyBytes: configuration.maxIngestBytes, tokensOn: tokensOn)
         mockData = MockDataRoute(producers: producers, maxBodyBytes: configuration.maxBodyBytes)
-        realtimeWindow = RealtimeWindowRoute(broadcaster: broadcaster)
+        realtimeWindow = RealtimeWindowRoute(broadcaster: broadcaster, tokensOn: tokensOn)
         status = StatusRoute(
             broadcaster: broadcaster, metrics: metrics, producers: producers,
             snapshotEndpoints: configuration.snapshotEndpoints, controlEndpoint: configuration.controlEndpoint

@@ -6,10 +6,10 @@ enum GatewayRoutes {
 
     static let all: [Route] = [
         .post("/api/ingest", role: .write) { api, request in try await api.ingest.answer(request) },
-        .get("/api/realtime_window", role: .read) { api, _ in try api.realtimeWindow.answer() },
-        .get("/api/status", role: .read) { api, _ in await api.status.answer() },
+        .get("/api/realtime_window", role: .read) { api, request in try api.realtimeWindow.answer(request) },
+        .get("/api/status", role: .read, namesEverySymbol: true) { api, _ in await api.status.answer() },
         // /metrics and the WebSocket's 426 carry the pages' CSP, as every path outside /api/ has.
-        .get("/metrics", role: .read, contentSecurityPolicy: true) { api, _ in await api.metrics.answer() },
+        .get("/metrics", role: .read, contentSecurityPolicy: true, namesEverySymbol: true) { api, _ in await api.metrics.answer() },
         // For load balancers and supervisors: no token.
         .get("/healthz", role: nil) { _, _ in JSONBody.response(["status": "ok"]) },
         .get("/readyz", role: nil) { api, _ in api.readiness.answer() },

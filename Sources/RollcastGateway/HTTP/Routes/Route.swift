@@ -14,14 +14,18 @@ struct Route: Sendable {
     let contentSecurityPolicy: Bool
     /// Served only with `--enable-test-api`; its path lies under ``RouteTable/testPrefix``.
     let isTestOnly: Bool
+    /// Whether its answers name every symbol (status, metrics): refused to a token limited to some.
+    var namesEverySymbol = false
     let answer: @Sendable (GatewayAPI, Request) async throws -> Response
 
     /// A read: GET, and HEAD with the same answer less its body.
     static func get(
-        _ path: String, role: AccessRole?, contentSecurityPolicy: Bool = false,
+        _ path: String, role: AccessRole?, contentSecurityPolicy: Bool = false, namesEverySymbol: Bool = false,
         answer: @escaping @Sendable (GatewayAPI, Request) async throws -> Response
     ) -> Route {
-        Route(path: path, methods: [.get, .head], role: role, contentSecurityPolicy: contentSecurityPolicy, isTestOnly: false, answer: answer)
+        var route = Route(path: path, methods: [.get, .head], role: role, contentSecurityPolicy: contentSecurityPolicy, isTestOnly: false, answer: answer)
+        route.namesEverySymbol = namesEverySymbol
+        return route
     }
 
     /// A write.
