@@ -19,13 +19,14 @@ export function takeToken(location = window.location, history = window.history, 
 }
 
 /**
- * Why the gateway refuses this tab, or null when it does not: asked of a read route after a
- * WebSocket handshake failed, since a browser does not show a failed handshake's status.
+ * Why the gateway refuses this tab, or null when it does not: asked of `/api/access` (which any
+ * valid token may read) after a WebSocket handshake failed, since a browser does not show a
+ * failed handshake's status.
  */
 export async function accessRefusal(token) {
   let response;
   try {
-    response = await fetch("/api/status", { headers: token ? { Authorization: `Bearer ${token}` } : {}, cache: "no-store" });
+    response = await fetch("/api/access", { headers: token ? { Authorization: `Bearer ${token}` } : {}, cache: "no-store" });
   } catch {
     return null; // the gateway is unreachable: not a question of access
   }

@@ -1,5 +1,7 @@
 // Wires the page: the button opens the socket, each snapshot updates the board, the
-// filter and pause controls decide what is drawn.
+// filter and pause controls decide what is drawn. The filter also asks the gateway for the
+// matching symbols only (?symbols=), so a narrowed board downloads only its charts; the
+// address keeps it (#filter=…), so a copied link opens the same view.
 
 import { ChartBoard } from "./chart-board.js";
 import { RealtimeSocket, realtimeURL } from "./realtime-socket.js";
@@ -37,7 +39,40 @@ const view = {
   // Messages received in all, and how long the last one took to draw.
   messages: 0,
   lastApplyMs: 0,
+  // Every symbol seen since the page opened: what a filter can name on the server.
+  known: new Set(),
 };
+
+// Symbols and prefixes a filter asks the gateway for at most (the gateway takes 256).
+const MAX_SUBSCRIBED = 200;
+// A symbol as the gateway's rules allow it.
+const SYMBOL = /^[A-Za-z0-9._:\/-]{1,32}$/;
+
+/**
+ * What the gateway is asked for under filter `text`: every known symbol the filter shows, and
+ * the text itself as a prefix (as typed and in capitals) for symbols that come later. Null,
+ * every symbol, without a filter, or when that would be too many to name.
+ */
+function subscriptionFor(text) {
+  const filter = text.trim();
+  if (!filter) return null;
+  const wanted = new Set([...view.known].filter((symbol) => SYMBOL.test(symbol) && symbol.toLowerCase().includes(filter.toLowerCase())));
+  for (const prefix of [filter, filter.toUpperCase()]) if (SYMBOL.test(prefix)) wanted.add(`${prefix}*`);
+  return wanted.size > 0 && wanted.size <= MAX_SUBSCRIBED ? [...wanted] : null;
+}
+
+/** The filter as the address keeps it, beside anything else its fragment holds. */
+function filterFromAddress() {
+  return new URLSearchParams(window.location.hash.replace(/^#/, "")).get("filter") ?? "";
+}
+
+function keepFilterInAddress(text) {
+  const hash = new URLSearchParams(window.location.hash.replace(/^#/, ""));
+  if (text.trim()) hash.set("filter", text.trim());
+  else hash.delete("filter");
+  const rest = hash.toString();
+  history.replaceState(history.state, "", window.location.pathname + window.location.search + (rest ? `#${rest}` : ""));
+}
 
 function showState(state) {
   stateLabel.textContent = labels[state];
@@ -84,6 +119,7 @@ function render(charts, changed = null) {
 
 const socket = new RealtimeSocket(realtimeURL(window.location), {
   token: takeToken(),
+  symbols: subscriptionFor(filterFromAddress()),
   checkAccess: accessRefusal,
   onState(state) {
     view.connection = state;
@@ -93,6 +129,7 @@ const socket = new RealtimeSocket(realtimeURL(window.location), {
   onSnapshot(charts, { fresh, intervalMs: interval, changed }) {
     // A reconnect's cached copy of a snapshot already shown is not news.
     if (fresh) view.lastFresh = performance.now();
+    for (const chart of charts) if (typeof chart?.symbol === "string") view.known.add(chart.symbol);
     board.noteSources(charts, performance.now());
     view.intervalMs = interval;
     view.latest = charts;
@@ -127,9 +164,16 @@ function setPaused(value) {
 
 document.getElementById("load-realtime").addEventListener("click", connectWebSocket);
 pauseButton.addEventListener("click", () => setPaused(!view.paused));
+// The board narrows at once; the gateway is asked once typing pauses.
+let subscribeTimer = null;
+filterInput.value = filterFromAddress();
+board.setFilter(filterInput.value);
 filterInput.addEventListener("input", () => {
   board.setFilter(filterInput.value);
   refreshEmptyNote();
+  keepFilterInAddress(filterInput.value);
+  clearTimeout(subscribeTimer);
+  subscribeTimer = setTimeout(() => socket.setSymbols(subscriptionFor(filterInput.value)), 300);
 });
 setInterval(refreshStatus, 1000);
 // A link with a new token pasted into this tab's address bar takes effect at once.
@@ -148,4 +192,5 @@ window.rollcast = {
   get messages() { return view.messages; },
   get lastMessage() { return view.latest; },
   get lastApplyMs() { return view.lastApplyMs; },
+  get bytesReceived() { return socket.bytesReceived; },
 };

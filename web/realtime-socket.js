@@ -24,8 +24,12 @@ const SUBPROTOCOL = "rollcast.v1";
  * connection can die without a close (a sleeping laptop, a dropped NAT entry).
  */
 export class RealtimeSocket {
-  constructor(url, { onSnapshot, onState, token = null, checkAccess = async () => null }) {
+  constructor(url, { onSnapshot, onState, token = null, checkAccess = async () => null, symbols = null }) {
     this.url = url;
+    // The symbols and prefixes asked of the gateway (?symbols=); null for every symbol.
+    this.symbols = symbols;
+    // Bytes of the messages received, for the page's own counter.
+    this.bytesReceived = 0;
     this.onSnapshot = onSnapshot;
     this.onState = onState;
     this.token = token;
@@ -58,7 +62,8 @@ export class RealtimeSocket {
     this.onState(this.attempt === 0 ? "connecting" : "reconnecting");
     this.refusal = null;
     const protocols = [...(this.useDeltas ? [DELTA_SUBPROTOCOL] : []), SUBPROTOCOL, ...(this.token ? [`bearer.${this.token}`] : [])];
-    const socket = new WebSocket(this.url, protocols);
+    const url = this.symbols ? `${this.url}?symbols=${encodeURIComponent(this.symbols.join(","))}` : this.url;
+    const socket = new WebSocket(url, protocols);
     this.socket = socket;
     let opened = false;
     socket.onopen = () => {
@@ -68,6 +73,7 @@ export class RealtimeSocket {
     };
     socket.onmessage = (event) => {
       this.armWatchdog();
+      this.bytesReceived += event.data.length;
       this.handleMessage(event.data);
     };
     socket.onclose = (event) => {
@@ -89,6 +95,26 @@ export class RealtimeSocket {
       return;
     }
     this.scheduleRetry();
+  }
+
+  /**
+   * Asks the gateway for `symbols` only (null: every symbol). On the delta stream the open
+   * socket changes its subscription (the next message is a full one of the new set); on the
+   * full stream, and where permessage-deflate was negotiated (the browser may compress what it
+   * sends, which the gateway does not take), the socket is opened again with the new list.
+   */
+  setSymbols(symbols) {
+    const next = symbols && symbols.length > 0 ? [...symbols].sort() : null;
+    if (JSON.stringify(next) === JSON.stringify(this.symbols)) return;
+    const previous = this.symbols;
+    this.symbols = next;
+    if (!this.socket) return;
+    const compressing = this.socket.extensions.includes("permessage-deflate");
+    if (this.stream === "delta" && !compressing && this.socket.readyState === WebSocket.OPEN) {
+      this.socket.send(JSON.stringify({ unsubscribe: previous ?? ["*"], subscribe: next ?? ["*"] }));
+    } else {
+      this.restart(1000, "symbols changed");
+    }
   }
 
   /** Uses another token from now on (a new link opened in this tab) and connects with it. */

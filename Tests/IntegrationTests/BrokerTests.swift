@@ -89,7 +89,7 @@ struct BrokerTests {
                 } done: { _ in finished.value }
             }
             func seqsSeen(beyond count: UInt64) async throws {
-                let start = try await poll("the client's first snapshot", within: .seconds(5)) { await seen.items.last?.seq }
+                let start = try await poll("the client's first snapshot", within: .seconds(15)) { await seen.items.last?.seq }
                 _ = try await poll("\(count) more snapshots at the client", within: .seconds(10)) { (await seen.items.last?.seq ?? 0) >= start + count ? true : nil }
             }
             try await seqsSeen(beyond: 3)
@@ -208,7 +208,7 @@ extension BrokerTests {
             try await stack.waitUntilReady()
             await stack.producer?.stop(signal: SIGKILL)
             let broker = try #require(brokers.current)
-            _ = try await poll("the broker to drop the silent producer", within: .seconds(5)) {
+            _ = try await poll("the broker to drop the silent producer", within: .seconds(15)) {
                 broker.log.contains("producer silent, its snapshot dropped") ? true : nil
             }
             // The subscriptions answered so far (the first gateway's, at least).

@@ -56,7 +56,7 @@ struct HTTPHardeningTests {
             #expect(openedBefore == 25)
             #expect(refused, "the 26th connection was left open")
             // Once they are gone, connections are taken again.
-            let status = try await poll("the gateway to take connections again", within: .seconds(5)) { () -> String? in
+            let status = try await poll("the gateway to take connections again", within: .seconds(15)) { () -> String? in
                 (try? await stack.request(.GET, "/api/status"))?.body
             }
             #expect(status.contains(#""connections_refused":"#), "\(status)")
@@ -86,7 +86,7 @@ struct HTTPHardeningTests {
             }.value
             // 144 at most, less the test's own kept-alive HTTP connections.
             #expect((140...144).contains(200 - closedAtOnce), "\(200 - closedAtOnce) of 200 held, \(closedAtOnce) closed at once")
-            let status = try await poll("the gateway to take connections again", within: .seconds(5)) { () -> String? in
+            let status = try await poll("the gateway to take connections again", within: .seconds(15)) { () -> String? in
                 (try? await stack.request(.GET, "/api/status"))?.body
             }
             #expect(!status.contains(#""connections_refused":0"#), "the refusals were counted: \(status)")

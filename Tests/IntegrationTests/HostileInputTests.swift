@@ -130,7 +130,7 @@ struct HostileInputTests {
             let first = try RawWebSocket(port: port)
             let second = try RawWebSocket(port: port)
             #expect(first.status == 101 && second.status == 101)
-            _ = try await poll("two clients counted", within: .seconds(5)) {
+            _ = try await poll("two clients counted", within: .seconds(15)) {
                 try await stack.request(.GET, "/api/status").body.contains(#""clients":2"#) ? true : nil
             }
             let third = try RawWebSocket(port: port)

@@ -76,7 +76,7 @@ struct IngestFuzzTests {
             return source.batches + source.duplicates + source.refused >= cases ? status : nil
         }
         #expect(status.ingest[keyPath: door].batches + status.ingest[keyPath: door].duplicates == batches)
-        return try await poll("a snapshot after the last batch", within: .seconds(5)) { () -> [ChartObject]? in
+        return try await poll("a snapshot after the last batch", within: .seconds(15)) { () -> [ChartObject]? in
             let charts = try await stack.window()
             return charts.first.map { $0.seq > status.seq } == true ? charts : nil
         }

@@ -29,7 +29,7 @@ struct LifecycleTests {
             try await stack.waitUntilReady()
             let before = try RealtimeChartsTests.checkSnapshot(try await WebSocketProbe.messages(1, from: stack.webSocketURL, within: .seconds(5))[0])
             await stack.producer?.stop(signal: SIGKILL)
-            _ = try await poll("the feed to turn stale", within: .seconds(5)) { try await ReadinessTests.readiness(stack).feed == "stale" ? true : nil }
+            _ = try await poll("the feed to turn stale", within: .seconds(15)) { try await ReadinessTests.readiness(stack).feed == "stale" ? true : nil }
             try stack.startProducer()  // binds over the socket files the killed one left
             _ = try await poll("the new run's snapshots", within: .seconds(10)) {
                 let state = try await ReadinessTests.readiness(stack)

@@ -36,7 +36,7 @@ struct ReadinessTests {
             #expect(live.status == .ok && live.feed == "live" && live.reason == nil)
 
             await stack.producer?.stop(signal: SIGKILL)
-            let stale = try await poll("the feed to turn stale", within: .seconds(5)) { () -> Readiness? in
+            let stale = try await poll("the feed to turn stale", within: .seconds(15)) { () -> Readiness? in
                 let state = try await Self.readiness(stack)
                 return state.feed == "stale" ? state : nil
             }
@@ -72,7 +72,7 @@ struct ReadinessTests {
                 return dup(socket.fd)
             }.value
             defer { close(client) }
-            let full = try await poll("readyz to say the gateway is full", within: .seconds(5)) { () -> Readiness? in
+            let full = try await poll("readyz to say the gateway is full", within: .seconds(15)) { () -> Readiness? in
                 let state = try await Self.readiness(stack)
                 return state.status == .serviceUnavailable ? state : nil
             }
@@ -80,7 +80,7 @@ struct ReadinessTests {
 
             let gateway = try #require(stack.gateway)
             kill(gateway.pid, SIGTERM)
-            let draining = try await poll("readyz while the gateway shuts down", within: .seconds(3)) { () -> Readiness? in
+            let draining = try await poll("readyz while the gateway shuts down", within: .seconds(15)) { () -> Readiness? in
                 guard let state = try? await Self.readiness(stack) else { return nil }
                 return state.reason == "the gateway is shutting down" ? state : nil
             }

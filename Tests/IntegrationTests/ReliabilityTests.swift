@@ -59,10 +59,10 @@ struct ReliabilityTests {
                 }
             }
             // Kill only once the client has the current run's snapshot.
-            _ = try await poll("the client's first snapshot", within: .seconds(5)) { await seen.items.isEmpty ? nil : true }
+            _ = try await poll("the client's first snapshot", within: .seconds(15)) { await seen.items.isEmpty ? nil : true }
             await stack.producer?.stop(signal: SIGKILL)
             killedAt.value = .now
-            let stale = try await poll("the feed to turn stale", within: .seconds(5)) { () -> ReadinessTests.Readiness? in
+            let stale = try await poll("the feed to turn stale", within: .seconds(15)) { () -> ReadinessTests.Readiness? in
                 let state = try await ReadinessTests.readiness(stack)
                 return state.feed == "stale" ? state : nil
             }

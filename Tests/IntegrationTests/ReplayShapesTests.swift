@@ -82,7 +82,7 @@ struct ReplayShapesTests {
                 guard let status = try await stack.producerStatus(), status.replay?.finished == true else { return nil }
                 return status
             }
-            let charts = try await poll("a snapshot after the replay", within: .seconds(5)) { () -> [ChartObject]? in
+            let charts = try await poll("a snapshot after the replay", within: .seconds(15)) { () -> [ChartObject]? in
                 let charts = try await stack.window()
                 return charts.first.map { $0.seq > status.seq } == true ? charts : nil
             }

@@ -30,7 +30,7 @@ struct ReplayTests {
             let last = rows.map(\.t).max()!
             #expect(status.clock == "replay" && status.clockTime == last, "the clock stops at the file's last row")
             #expect(status.replay?.rows == rows.count && status.replay?.applied == rows.count)
-            let charts = try await poll("a snapshot after the replay", within: .seconds(5)) { () -> [ChartObject]? in
+            let charts = try await poll("a snapshot after the replay", within: .seconds(15)) { () -> [ChartObject]? in
                 let charts = try await stack.window()
                 return charts.first.map { $0.seq > status.seq } == true ? charts : nil
             }

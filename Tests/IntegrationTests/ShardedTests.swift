@@ -203,7 +203,7 @@ struct ShardedTests {
             try await fleet.startGateway("g3", control: nil)
             let listening = started.duration(to: .now)
             // The window, not /api/status: status also asks a producer, and this gateway has none to ask.
-            _ = try await poll("the late gateway to hold both producers", within: .seconds(5)) {
+            _ = try await poll("the late gateway to hold both producers", within: .seconds(15)) {
                 let answer = try await testHTTPClient.execute(.init(url: "http://127.0.0.1:\(fleet.ports["g3"]!)/api/realtime_window"), timeout: .seconds(5))
                 let lines = String(buffer: try await answer.body.collect(upTo: 1 << 20)).split(separator: "\n")
                 return lines.count == Self.east.count + Self.west.count ? true : nil
@@ -223,7 +223,7 @@ struct ShardedTests {
             let before = try await fleet.bothLive("g1")
             let killed = ContinuousClock.now
             await fleet.stop("west", signal: SIGKILL)
-            _ = try await poll("west to be reported stale", within: .seconds(5)) {
+            _ = try await poll("west to be reported stale", within: .seconds(15)) {
                 try await fleet.sources("g1")["west"]?.live == false ? true : nil
             }
             let staleAfter = killed.duration(to: .now)
@@ -308,7 +308,7 @@ struct ShardedTests {
             let parts = (split.json["parts"] as? [[String: Any]]) ?? []
             #expect(Set(parts.compactMap { $0["producer"] as? String }) == ["east", "west"])
             #expect((split.json["appended"] as? Int ?? 0) + (split.json["inserted"] as? Int ?? 0) + (split.json["merged"] as? Int ?? 0) == 2)
-            _ = try await poll("both ticks in the other gateway's window, each in its producer's chart", within: .seconds(5)) { () -> Bool? in
+            _ = try await poll("both ticks in the other gateway's window, each in its producer's chart", within: .seconds(15)) { () -> Bool? in
                 let window = try await fleet.window("g2")
                 guard let east = window["E-1"], let west = window["W-1"] else { return nil }
                 let eastHas = zip(east.t, east.price).contains { $0 == t && $1 == 777.25 } && east.runID == runs["east"]
@@ -326,17 +326,17 @@ struct ShardedTests {
             let refusedParts = (refused.json["parts"] as? [[String: Any]]) ?? []
             #expect(refusedParts.first { $0["producer"] as? String == "west" }?["status"] as? Int == 200)
             #expect(refusedParts.first { $0["producer"] as? String == "east" }?["status"] as? Int == 400)
-            _ = try await poll("west's part applied", within: .seconds(5)) { () -> Bool? in
+            _ = try await poll("west's part applied", within: .seconds(15)) { () -> Bool? in
                 let chart = try await fleet.window("g1")["W-2"]
                 return chart.map { zip($0.t, $0.price).contains { $0 == t && $1 == 999.75 } } == true ? true : nil
             }
 
             // A symbol no producer holds goes to one producer, and stays with it whichever gateway writes next.
             #expect(try await fleet.post("g1", "/api/ingest", #"{"ticks":[{"symbol":"NEW-1","t":\#(t),"price":5}]}"#).status == 200)
-            let owner = try await poll("NEW-1 in the window", within: .seconds(5)) { try await fleet.window("g2")["NEW-1"]?.runID }
+            let owner = try await poll("NEW-1 in the window", within: .seconds(15)) { try await fleet.window("g2")["NEW-1"]?.runID }
             #expect(owner == runs["east"] || owner == runs["west"])
             #expect(try await fleet.post("g2", "/api/ingest", #"{"ticks":[{"symbol":"NEW-1","t":\#(t + 0.5),"price":6}]}"#).status == 200)
-            let both = try await poll("NEW-1's second tick", within: .seconds(5)) {
+            let both = try await poll("NEW-1's second tick", within: .seconds(15)) {
                 try await fleet.window("g1")["NEW-1"].flatMap { $0.t.count == 2 ? $0 : nil }
             }
             #expect(both.runID == owner && both.price == [5, 6])
@@ -399,7 +399,7 @@ struct ShardedTests {
             #expect(window["DUP"]?.runID == sources["east"]?.runID, "DUP was not shown from east, the first by name")
             let t = (Date().timeIntervalSince1970 * 1000).rounded() / 1000
             #expect(try await fleet.post("g1", "/api/ingest", #"{"ticks":[{"symbol":"DUP","t":\#(t),"price":4242.5}]}"#).status == 200)
-            _ = try await poll("the tick in the chart shown", within: .seconds(5)) { () -> Bool? in
+            _ = try await poll("the tick in the chart shown", within: .seconds(15)) { () -> Bool? in
                 let chart = try await fleet.window("g1")["DUP"]
                 return chart.map { $0.runID == sources["east"]?.runID && zip($0.t, $0.price).contains { $0 == t && $1 == 4242.5 } } == true ? true : nil
             }

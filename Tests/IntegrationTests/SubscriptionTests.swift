@@ -105,7 +105,7 @@ struct SubscriptionTests {
                 #expect(try everything.nextText().contains(#""symbol":"S3""#))
             }.value
             // The clients above are gone: their selections' places are free again.
-            _ = try await poll("a new selection to be taken again", within: .seconds(5)) { () -> Bool? in
+            _ = try await poll("a new selection to be taken again", within: .seconds(15)) { () -> Bool? in
                 try await Task.detached { try RawWebSocket(port: port, path: "/ws/realtime_charts?symbols=S3").status == 101 }.value ? true : nil
             }
         }
@@ -138,6 +138,14 @@ struct SubscriptionTests {
                 next = try symbols(client.nextText())
                 while next.kind == "delta" { next = try symbols(client.nextText()) }
                 #expect(next.symbols == ["B1"])
+
+                // Back to every symbol, as a page whose filter is cleared asks.
+                let narrow = try RawWebSocket(port: port, path: "/ws/realtime_charts?symbols=B*%2Cb*", headers: ["Sec-WebSocket-Protocol: rollcast.delta.v1"])
+                #expect(try symbols(narrow.nextText()) == ("full", ["B1"]))
+                try narrow.sendFrame(opcode: 1, payload: Array(#"{"unsubscribe":["B*","b*"],"subscribe":["*"]}"#.utf8))
+                next = try symbols(narrow.nextText())
+                while next.kind == "delta" { next = try symbols(narrow.nextText()) }
+                #expect(next.symbols == ["A1", "B1", "C1"], "\(next)")
 
                 let bad = try RawWebSocket(port: port, headers: ["Sec-WebSocket-Protocol: rollcast.delta.v1"])
                 _ = try bad.nextText()

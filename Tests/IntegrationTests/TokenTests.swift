@@ -101,7 +101,7 @@ struct TokenTests {
             let status = try await stack.request(.GET, "/api/status", rawBody: nil, headers: Self.bearer(write))
             #expect(status.body.contains(#""batches":1"#), "only the write token's batch was applied: \(status.body)")
 
-            let expired = try await poll("the 1 s token to expire", within: .seconds(5)) { () -> RollcastStack.HTTPAnswer? in
+            let expired = try await poll("the 1 s token to expire", within: .seconds(15)) { () -> RollcastStack.HTTPAnswer? in
                 let answer = try await stack.request(.GET, "/api/status", rawBody: nil, headers: Self.bearer(shortLived))
                 return answer.status == .ok ? nil : answer
             }
@@ -142,7 +142,7 @@ struct TokenTests {
             #expect(stack.gateway!.log.contains("upgrade refused"))
 
             let shortLived = try await keys.token("read", ttl: "1s")
-            let expired = try await poll("the 1 s token to be refused", within: .seconds(5)) { () -> (Int, String)? in
+            let expired = try await poll("the 1 s token to be refused", within: .seconds(15)) { () -> (Int, String)? in
                 let answer = try await Task.detached {
                     let socket = try RawWebSocket(port: port, headers: ["Sec-WebSocket-Protocol: rollcast.v1, bearer.\(shortLived)"])
                     return (socket.status, socket.responseBody)
@@ -187,7 +187,7 @@ struct TokenTests {
             #expect(late > -0.2 && late < 2, "closed \(late) s after the token's expiry")
             #expect(laterFrame, "the connection with a longer token stopped too")
             // Counted once the connection has ended (this client leaves the close handshake to the gateway's timeout).
-            _ = try await poll("the close counted as token_expired", within: .seconds(5)) { () -> Bool? in
+            _ = try await poll("the close counted as token_expired", within: .seconds(15)) { () -> Bool? in
                 let metrics = try await stack.request(.GET, "/metrics", rawBody: nil, headers: Self.bearer(longLived)).body
                 return metrics.contains(#"rollcast_gateway_clients_closed_total{reason="token_expired"} 1"#) ? true : nil
             }

@@ -261,6 +261,12 @@ struct GatewayRouteTests {
                     #expect(response.errorReason == "\(path) names every symbol; a token limited to some (--symbols) may not read it")
                 }
             }
+            // What the token allows, readable by the token itself.
+            let access = try await client.execute(uri: "/api/access", method: .get, headers: [.authorization: "Bearer \(reader)"]) { $0 }
+            #expect(access.status == .ok)
+            let fields = try JSONSerialization.jsonObject(with: Data(buffer: access.body)) as? [String: Any]
+            #expect(fields?["role"] as? String == "read" && fields?["symbols"] as? [String] == ["FX:*"] && fields?["tokens"] as? Bool == true)
+            #expect(try await client.execute(uri: "/api/access", method: .get) { $0.status } == .unauthorized)
 
             func ingest(_ body: String) async throws -> TestResponse {
                 try await client.execute(
@@ -416,7 +422,7 @@ struct RouteTableTests {
             #expect((table.route(at: "/api/test/load_mock_data") != nil) == enabled)
         }
         let table = RouteTable(enableTestAPI: false)
-        #expect(table.paths(needing: .read) == ["/api/realtime_window", "/api/status", "/metrics", "/ws/realtime_charts"])
+        #expect(table.paths(needing: .read) == ["/api/access", "/api/realtime_window", "/api/status", "/metrics", "/ws/realtime_charts"])
         #expect(table.paths(needing: .write) == ["/api/ingest", "/api/test/*"])
     }
 }

@@ -280,6 +280,47 @@ class DashboardTests:
         # A chart hidden while data moved on shows the newest data when it comes back.
         wait_for(lambda: all(headers_match(b, s) for s in chart_symbols(b)), 3, "headers up to date after unfiltering")
 
+    def test_the_filter_asks_the_gateway_for_its_symbols_only(self):
+        b = self.browser
+
+        def bytes_per_message(count=4):
+            bytes_before, messages_before = b.execute_script("return [window.rollcast.bytesReceived, window.rollcast.messages]")
+            wait_for(lambda: b.execute_script("return window.rollcast.messages") >= messages_before + count, 10, f"{count} messages")
+            bytes_after, messages_after = b.execute_script("return [window.rollcast.bytesReceived, window.rollcast.messages]")
+            return (bytes_after - bytes_before) / (messages_after - messages_before)
+
+        def held_symbols():
+            return b.execute_script("return (window.rollcast.lastMessage || []).map(c => c.symbol).sort()")
+
+        everything = held_symbols()
+        unfiltered = bytes_per_message()
+        box = b.find_element(By.ID, "filter")
+        box.send_keys("bra")
+        # Known symbols the filter shows, and the text as a prefix (as typed and in capitals) for later ones.
+        wait_for(lambda: b.execute_script("return window.rollcast.socket.symbols") == ["BRA*", "BRAVO", "bra*"], 5, "the subscription")
+        wait_for(lambda: held_symbols() == ["BRAVO"], 5, "messages holding BRAVO alone")
+        assert "filter=bra" in b.execute_script("return location.hash"), "the address does not keep the filter"
+        filtered = bytes_per_message()
+        assert filtered < unfiltered * 0.6, f"{filtered:.0f} bytes a message filtered, {unfiltered:.0f} unfiltered"
+        # A link with the filter opens the same view, asking the gateway for it from the start.
+        b.get("about:blank")
+        b.get(self.stack.url + "/#filter=bra")
+        b.find_element(By.ID, "load-realtime").click()
+        wait_for(lambda: held_symbols() == ["BRAVO"], 10, "BRAVO alone after opening the link")
+        assert b.find_element(By.ID, "filter").get_attribute("value") == "bra"
+        box = b.find_element(By.ID, "filter")
+        box.clear()
+        box.send_keys(" ")
+        wait_for(lambda: b.execute_script("return window.rollcast.socket.symbols") is None, 5, "every symbol again")
+        wait_for(lambda: held_symbols() == everything, 5, "every symbol's chart again")
+        assert "filter=" not in b.execute_script("return location.hash")
+        wait_for(lambda: visible_symbols(b) == everything, 5, "every chart visible again")
+        # The tests after this one take the page as the first one left it: opened afresh, connected.
+        b.get("about:blank")
+        b.get(self.stack.url + "/")
+        b.find_element(By.ID, "load-realtime").click()
+        wait_for(lambda: chart_symbols(b) == everything and uplot_roots(b) == len(everything), 10, "the board again")
+
     def test_pause_holds_updates_and_resume_shows_the_newest(self):
         b = self.browser
         pause = b.find_element(By.ID, "pause")

@@ -54,16 +54,19 @@ public struct TokenAuthority: Sendable {
     /// ``refusal(of:needing:)`` admitted on the same request (a WebSocket handshake, whose
     /// connection is closed at that time).
     static func expiry(ofAdmitted token: String?) -> Date? {
+        claims(ofAdmitted: token)?.exp.value
+    }
+
+    /// The claims of a token admitted on the same request, read without checking its signature again.
+    static func claims(ofAdmitted token: String?) -> AccessClaims? {
         guard let token, token.utf8.count <= maximumTokenBytes else { return nil }
-        return try? DefaultJWTParser().parse(Array(token.utf8), as: AccessClaims.self).payload.exp.value
+        return try? DefaultJWTParser().parse(Array(token.utf8), as: AccessClaims.self).payload
     }
 
     /// The symbols a token that ``refusal(of:needing:)`` admitted on the same request is limited
     /// to, read without checking its signature again; `nil` when it has no `symbols` claim.
     static func symbols(ofAdmitted token: String?) -> SymbolSelection? {
-        guard let token, token.utf8.count <= maximumTokenBytes,
-            let symbols = try? DefaultJWTParser().parse(Array(token.utf8), as: AccessClaims.self).payload.symbols
-        else { return nil }
+        guard let symbols = claims(ofAdmitted: token)?.symbols else { return nil }
         // Checked when admitted; a claim that fails here allows nothing.
         return (try? SymbolSelection.parse(symbols.joined(separator: ","))) ?? SymbolSelection(exact: [], prefixes: [])
     }

@@ -8,6 +8,7 @@ struct GatewayAPI: Sendable {
     let status: StatusRoute
     let readiness: ReadinessRoute
     let metrics: MetricsRoute
+    let access: AccessRoute
 
     init(configuration: GatewayConfiguration, broadcaster: SnapshotBroadcaster, control: any ProducerControl, metrics: GatewayMetrics, tokensOn: Bool) {
         let producers = ProducerLink(
@@ -22,5 +23,6 @@ struct GatewayAPI: Sendable {
         )
         readiness = ReadinessRoute(broadcaster: broadcaster, metrics: metrics, maxClients: configuration.maxClients)
         self.metrics = MetricsRoute(broadcaster: broadcaster, metrics: metrics, producers: producers)
+        access = AccessRoute(tokensOn: tokensOn)
     }
 }

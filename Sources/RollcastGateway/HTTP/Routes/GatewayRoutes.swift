@@ -7,6 +7,7 @@ enum GatewayRoutes {
     static let all: [Route] = [
         .post("/api/ingest", role: .write) { api, request in try await api.ingest.answer(request) },
         .get("/api/realtime_window", role: .read) { api, request in try api.realtimeWindow.answer(request) },
+        .get("/api/access", role: .read) { api, request in api.access.answer(request) },
         .get("/api/status", role: .read, namesEverySymbol: true) { api, _ in await api.status.answer() },
         // /metrics and the WebSocket's 426 carry the pages' CSP, as every path outside /api/ has.
         .get("/metrics", role: .read, contentSecurityPolicy: true, namesEverySymbol: true) { api, _ in await api.metrics.answer() },
