@@ -21,12 +21,7 @@ enum BearerToken {
         for offered in offeredSubprotocols(head) where offered.hasPrefix(subprotocolPrefix) {
             return String(offered.dropFirst(subprotocolPrefix.count))
         }
-        guard let query = head.uri.split(separator: "?", maxSplits: 1).dropFirst().first else { return nil }
-        for pair in query.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1)
-            if parts.first == "access_token", parts.count == 2 { return String(parts[1]).removingPercentEncoding }
-        }
-        return nil
+        return QueryParameters.values(of: "access_token", in: head.uri).first { !$0.isEmpty }.flatMap { String($0).removingPercentEncoding }
     }
 
     /// Every subprotocol a handshake offers, in order.

@@ -69,12 +69,8 @@ struct SymbolSelection: Hashable, Sendable, CustomStringConvertible {
     /// The selection in a request target's query (`/ws/realtime_charts?symbols=…`): `nil`
     /// without `symbols`, which is every symbol, as the stream has always been.
     static func fromQuery(of target: String) throws(Refusal) -> SymbolSelection? {
-        guard let query = target.split(separator: "?", maxSplits: 1).dropFirst().first else { return nil }
         var lists: [String] = []
-        for pair in query.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard parts[0] == "symbols" else { continue }
-            let raw = parts.count > 1 ? String(parts[1]) : ""
+        for raw in QueryParameters.values(of: "symbols", in: target) {
             guard let decoded = raw.replacingOccurrences(of: "+", with: " ").removingPercentEncoding else {
                 throw Refusal(description: "symbols is not valid percent-encoding")
             }

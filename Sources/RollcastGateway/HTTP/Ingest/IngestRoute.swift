@@ -40,18 +40,19 @@ struct IngestRoute: Sendable {
     /// Refuses a batch, whole, with a tick of a symbol the token may not write (403 naming the
     /// first), or one whose symbols cannot be read to tell.
     static func check(_ body: ByteBuffer, writableBy allowed: SymbolSelection) throws {
-        let unreadable = APIError(.forbidden, #"this token may write only its symbols; a batch must be {"ticks":[{"symbol":…},…]} for them to be read"#)
-        guard let members = try? JSONArraySplitter.members(in: body.readableBytesView),
-            let ticks = members.first(where: { $0.key == "ticks" })?.value,
-            let ranges = try? JSONArraySplitter.elementRanges(in: body.readableBytesView.dropFirst(ticks.lowerBound).prefix(ticks.count))
-        else { throw unreadable }
-        let view = body.readableBytesView.dropFirst(ticks.lowerBound)
-        for (index, range) in ranges.enumerated() {
-            guard let symbol = IngestSplit.symbol(of: view.dropFirst(range.lowerBound).prefix(range.count)) else { throw unreadable }
-            let trimmed = symbol.trimmingCharacters(in: .whitespaces)
-            guard allowed.matches(trimmed) else {
-                throw APIError(.forbidden, "ticks[\(index)]: this token may not write symbol '\(trimmed.prefix(40))'; the batch was not applied")
-            }
+        // The batch's symbols are read as a split between producers reads them, in tick order.
+        var position = 0
+        var refused: (index: Int, symbol: String)?
+        let readable = IngestSplit(body: body) { symbol in
+            if refused == nil, !allowed.matches(symbol) { refused = (position, symbol) }
+            position += 1
+            return AnyHashable(0)
+        }
+        guard readable != nil else {
+            throw APIError(.forbidden, #"this token may write only its symbols; a batch must be {"ticks":[{"symbol":…},…]} for them to be read"#)
+        }
+        if let refused {
+            throw APIError(.forbidden, "ticks[\(refused.index)]: this token may not write symbol '\(refused.symbol.prefix(40))'; the batch was not applied")
         }
     }
 
