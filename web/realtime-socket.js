@@ -100,8 +100,7 @@ export class RealtimeSocket {
   /**
    * Asks the gateway for `symbols` only (null: every symbol). On the delta stream the open
    * socket changes its subscription (the next message is a full one of the new set); on the
-   * full stream, and where permessage-deflate was negotiated (the browser may compress what it
-   * sends, which the gateway does not take), the socket is opened again with the new list.
+   * full stream the socket is opened again with the new list.
    */
   setSymbols(symbols) {
     const next = symbols && symbols.length > 0 ? [...symbols].sort() : null;
@@ -109,8 +108,7 @@ export class RealtimeSocket {
     const previous = this.symbols;
     this.symbols = next;
     if (!this.socket) return;
-    const compressing = this.socket.extensions.includes("permessage-deflate");
-    if (this.stream === "delta" && !compressing && this.socket.readyState === WebSocket.OPEN) {
+    if (this.stream === "delta" && this.socket.readyState === WebSocket.OPEN) {
       this.socket.send(JSON.stringify({ unsubscribe: previous ?? ["*"], subscribe: next ?? ["*"] }));
     } else {
       this.restart(1000, "symbols changed");

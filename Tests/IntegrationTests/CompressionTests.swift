@@ -2,6 +2,7 @@ import Foundation
 import HummingbirdWSClient
 import HummingbirdWSCompression
 import Logging
+import RollcastCore
 import Testing
 
 @Suite("permessage-deflate", .serialized, .timeLimit(.minutes(1)))
@@ -41,13 +42,51 @@ struct CompressionTests {
             print("permessage-deflate: \(plain.utf8.count) bytes of JSON sent as \(compressedBytes)")
             #expect(compressedBytes * 3 < plain.utf8.count)
 
-            // Clients have nothing to send; a compressed message from one is a protocol error.
-            let code = try await Task.detached {
-                let socket = try RawWebSocket(port: port, extensions: "permessage-deflate")
-                try socket.sendFrame(opcode: 0x1, payload: [0xF2, 0x48, 0x05, 0x00], rsv1: true)
-                return try socket.closeCode()
+            // A client that negotiated it may send compressed (browsers do): its messages are
+            // inflated, at most 4 KiB out. Without it, a compressed message is a protocol error.
+            try await Task.detached {
+                let hi: [UInt8] = [0xF2, 0xC8, 0x04, 0x00]
+                let negotiated = try RawWebSocket(port: port, extensions: "permessage-deflate")
+                _ = try negotiated.firstDataFrame()
+                // Inflated and dropped, as any message of a full-stream client: had it closed the
+                // connection, the close below would say 1002, not 1009.
+                try negotiated.sendFrame(opcode: 0x1, payload: hi, rsv1: true)
+                let bomb: [UInt8] = [
+                    0xEC, 0xC1, 0x31, 0x01, 0x00, 0x00, 0x00, 0xC2, 0xA0, 0xAC, 0xEB, 0x5F, 0xC2, 0x14, 0x7E, 0x40, 0x01, 0x00, 0x00, 0x00, 0x00, 0x6F, 0x03,
+                ]
+                try negotiated.sendFrame(opcode: 0x1, payload: bomb, rsv1: true)  // 5,000 bytes once inflated
+                let tooLarge = try negotiated.closeFrame()
+                #expect(tooLarge?.code == 1009, "\(String(describing: tooLarge))")
+                #expect(tooLarge?.reason == "a message over 4096 bytes once inflated")
+                let plain = try RawWebSocket(port: port)
+                try plain.sendFrame(opcode: 0x1, payload: hi, rsv1: true)
+                #expect(try plain.closeCode() == 1002)
             }.value
-            #expect(code == 1002)
+        }
+    }
+
+    @Test("a delta client that negotiated permessage-deflate changes its symbols with a compressed message")
+    func compressedChange() async throws {
+        try await RollcastStack.with(
+            producerArguments: ["--mock-symbols", "Z1,Z2", "--interval", "0.3"], gatewayArguments: ["--permessage-deflate"]
+        ) { stack in
+            try await stack.waitUntilReady()
+            let port = stack.port
+            try await Task.detached {
+                // {"unsubscribe":["*"],"subscribe":["Z2"]}, deflated as a browser sends it.
+                let change: [UInt8] = [
+                    0xAA, 0x56, 0x2A, 0xCD, 0x2B, 0x2E, 0x4D, 0x2A, 0x4E, 0x2E, 0xCA, 0x4C, 0x4A, 0x55, 0xB2, 0x8A, 0x56, 0xD2, 0x52, 0x8A, 0xD5, 0x51,
+                    0x42, 0x11, 0x89, 0x32, 0x52, 0x8A, 0xAD, 0x05, 0x00,
+                ]
+                // No window of its own offered back: frames come plain enough to read (selections are sent plain).
+                let client = try RawWebSocket(port: port, extensions: "permessage-deflate", headers: ["Sec-WebSocket-Protocol: rollcast.delta.v1"])
+                _ = try client.firstDataFrame()
+                try client.sendFrame(opcode: 0x1, payload: change, rsv1: true)
+                var text = try client.nextText()
+                while !text.contains(#""kind":"full""#) { text = try client.nextText() }
+                guard case .full(_, _, let charts) = try JSONDecoder().decode(DeltaStreamMessage.self, from: Data(text.utf8)) else { return }
+                #expect(charts.map(\.symbol) == ["Z2"])
+            }.value
         }
     }
 

@@ -16,13 +16,22 @@ private let fallback = ControlTarget(endpoint: "ipc:///tmp/default/control.sock"
 
 @Suite("Producer router")
 struct ProducerRouterTests {
-    @Test("one producer (or none): every write goes to --control-endpoint")
+    @Test("none yet: every write goes to --control-endpoint; one producer: to the endpoint it announces, the same from every gateway")
     func single() throws {
-        for sources in [[], [source("a", symbols: ["X"])]] {
-            let router = ProducerRouter(sources: sources, fallback: fallback, keyPair: nil)
+        let none = ProducerRouter(sources: [], fallback: fallback, keyPair: nil)
+        #expect(!none.isSharded)
+        #expect(try none.destination(of: "X").target.get() == fallback)
+        // Two gateways whose --control-endpoints differ, each seeing producer a alone (behind brokers).
+        let other = ControlTarget(endpoint: "ipc:///tmp/other/control.sock", curve: nil)
+        for configured in [fallback, other] {
+            let router = ProducerRouter(sources: [source("a", symbols: ["X"])], fallback: configured, keyPair: nil)
             #expect(!router.isSharded)
-            #expect(try router.destination(of: "X").target.get() == fallback)
+            #expect(try router.destination(of: "NEW").target.get().endpoint == "ipc:///tmp/a/control.sock")
+            #expect(try router.anyDestination.target.get().endpoint == "ipc:///tmp/a/control.sock")
         }
+        // One that announces an endpoint this gateway cannot reach: --control-endpoint, as before.
+        let remote = source("r", symbols: [], control: ControlAddress(endpoint: "tcp://10.1.2.3:5557"))
+        #expect(try ProducerRouter(sources: [remote], fallback: fallback, keyPair: nil).destination(of: "X").target.get() == fallback)
     }
 
     @Test("several: a symbol goes to the producer that sends it, to the first by name when two do, each at its announced endpoint")

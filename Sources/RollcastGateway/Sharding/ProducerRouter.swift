@@ -3,7 +3,9 @@ import ZeroMQ
 
 /// Which producer takes the writes for each symbol, from the producers the latest message holds.
 ///
-/// With one producer (or none yet) every write goes to `--control-endpoint`, as it always did.
+/// With one producer every write goes to the control endpoint it announces (the same for every
+/// gateway that sees it), or to `--control-endpoint` when it announces none it can reach; with
+/// none yet, to `--control-endpoint`.
 /// With several, a symbol a producer sends goes to that producer (to the one whose name sorts
 /// first, when two send it: the one whose chart is shown), and a symbol no producer holds goes
 /// to the live producer that wins a rendezvous hash of producer name and symbol: the same
@@ -31,7 +33,15 @@ struct ProducerRouter {
     /// - Parameters:
     ///   - keyPair: this gateway's CURVE key pair, for producers whose control socket is a `tcp://` CURVE server.
     init(sources: [ProducerSource], fallback: ControlTarget, keyPair: CurveKeyPair?) {
-        self.fallback = fallback
+        // With one producer held, its writes go where it says it takes them, as every gateway
+        // that sees it alone routes them: behind brokers two gateways may each see a different
+        // producer first, and their own --control-endpoints would send a new symbol to both.
+        // A producer that announces nothing, or nothing this gateway can reach, is --control-endpoint's.
+        if sources.count == 1, case .success(let announced) = Self.target(of: sources[0], fallback: fallback, keyPair: keyPair) {
+            self.fallback = announced
+        } else {
+            self.fallback = fallback
+        }
         let sources = sources.count > 1 ? sources : []
         self.sources = sources
         destinations = sources.map { source in

@@ -9,8 +9,10 @@ import NIOWebSocket
 /// - A message (all its frames) over ``maxMessageBytes`` closes with 1009; a single frame over
 ///   it already fails in the frame decoder, which lands here as an error and closes the same way.
 /// - Text that is not UTF-8 closes with 1007; a reserved opcode, a continuation with nothing to
-///   continue, a new message inside a fragmented one, or RSV bits on a data frame (the gateway
-///   takes no compressed messages from clients) close with 1002. ``ConnectionGuard`` checks
+///   continue, a new message inside a fragmented one, or RSV bits on a data frame close with
+///   1002, except RSV1 from a client that negotiated `permessage-deflate`: its message is
+///   inflated (``ClientMessageInflater``, at most ``maxMessageBytes`` out; past it 1009, and 1007
+///   for one that cannot be inflated). ``ConnectionGuard`` checks
 ///   masking, RSV bits on control frames and the number of frames per message before this.
 /// - A close the gateway starts (these checks, ``close(_:reason:because:)`` at shutdown, a
 ///   quiesce from the server) waits up to ``closeTimeout`` for the client's close frame, then
@@ -34,15 +36,20 @@ final class ClientFrameHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The text of a message under way, for its UTF-8 check; nil between messages, so a
     /// connection keeps no buffer once a message is done.
     private var messageText: ByteBuffer?
+    /// Whether the client negotiated `permessage-deflate`, and the message under way is compressed.
+    private let inflates: Bool
+    private var messageCompressed = false
+    private var inflater: ClientMessageInflater?
     private var closeSent = false
     private var closeTimer: Scheduled<Void>?
 
     /// - Parameter onClose: called on the event loop with why the gateway closed the connection.
     init(
-        maxMessageBytes: Int, onText: ((String) -> (code: WebSocketErrorCode, reason: String)?)? = nil,
+        maxMessageBytes: Int, inflates: Bool = false, onText: ((String) -> (code: WebSocketErrorCode, reason: String)?)? = nil,
         onClose: @escaping (ClientCloseReason) -> Void
     ) {
         self.maxMessageBytes = maxMessageBytes
+        self.inflates = inflates
         self.onText = onText
         self.onClose = onClose
     }
@@ -74,9 +81,10 @@ final class ClientFrameHandler: ChannelInboundHandler, RemovableChannelHandler {
             receivedClose(frame, context: context)
         case .text, .binary:
             guard messageOpcode == nil else { return close(.protocolError, reason: "a new message began inside a fragmented one", because: .protocolError) }
-            guard !(frame.rsv1 || frame.rsv2 || frame.rsv3) else {
+            guard !(frame.rsv2 || frame.rsv3), !frame.rsv1 || inflates else {
                 return close(.protocolError, reason: "the gateway takes no compressed or extended messages", because: .protocolError)
             }
+            messageCompressed = frame.rsv1
             messageOpcode = frame.opcode
             messageBytes = 0
             messageText = nil
@@ -107,7 +115,17 @@ final class ClientFrameHandler: ChannelInboundHandler, RemovableChannelHandler {
             messageOpcode = nil
             messageText = nil
         }
-        guard messageOpcode == .text, let text = messageText else { return }
+        guard messageOpcode == .text, var text = messageText else { return }
+        if messageCompressed {
+            do {
+                if inflater == nil { inflater = try ClientMessageInflater(limit: maxMessageBytes) }
+                text = try inflater!.inflate(text)
+            } catch ClientMessageInflater.Failure.tooLarge {
+                return close(.messageTooLarge, reason: "a message over \(maxMessageBytes) bytes once inflated", because: .messageTooLarge)
+            } catch {
+                return close(.dataInconsistentWithMessage, reason: "a compressed message that cannot be inflated", because: .protocolError)
+            }
+        }
         guard let string = String(validating: text.readableBytesView, as: UTF8.self) else {
             return close(.dataInconsistentWithMessage, reason: "a text message that is not UTF-8", because: .protocolError)
         }

@@ -128,7 +128,7 @@ struct RealtimeChartsSocket: Sendable {
                     return (error.code, error.reason)
                 }
             } : nil
-        let frames = ClientFrameHandler(maxMessageBytes: Self.maxClientMessageBytes, onText: onText) { reason in
+        let frames = ClientFrameHandler(maxMessageBytes: Self.maxClientMessageBytes, inflates: deflate, onText: onText) { reason in
             closedBy = closedBy ?? reason
             switch reason {
             case .shutdown: break
