@@ -38,30 +38,26 @@ struct SymbolSelection: Hashable, Sendable, CustomStringConvertible {
         var prefixes = Set<String>()
         for (position, entry) in entries.enumerated() {
             let shown = "symbols entry \(position + 1) ('\(entry.prefix(40))')"
-            if entry.hasSuffix("*") {
-                let prefix = entry.dropLast()
-                guard !prefix.contains("*") else { throw Refusal(description: "\(shown): * may only end an entry") }
-                if prefix.isEmpty {
+            let isPrefix = entry.hasSuffix("*")
+            let name = isPrefix ? entry.dropLast() : entry[...]
+            if isPrefix {
+                guard !name.contains("*") else { throw Refusal(description: "\(shown): * may only end an entry") }
+                if name.isEmpty {
                     prefixes.insert("")
                     continue
                 }
-                do {
-                    // A prefix follows the symbol rules, without the length it may leave to the rest.
-                    let checked = try Symbol.validated(String(prefix))
-                    guard checked.utf8.count == prefix.utf8.count else { throw RequestError.invalid("a prefix must not begin or end with a space") }
-                    prefixes.insert(checked)
-                } catch {
-                    throw Refusal(description: "\(shown): \(error)")
-                }
-            } else {
-                do {
-                    let checked = try Symbol.validated(String(entry))
-                    guard checked.utf8.count == entry.utf8.count else { throw RequestError.invalid("a symbol must not begin or end with a space") }
-                    exact.insert(checked)
-                } catch {
-                    throw Refusal(description: "\(shown): \(error)")
-                }
             }
+            let checked: String
+            do {
+                // A prefix follows the symbol rules, as the symbols it takes do.
+                checked = try Symbol.validated(String(name))
+                guard checked.utf8.count == name.utf8.count else {
+                    throw RequestError.invalid("a \(isPrefix ? "prefix" : "symbol") must not begin or end with a space")
+                }
+            } catch {
+                throw Refusal(description: "\(shown): \(error)")
+            }
+            if isPrefix { prefixes.insert(checked) } else { exact.insert(checked) }
         }
         return SymbolSelection(exact: exact, prefixes: prefixes)
     }
