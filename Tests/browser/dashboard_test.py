@@ -301,6 +301,7 @@ class DashboardTests:
         wait_for(lambda: held_symbols() == ["BRAVO"], 5, "messages holding BRAVO alone")
         assert "filter=bra" in b.execute_script("return location.hash"), "the address does not keep the filter"
         filtered = bytes_per_message()
+        print(f"    bytes a message: {unfiltered:.0f} for every symbol, {filtered:.0f} filtered to one")
         assert filtered < unfiltered * 0.6, f"{filtered:.0f} bytes a message filtered, {unfiltered:.0f} unfiltered"
         # A link with the filter opens the same view, asking the gateway for it from the start.
         b.get("about:blank")
