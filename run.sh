@@ -221,7 +221,7 @@ run_tests() {
     # LifecycleTests' shutdown within 2 s and BrokerTests' gaps run there too: in the parallel
     # batch the other suites' start-up alone once held a gateway's stop past 2 s, and a 300 ms
     # snapshot interval 1.6 s.
-    local heavy='IntegrationTests\.(ReliabilityTests|IngestFuzzTests|IngestTests|BoundedQueueTests|PersistenceTests|ShardedTests|LifecycleTests|BrokerTests)'
+    local heavy='IntegrationTests\.(ReliabilityTests|EventStreamTests|IngestFuzzTests|IngestTests|BoundedQueueTests|PersistenceTests|ShardedTests|LifecycleTests|BrokerTests)'
     say "unit and integration tests"
     # A bound on each run: a hung test must fail CI, not stall it.
     timeout --signal=KILL 1200 swift test --skip-build --skip "$heavy"

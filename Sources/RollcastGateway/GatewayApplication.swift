@@ -47,29 +47,31 @@ func buildApplication(
     configuration: GatewayConfiguration, services: GatewayServices, maxConnections: Int, logger: Logger
 ) -> some ApplicationProtocol {
     let metrics = services.metrics
-    let subscriptions = SubscriptionSets(limit: configuration.maxSubscriptionSets)
-    let socket = RealtimeChartsSocket(
-        broadcaster: services.broadcaster,
-        registry: services.registry,
-        limits: ConnectionGuard.Limits(
-            pingInterval: .init(configuration.pingInterval),
-            pongTimeout: .init(configuration.pongTimeout),
-            stallLimit: .init(configuration.slowClientLimit)
-        ),
+    let admission = ClientAdmission(
         maxClients: configuration.maxClients,
-        subscriptions: subscriptions,
+        subscriptions: SubscriptionSets(limit: configuration.maxSubscriptionSets),
+        registry: services.registry,
         metrics: metrics,
         logger: logger
     )
+    let stallLimit = TimeAmount(configuration.slowClientLimit)
+    let socket = RealtimeChartsSocket(
+        broadcaster: services.broadcaster,
+        admission: admission,
+        limits: ConnectionGuard.Limits(pingInterval: .init(configuration.pingInterval), pongTimeout: .init(configuration.pongTimeout), stallLimit: stallLimit),
+        logger: logger
+    )
+    let eventStream = EventStreamSocket(broadcaster: services.broadcaster, admission: admission, stallLimit: stallLimit, logger: logger)
     let upgrades = UpgradePolicy(
         route: GatewayRoutes.realtimeCharts,
         access: AccessPolicy(listenHost: configuration.host, serverNames: configuration.serverNames, allowedOrigins: configuration.allowedOrigins),
         authority: services.authority,
         socket: socket,
+        eventStream: eventStream,
         metrics: metrics,
         maxClients: configuration.maxClients,
         permessageDeflate: configuration.permessageDeflate,
-        subscriptions: subscriptions,
+        subscriptions: admission.subscriptions,
         logger: logger
     )
     let idleTimeout = TimeAmount.nanoseconds(Int64(configuration.idleTimeout.milliseconds) * 1_000_000)
@@ -93,6 +95,12 @@ func buildApplication(
                 defaultHost: configuration.serverNames.first ?? (configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host),
                 decide: { head in upgrades.refusal(of: head) },
                 authorize: upgrades.authorization,
+                eventStream: .init(
+                    path: GatewayRoutes.realtimeChartsEvents.path,
+                    decide: { head in upgrades.eventStreamRefusal(of: head) },
+                    authorize: upgrades.eventStreamAuthorization,
+                    start: { head, channel in upgrades.startEventStream(head, on: channel) }
+                ),
                 connections: metrics.connections,
                 maxConnections: maxConnections,
                 onConnectionRefused: {

@@ -422,7 +422,7 @@ struct RouteTableTests {
             #expect((table.route(at: "/api/test/load_mock_data") != nil) == enabled)
         }
         let table = RouteTable(enableTestAPI: false)
-        #expect(table.paths(needing: .read) == ["/api/access", "/api/realtime_window", "/api/status", "/metrics", "/ws/realtime_charts"])
+        #expect(table.paths(needing: .read) == ["/api/access", "/api/realtime_window", "/api/status", "/metrics", "/sse/realtime_charts", "/ws/realtime_charts"])
         #expect(table.paths(needing: .write) == ["/api/ingest", "/api/test/*"])
     }
 }

@@ -1,11 +1,12 @@
 """Two gateways behind HAProxy with docs/deploy/haproxy.cfg, all real processes on 127.0.0.1.
 
-200 WebSocket clients connect through the balancer and are spread over both gateways. The
+200 WebSocket clients and 100 Server-Sent Events clients connect through the balancer and are
+spread over both gateways. The
 producer stops: both gateways keep serving the last snapshot (feed stale), HAProxy's checks
 of /readyz keep passing, and no client is cut; the producer returns and every client gets its
 snapshots on the connection it had. Then one gateway is stopped (SIGTERM): its clients are
-closed with 1001, reconnect through the balancer, and every client is receiving snapshots
-again from the other gateway within 10 s.
+closed with 1001 (an event stream ends with its last chunk), reconnect through the balancer,
+and every client is receiving snapshots again from the other gateway within 10 s.
 Every wait has a deadline; every process is stopped on every path.
 """
 
@@ -24,7 +25,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "browser"))
 from harness import ROOT, Stack  # noqa: E402
 
-CLIENTS = 200
+WEBSOCKET_CLIENTS = 200
+SSE_CLIENTS = 100
+CLIENTS = WEBSOCKET_CLIENTS + SSE_CLIENTS
 RECOVERY_S = 10
 
 
@@ -42,11 +45,12 @@ def free_port():
 
 
 class Client:
-    """A WebSocket client that reconnects through the balancer whenever its connection ends."""
+    """A WebSocket or SSE client that reconnects through the balancer whenever its connection ends."""
 
-    def __init__(self, index, port):
+    def __init__(self, index, port, sse=False):
         self.index = index
         self.port = port
+        self.sse = sse
         self.received = []  # (monotonic time, seq, which of its connections: 1, 2, …)
         self.latest = {}  # symbol: (run_id, seq) of the last message
         self.connections = 0
@@ -63,12 +67,13 @@ class Client:
     async def session(self, stop):
         reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
         try:
-            if not await upgrade(reader, writer, self.port):
+            if not await (open_event_stream if self.sse else upgrade)(reader, writer, self.port):
                 return
             self.connections += 1
+            events = EventStream(reader)
             while not stop.is_set():
-                text = await next_text(reader, writer)
-                if text is None:  # closed
+                text = await (events.next_data() if self.sse else next_text(reader, writer))
+                if text is None:  # closed, or the stream ended
                     return
                 charts = json.loads(text)
                 if charts:
@@ -87,6 +92,33 @@ async def upgrade(reader, writer, port):
     await writer.drain()
     head = await reader.readuntil(b"\r\n\r\n")
     return b" 101 " in head.split(b"\r\n", 1)[0]
+
+
+async def open_event_stream(reader, writer, port):
+    """Sends GET /sse/realtime_charts; whether the answer was 200 (a chunked event stream)."""
+    writer.write(f"GET /sse/realtime_charts HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n\r\n".encode())
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    return b" 200 " in head.split(b"\r\n", 1)[0] and b"transfer-encoding: chunked" in head.lower()
+
+
+class EventStream:
+    """The events of a chunked text/event-stream body, as docs/protocol.md describes them."""
+
+    def __init__(self, reader):
+        self.reader = reader
+        self.pending = b""
+
+    async def next_data(self):
+        """The next event's data; None once the stream ends (its last chunk)."""
+        while b"\n\n" not in self.pending:
+            size = int((await self.reader.readuntil(b"\r\n")).strip(), 16)
+            if size == 0:
+                return None
+            self.pending += (await self.reader.readexactly(size + 2))[:-2]
+        block, self.pending = self.pending.split(b"\n\n", 1)
+        data = [line[6:] for line in block.split(b"\n") if line.startswith(b"data: ")]
+        return b"\n".join(data) if data else await self.next_data()
 
 
 async def next_text(reader, writer, timeout=None):
@@ -124,7 +156,7 @@ async def until(condition, timeout, what):
 async def with_clients(port, body):
     """Runs `body(clients)` with CLIENTS reconnecting clients of `port`; stops them on every path."""
     stop = asyncio.Event()
-    clients = [Client(i, port) for i in range(CLIENTS)]
+    clients = [Client(i, port, sse=i >= WEBSOCKET_CLIENTS) for i in range(CLIENTS)]
     tasks = [asyncio.create_task(client.run(stop)) for client in clients]
     try:
         await body(clients)
@@ -209,9 +241,11 @@ async def scenario(stack, second_port, balancer_port):
         await until(lambda: receiving_since(clients, gone), RECOVERY_S, f"every client receiving again within {RECOVERY_S} s of the stop")
         recovery = recovery_after(clients, stopped_at)
         moved = sum(1 for client in clients if client.connections > 1)
-        print(f"  gateway 1 stopped: {moved} clients reconnected; the last client received again after {recovery:.2f} s")
+        moved_sse = sum(1 for client in clients if client.sse and client.connections > 1)
+        print(f"  gateway 1 stopped: {moved} clients reconnected ({moved_sse} of them SSE); the last client received again after {recovery:.2f} s")
         assert clients_of(second_port) == CLIENTS, "not every client is on the remaining gateway"
         assert moved >= CLIENTS // 4, f"only {moved} clients reconnected"
+        assert moved_sse >= SSE_CLIENTS // 4, f"only {moved_sse} SSE clients reconnected"
 
     await with_clients(balancer_port, run)
 

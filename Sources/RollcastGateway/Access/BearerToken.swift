@@ -21,7 +21,18 @@ enum BearerToken {
         for offered in offeredSubprotocols(head) where offered.hasPrefix(subprotocolPrefix) {
             return String(offered.dropFirst(subprotocolPrefix.count))
         }
-        return QueryParameters.values(of: "access_token", in: head.uri).first { !$0.isEmpty }.flatMap { String($0).removingPercentEncoding }
+        return fromQuery(head.uri)
+    }
+
+    /// The token of an event-stream request: `Authorization: Bearer`, else the `access_token`
+    /// query parameter (a browser's `EventSource` cannot set headers).
+    static func fromEventStreamRequest(_ head: HTTPRequestHead) -> String? {
+        fromAuthorization(head.headers.first(name: "authorization")) ?? fromQuery(head.uri)
+    }
+
+    /// The `access_token` query parameter of `target`, decoded.
+    private static func fromQuery(_ target: String) -> String? {
+        QueryParameters.values(of: "access_token", in: target).first { !$0.isEmpty }.flatMap { String($0).removingPercentEncoding }
     }
 
     /// Every subprotocol a handshake offers, in order.

@@ -68,11 +68,14 @@ struct SharedFrame: Sendable {
     }
 }
 
-/// A message framed for the clients that asked for compression and for those that did not.
+/// A message framed for the clients that asked for compression and for those that did not,
+/// and, when an event-stream client first takes it, as a Server-Sent Event.
 struct ClientFrames: Sendable {
     let plain: SharedFrame
     /// The same message compressed once (`permessage-deflate`), when compression is on.
     let deflated: SharedFrame?
+    /// Made by the first SSE client that takes the message: none without SSE clients.
+    private let event = MadeOnce<ServerSentEvent>()
 
     /// Frames `payload`, and its compressed form when `deflater` is given.
     init(_ payload: ByteBuffer, deflater: SnapshotDeflater?) {
@@ -88,6 +91,12 @@ struct ClientFrames: Sendable {
     init(plain: SharedFrame, deflater: SnapshotDeflater?) {
         self.plain = plain
         self.deflated = deflater.flatMap { $0.deflate(plain.payload) }.map { SharedFrame(text: $0, compressed: true) }
+    }
+
+    /// The message as the event `name` with `id`; every client of a message gives the same
+    /// name and id (those of the snapshot it belongs to).
+    func event(name: String, id: String) -> ServerSentEvent {
+        event.value(orMake: { ServerSentEvent(name: name, id: id, data: plain.payload) })
     }
 
     /// The frame for a client that negotiated `permessage-deflate` (`deflate`) or not.

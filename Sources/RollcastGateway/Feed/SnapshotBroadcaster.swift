@@ -1,16 +1,25 @@
 import NIOCore
 import Synchronization
 
+/// A connected client as the broadcaster sees it (a WebSocket's ``SnapshotWriter``, an SSE
+/// client's ``EventStreamWriter``): offered every snapshot on its own event loop.
+protocol SnapshotReceiver: AnyObject {
+    /// Sends `snapshot` now if the socket can take it, else keeps it as the one pending.
+    /// - Returns: the payload bytes written now; 0 when held, dropped or already held by the client.
+    /// - Important: call on the client's event loop.
+    func offer(_ snapshot: RelayedSnapshot) -> Int
+}
+
 /// Holds the latest snapshot and hands every new one to every connected client.
 ///
 /// Clients are grouped by event loop: a snapshot costs one hop per event loop, where each
-/// client's ``SnapshotWriter`` writes the shared buffer. A writer whose socket is full keeps
+/// client's ``SnapshotReceiver`` writes the shared buffer. A writer whose socket is full keeps
 /// only the newest snapshot, so one stuck browser can neither delay the others nor grow the
 /// gateway's memory. In-process waiters (such as `load_mock_data`) use ``subscribe()``.
 final class SnapshotBroadcaster: Sendable {
     private struct Loop {
         let eventLoop: any EventLoop
-        var writers: [UInt64: NIOLoopBound<SnapshotWriter>] = [:]
+        var writers: [UInt64: NIOLoopBound<any SnapshotReceiver>] = [:]
     }
 
     private struct State {
@@ -93,7 +102,7 @@ final class SnapshotBroadcaster: Sendable {
     // MARK: Clients
 
     /// Adds a client's writer and offers it the latest snapshot. Call on `eventLoop`.
-    func register(_ writer: NIOLoopBound<SnapshotWriter>, id: UInt64, on eventLoop: any EventLoop) {
+    func register(_ writer: NIOLoopBound<any SnapshotReceiver>, id: UInt64, on eventLoop: any EventLoop) {
         let latest = state.withLock { state -> RelayedSnapshot? in
             let key = ObjectIdentifier(eventLoop)
             state.loops[key, default: Loop(eventLoop: eventLoop)].writers[id] = writer

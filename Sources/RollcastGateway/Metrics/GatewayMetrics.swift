@@ -11,10 +11,12 @@ final class GatewayMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
     private static let names = MetricNames(process: "gateway")
 
-    /// WebSocket clients connected now.
+    /// Clients connected now, WebSocket and SSE (`--max-clients` bounds them together).
     let connected: ReadableGauge
-    /// Of those, the clients on the delta stream (`rollcast.delta.v1`).
+    /// Of those, the clients on the delta stream (`rollcast.delta.v1`, `?stream=delta`).
     let deltaClients: ReadableGauge
+    /// Of those, the Server-Sent Events clients (`/sse/realtime_charts`).
+    let eventStreamClients: ReadableGauge
     /// Upgrades refused because the gateway had `--max-clients` clients.
     let refused: ReadableCounter
     /// TCP connections open now (HTTP and WebSocket).
@@ -53,9 +55,10 @@ final class GatewayMetrics: Sendable {
         let names = Self.names
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
-        connected = registry.readableGauge(names, "clients", help: "WebSocket clients connected now.")
-        deltaClients = registry.readableGauge(names, "delta_clients", help: "WebSocket clients connected now on the delta stream (rollcast.delta.v1).")
-        refused = registry.readableCounter(names, "clients_refused", help: "WebSocket upgrades refused because the gateway had --max-clients clients.")
+        connected = registry.readableGauge(names, "clients", help: "Clients connected now, WebSocket and Server-Sent Events.")
+        deltaClients = registry.readableGauge(names, "delta_clients", help: "Clients connected now on the delta stream (rollcast.delta.v1, or ?stream=delta on SSE).")
+        eventStreamClients = registry.readableGauge(names, "sse_clients", help: "Server-Sent Events clients connected now (/sse/realtime_charts).")
+        refused = registry.readableCounter(names, "clients_refused", help: "WebSocket upgrades and event streams refused because the gateway had --max-clients clients.")
         connections = registry.readableGauge(names, "connections", help: "TCP connections open now, HTTP and WebSocket.")
         connectionsRefused = registry.readableCounter(
             names, "connections_refused", help: "Connections closed before a byte was read because the gateway had its maximum of connections."
@@ -64,7 +67,7 @@ final class GatewayMetrics: Sendable {
         for reason in ClientCloseReason.allCases {
             closed[reason] = registry.readableCounter(
                 names, "clients_closed", labels: [("reason", reason.rawValue)],
-                help: "WebSocket clients that ended, by reason: client (it closed or its connection ended), too_slow (1008), ping_timeout (1001), protocol_error (1002), message_too_large (1009), token_expired (1008), shutdown (1001)."
+                help: "Clients that ended, by reason: client (it closed or its connection ended), too_slow (1008; an SSE stream is closed), ping_timeout (1001), protocol_error (1002), message_too_large (1009), token_expired (1008; an SSE stream ends), shutdown (1001; an SSE stream ends)."
             )
         }
         self.closed = closed
@@ -123,13 +126,14 @@ final class GatewayMetrics: Sendable {
         counter.increment()
     }
 
-    /// A WebSocket upgrade answered with an HTTP status instead of 101.
+    /// A WebSocket upgrade answered with an HTTP status instead of 101, or an event stream
+    /// refused before it began.
     func countRefusedUpgrade(status: Int) {
         let counter = upgradesRefused.withLock { counters in
             if let counter = counters[status] { return counter }
             let counter = registry.readableCounter(
                 Self.names, "upgrades_refused", labels: [("status", "\(status)")],
-                help: "WebSocket upgrades answered with an HTTP status instead of 101 (403 origin, 421 host, 401/403 token, 503 full...)."
+                help: "WebSocket upgrades answered with an HTTP status instead of 101, and event streams refused before they began (400 bad query, 403 origin, 421 host, 401/403 token, 503 full...)."
             )
             counters[status] = counter
             return counter

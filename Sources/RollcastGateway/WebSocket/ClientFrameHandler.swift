@@ -19,7 +19,7 @@ import NIOWebSocket
 ///   drops the connection. A client's close is echoed and the connection closed once written.
 ///
 /// Memory is bounded by ``maxMessageBytes`` (the text of one message, kept to check its UTF-8).
-final class ClientFrameHandler: ChannelInboundHandler, RemovableChannelHandler {
+final class ClientFrameHandler: ChannelInboundHandler, RemovableChannelHandler, ShutdownClosable {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
@@ -185,6 +185,10 @@ final class ClientFrameHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    func closeForShutdown() {
+        close(.goingAway, reason: "server shutting down", because: .shutdown)
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         switch error as? NIOWebSocketError {
         case .invalidFrameLength:
@@ -202,7 +206,7 @@ final class ClientFrameHandler: ChannelInboundHandler, RemovableChannelHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
         case is ChannelShouldQuiesceEvent:
-            close(.goingAway, reason: "server shutting down", because: .shutdown)
+            closeForShutdown()
         case ChannelEvent.inputClosed:
             context.close(promise: nil)
         default:

@@ -8,7 +8,7 @@ import NIOWebSocket
 ///   connection.
 /// - Stalls: a socket that stays unwritable for `stallLimit` belongs to a client that has
 ///   stopped reading (a frozen tab, a dead network). It is closed with 1008 ("client too
-///   slow"). Until then the gateway holds at most one snapshot in flight for it.
+///   slow") by its ``StallWatch``. Until then the gateway holds at most one snapshot in flight for it.
 ///
 /// - Protocol: frames a client must not send (RFC 6455) close the connection at once:
 ///   unmasked frames and control frames with RSV bits (1002), and a message split into more
@@ -42,9 +42,7 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     private let onClose: (Closure) -> Void
     private var nextPing: Scheduled<Void>?
     private var pongDeadline: Scheduled<Void>?
-    /// When the socket last became unwritable; nil while it is writable.
-    private var unwritableSince: NIODeadline?
-    private var stallCheck: Scheduled<Void>?
+    private var stallWatch: StallWatch?
     private var pingPayload = ByteBuffer()
     /// Pings sent, and whether the last one still waits for its pong. A pong does not cancel
     /// the deadline timer: NIO finds a task to cancel by a linear search of the event loop's
@@ -62,7 +60,11 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         schedulePing(context: context)
-        if !context.channel.isWritable { startStallClock(context: context) }
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        stallWatch = StallWatch(limit: limits.stallLimit, eventLoop: context.eventLoop) { [self] in
+            close(context: loopBound.value, .tooSlow)
+        }
+        if !context.channel.isWritable { stallWatch?.writabilityChanged(writable: false) }
     }
 
     private func schedulePing(context: ChannelHandlerContext) {
@@ -102,36 +104,8 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
-            // A check already scheduled finds nothing to do; not cancelling it saves a timer
-            // per flip (a snapshot larger than the write buffer flips every socket twice).
-            unwritableSince = nil
-        } else {
-            startStallClock(context: context)
-        }
+        stallWatch?.writabilityChanged(writable: context.channel.isWritable)
         context.fireChannelWritabilityChanged()
-    }
-
-    private func startStallClock(context: ChannelHandlerContext) {
-        let now = context.eventLoop.now
-        unwritableSince = now
-        if stallCheck == nil { scheduleStallCheck(at: now + limits.stallLimit, context: context) }
-    }
-
-    /// Closes the connection at `deadline` if it has been unwritable for the whole limit by
-    /// then; if it became unwritable again since, checks once more when that spell is due.
-    private func scheduleStallCheck(at deadline: NIODeadline, context: ChannelHandlerContext) {
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        stallCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
-            stallCheck = nil
-            guard let since = unwritableSince else { return }
-            let due = since + limits.stallLimit
-            if due <= loopBound.value.eventLoop.now {
-                close(context: loopBound.value, .tooSlow)
-            } else {
-                scheduleStallCheck(at: due, context: loopBound.value)
-            }
-        }
     }
 
     private func ping(context: ChannelHandlerContext) {
@@ -177,7 +151,8 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         nextPing = nil
         pongDeadline?.cancel()
         pongDeadline = nil
-        stallCheck?.cancel()
-        stallCheck = nil
+        stallWatch?.cancel()
+        // It holds this guard (its closure): letting it go ends the cycle.
+        stallWatch = nil
     }
 }

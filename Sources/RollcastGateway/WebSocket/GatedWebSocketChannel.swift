@@ -4,8 +4,8 @@ import NIOCore
 import NIOHTTP1
 import RollcastCore
 
-/// The HTTP/1 + WebSocket child channel with an ``UpgradeGateHandler`` in its pipeline,
-/// and the ``UnsentBytesLimit`` on its socket.
+/// The HTTP/1 + WebSocket child channel with an ``UpgradeGateHandler`` in its pipeline (which
+/// also hands event streams over), and the ``UnsentBytesLimit`` on its socket.
 struct GatedWebSocketChannel: ServerChildChannel {
     typealias Value = WebSocketUpgradeChannel.Value
 
@@ -17,6 +17,8 @@ struct GatedWebSocketChannel: ServerChildChannel {
     let defaultHost: String
     let decide: @Sendable (HTTPRequestHead) -> UpgradeGateHandler.Refusal?
     let authorize: (@Sendable (HTTPRequestHead) async -> UpgradeGateHandler.Refusal?)?
+    /// Where Server-Sent Events are served, checked and started.
+    let eventStream: UpgradeGateHandler.EventStreamEntry?
     /// Open connections now, and the most allowed: past it a new one is closed before a byte
     /// is read, so idle or half-sent requests cannot use up the process's file descriptors.
     let connections: ReadableGauge
@@ -39,7 +41,8 @@ struct GatedWebSocketChannel: ServerChildChannel {
             )
             try channel.pipeline.syncOperations.addHandler(
                 UpgradeGateHandler(
-                    path: path, headDeadline: headDeadline, continueLimit: continueLimit, defaultHost: defaultHost, decide: decide, authorize: authorize
+                    path: path, headDeadline: headDeadline, continueLimit: continueLimit, defaultHost: defaultHost, decide: decide, authorize: authorize,
+                    eventStream: eventStream
                 ),
                 position: .before(upgrader)
             )

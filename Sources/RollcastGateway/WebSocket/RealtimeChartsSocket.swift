@@ -32,17 +32,10 @@ struct RealtimeChartsSocket: Sendable {
     }
 
     let broadcaster: SnapshotBroadcaster
-    let registry: ClientRegistry
+    /// The bounds a client's place is taken under, and the registry shutdown closes it through.
+    let admission: ClientAdmission
     let limits: ConnectionGuard.Limits
-    let maxClients: Int
-    /// The distinct symbol selections held, and their bound.
-    let subscriptions: SubscriptionSets
-    let metrics: GatewayMetrics
     let logger: Logger
-
-    /// Tokens that outlive this are not watched: no connection lives that long, and a timer
-    /// cannot be set that far (it would overflow).
-    static let longestWatchedToken: TimeInterval = 400 * 86_400
 
     /// Puts a new client's handlers in the upgraded `channel`'s pipeline, after the frame
     /// decoder, and registers it for snapshots and shutdown.
@@ -54,55 +47,33 @@ struct RealtimeChartsSocket: Sendable {
     func install(on channel: any Channel, deflate: Bool, deltaStream: Bool, selection: ChartFilter? = nil, tokenExpiry: Date? = nil) throws {
         let pipeline = channel.pipeline.syncOperations
         let decoder = try pipeline.context(handlerType: ByteToMessageHandler<WebSocketFrameDecoder>.self)
-        // The HTTP layer turns a refused upgrade into an empty 400, which tells a browser
-        // nothing; so a client that raced past the cap is upgraded and at once closed with 1013.
-        guard metrics.connected.increment(below: maxClients) else {
-            metrics.refused.increment()
-            logger.warning("client refused", metadata: ["max_clients": "\(maxClients)"])
-            // Counted as refused above, not as a client that ended.
-            try refuse(pipeline, after: decoder.handler, reason: "the gateway has its maximum of \(maxClients) clients; try again later")
-            return
-        }
-        // The gate checked the bound; a client racing another to the last place gets 1013.
-        if let selection, !subscriptions.add(selection) {
-            metrics.connected.decrement()
-            metrics.refused.increment()
-            try refuse(pipeline, after: decoder.handler, reason: "the gateway holds its maximum of \(subscriptions.limit) distinct symbol selections; try again later")
-            return
-        }
-        if deltaStream { metrics.deltaClients.increment() }
         let id = broadcaster.makeID()
+        let place: ClientPlace
+        switch admission.admit(channel, id: id, selection: selection, deltaStream: deltaStream, eventStream: false) {
+        case .success(let admitted): place = admitted
+        case .failure(let refusal):
+            // The HTTP layer turns a refused upgrade into an empty 400, which tells a browser
+            // nothing; so a client that raced past a bound is upgraded and at once closed with 1013.
+            try refuse(pipeline, after: decoder.handler, reason: refusal.reason)
+            return
+        }
         var logger = logger
         logger[metadataKey: "client.id"] = "\(id)"
-        // Each piece may end the connection; the first reason given is the one counted.
-        var closedBy: ClientCloseReason?
-        // Before anything that can throw: a failed set-up closes the channel, which must still
-        // give back its place under the cap.
-        let (metrics, registry) = (metrics, registry)
-        let subscriptions = subscriptions
-        // The selection held now: a delta client may change it while connected.
-        let held = HeldSelection(selection)
-        channel.closeFuture.assumeIsolated().whenComplete { _ in
-            if let selection = held.value { subscriptions.remove(selection) }
-            registry.remove(id: id)
-            metrics.connected.decrement()
-            if deltaStream { metrics.deltaClients.decrement() }
-            metrics.closed(closedBy ?? (registry.isClosingAll ? .shutdown : .client))
-        }
+        let subscriptions = admission.subscriptions
         let limits = limits
         let connectionGuard = ConnectionGuard(limits: limits) { closure in
             switch closure {
             case .tooSlow:
-                closedBy = closedBy ?? .tooSlow
+                place.end(because: .tooSlow)
                 logger.warning("slow client closed", metadata: ["unwritable_s": "\(limits.stallLimit.nanoseconds / 1_000_000_000)"])
             case .pingTimeout:
-                closedBy = closedBy ?? .pingTimeout
+                place.end(because: .pingTimeout)
                 logger.warning("unresponsive client closed", metadata: ["pong_timeout_s": "\(limits.pongTimeout.nanoseconds / 1_000_000_000)"])
             case .protocolError(let reason):
-                closedBy = closedBy ?? .protocolError
+                place.end(because: .protocolError)
                 logger.info("client closed for a protocol error", metadata: ["reason": "\(reason)"])
             case .tooManyFrames:
-                closedBy = closedBy ?? .messageTooLarge
+                place.end(because: .messageTooLarge)
                 logger.info("client closed for a message in too many frames")
             }
         }
@@ -113,14 +84,14 @@ struct RealtimeChartsSocket: Sendable {
             deltaStream
             ? { text in
                 do throws(SelectionChange.Refusal) {
-                    let chosen = try SelectionChange.parse(text).applied(to: held.value?.chosen)
-                    let next = ChartFilter(chosen: chosen, allowed: held.value?.allowed)
-                    guard next != held.value else { return nil }
+                    let chosen = try SelectionChange.parse(text).applied(to: place.selection?.chosen)
+                    let next = ChartFilter(chosen: chosen, allowed: place.selection?.allowed)
+                    guard next != place.selection else { return nil }
                     guard subscriptions.add(next) else {
                         return (.policyViolation, "the gateway holds its maximum of \(subscriptions.limit) distinct symbol selections; choose one another client holds")
                     }
-                    if let old = held.value { subscriptions.remove(old) }
-                    held.value = next
+                    if let old = place.selection { subscriptions.remove(old) }
+                    place.selection = next
                     writer.select(next)
                     logger.debug("client changed its symbols", metadata: ["symbols": "\(next)"])
                     return nil
@@ -129,7 +100,7 @@ struct RealtimeChartsSocket: Sendable {
                 }
             } : nil
         let frames = ClientFrameHandler(maxMessageBytes: Self.maxClientMessageBytes, inflates: deflate, onText: onText) { reason in
-            closedBy = closedBy ?? reason
+            place.end(because: reason)
             switch reason {
             case .shutdown: break
             case .tokenExpired: logger.info("client closed: its token expired")
@@ -140,8 +111,12 @@ struct RealtimeChartsSocket: Sendable {
         try pipeline.addHandler(writer.outlet, position: .before(try pipeline.handler(type: WebSocketFrameEncoder.self)))
         try pipeline.addHandler(writer, position: .after(connectionGuard))
         try pipeline.addHandler(frames, position: .last)
-        registry.add(NIOLoopBound(frames, eventLoop: channel.eventLoop), id: id)
-        if let tokenExpiry { closeWhenExpired(channel, frames: frames, at: tokenExpiry) }
+        admission.registry.add(NIOLoopBound<any ShutdownClosable>(frames, eventLoop: channel.eventLoop), id: id)
+        if let tokenExpiry {
+            TokenExpiryTimer.schedule(on: channel, at: tokenExpiry) {
+                frames.close(.policyViolation, reason: "the token has expired; connect again with a new one", because: .tokenExpired)
+            }
+        }
         logger.info(
             "client connected",
             metadata: ["permessage_deflate": "\(deflate)", "stream": "\(deltaStream ? "delta" : "full")", "symbols": "\(selection?.description ?? "*")"]
@@ -154,27 +129,5 @@ struct RealtimeChartsSocket: Sendable {
         let refusal = ClientFrameHandler(maxMessageBytes: Self.maxClientMessageBytes) { _ in }
         try pipeline.addHandler(refusal, position: .after(decoder))
         refusal.close(Self.tryAgainLater, reason: reason, because: nil)
-    }
-
-    /// A token ends what it grants when it expires, an open stream included: the client gets
-    /// 1008 and, reconnecting with the same token, a 401 that says why.
-    private func closeWhenExpired(_ channel: any Channel, frames: ClientFrameHandler, at expiry: Date) {
-        let remaining = expiry.timeIntervalSinceNow
-        guard remaining < Self.longestWatchedToken else { return }
-        let frames = NIOLoopBound(frames, eventLoop: channel.eventLoop)
-        let timer = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(max(0, remaining) * 1_000))) {
-            frames.value.close(.policyViolation, reason: "the token has expired; connect again with a new one", because: .tokenExpired)
-        }
-        // Cancelling searches the event loop's timers (linear in them); a close is rare enough.
-        channel.closeFuture.whenComplete { _ in timer.cancel() }
-    }
-}
-
-/// The selection a client holds, changed on its event loop.
-private final class HeldSelection {
-    var value: ChartFilter?
-
-    init(_ value: ChartFilter?) {
-        self.value = value
     }
 }

@@ -9,7 +9,7 @@ import NIOWebSocket
 /// framed buffer, so fan-out needs no task per client and copies no payload. While the socket
 /// is not writable the writer holds only the newest snapshot (latest wins) and sends it
 /// when the socket drains; replaced snapshots are counted.
-final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
+final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler, SnapshotReceiver {
     typealias InboundIn = WebSocketFrame
     typealias InboundOut = WebSocketFrame
     typealias OutboundIn = WebSocketFrame
@@ -18,13 +18,9 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
     let id: UInt64
     /// The client negotiated `permessage-deflate`: send the shared compressed payload.
     private let deflate: Bool
-    /// The client asked for the delta stream (`rollcast.delta.v1`).
-    private let deltaStream: Bool
-    /// The charts the client gets (chosen, and allowed by its token); `nil` for every chart
-    /// (the snapshot's own messages).
-    private(set) var selection: ChartFilter?
-    /// The run and `seq` of the last snapshot this client was sent: a delta goes out only on top of it.
-    private var lastSent: (runID: String, seq: UInt64)?
+    /// The stream it asked for (`rollcast.delta.v1` or not), the charts it watches, what it holds.
+    private var stream: ClientStream
+    var selection: ChartFilter? { stream.selection }
     private let broadcaster: SnapshotBroadcaster
     private let logger: Logger
     private var context: ChannelHandlerContext?
@@ -44,10 +40,9 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
         logger: Logger
     ) {
         self.id = id
-        self.selection = selection
+        stream = ClientStream(deltaStream: deltaStream, selection: selection)
         self.outlet = outlet
         self.deflate = deflate
-        self.deltaStream = deltaStream
         self.broadcaster = broadcaster
         self.logger = logger
     }
@@ -56,7 +51,7 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
         self.context = context
         writable = context.channel.isWritable
         // Registering hands over the latest snapshot at once.
-        broadcaster.register(NIOLoopBound(self, eventLoop: context.eventLoop), id: id, on: context.eventLoop)
+        broadcaster.register(NIOLoopBound<any SnapshotReceiver>(self, eventLoop: context.eventLoop), id: id, on: context.eventLoop)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -97,8 +92,7 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
     /// The client now watches `selection`: the latest snapshot goes to it at once, as a full
     /// message of the new selection (no delta is on a base it holds).
     func select(_ selection: ChartFilter) {
-        self.selection = selection
-        lastSent = nil
+        stream.select(selection)
         pending = nil
         if let latest = broadcaster.latest { offer(latest) }
     }
@@ -122,27 +116,11 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func write(_ snapshot: RelayedSnapshot, context: ChannelHandlerContext) -> Int {
-        let frame: SharedFrame
-        if let selection {
-            let messages = snapshot.selected.messages(for: selection)
-            frame = deltaStream ? deltaStreamFrame(for: snapshot, frames: messages.deltaStream) : messages.full.frame(deflate: deflate)
-        } else {
-            frame = deltaStream ? deltaStreamFrame(for: snapshot, frames: snapshot.deltaStream) : snapshot.fullStream.frame(deflate: deflate)
-        }
+        guard let message = stream.message(for: snapshot) else { return 0 }
+        let frame = message.frames.frame(deflate: deflate)
         // Also valid on a deflate connection: a message without RSV1 is not compressed.
         outlet.send(frame)
         sent += 1
         return frame.payloadBytes
-    }
-
-    /// The delta when this client holds its base (the previous snapshot of the same run, sent
-    /// whole or rebuilt from deltas); otherwise the full message: a new client, one that
-    /// skipped a snapshot while slow, a producer restart or a snapshot the gateway missed.
-    private func deltaStreamFrame(for snapshot: RelayedSnapshot, frames: DeltaStreamFrames) -> SharedFrame {
-        defer { lastSent = (snapshot.header.runID, snapshot.header.seq) }
-        if let delta = frames.delta, let base = frames.baseSeq, let lastSent, lastSent.runID == snapshot.header.runID, lastSent.seq == base {
-            return delta.frame(deflate: deflate)
-        }
-        return frames.full.frame(deflate: deflate)
     }
 }

@@ -29,18 +29,43 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var headers: [(String, String)] = []
     }
 
+    /// Where Server-Sent Events are served, and how a stream starts: its request, when it is
+    /// a connection's first, is checked here as an upgrade is, then the connection is handed over.
+    struct EventStreamEntry: Sendable {
+        let path: String
+        /// The refusal for a request, or `nil` to let it through to the token check.
+        let decide: @Sendable (HTTPRequestHead) -> Refusal?
+        let authorize: (@Sendable (HTTPRequestHead) async -> Refusal?)?
+        /// Starts the stream on the connection once the request is read whole (its HTTP
+        /// handlers leave the pipeline); the refusal when it cannot, with them still in place.
+        let start: @Sendable (HTTPRequestHead, any Channel) -> Refusal?
+    }
+
+    /// What the request under way was admitted to.
+    private enum Admission {
+        case none
+        case upgrade
+        /// An event stream, started once the request's end is read.
+        case eventStream(HTTPRequestHead)
+    }
+
     private let path: String
     /// The largest body any route takes: a body announced with `Expect: 100-continue` up to this gets `100 Continue`.
     private let continueLimit: Int
     private let decide: @Sendable (HTTPRequestHead) -> Refusal?
     private let authorize: (@Sendable (HTTPRequestHead) async -> Refusal?)?
+    private let eventStream: EventStreamEntry?
+    /// Request heads read on this connection: only the first can become an event stream.
+    private var requestHeads = 0
+    /// Set once the connection is an event stream's: nothing more is HTTP.
+    private var handedOver = false
     /// The parts of an upgrade request read while its token is checked, fed on once admitted.
     private var awaitingAuthorization: [NIOAny]?
     private let headDeadline: TimeAmount
     private var headTimer: Scheduled<Void>?
     private var requestTimer: Scheduled<Void>?
     private var refusing = false
-    private var admittedUpgrade = false
+    private var admitted = Admission.none
     private var closeAfterResponse = false
     /// For each request read and not yet answered, in order: whether it asked for the
     /// connection to close after its answer (HTTP/1.0 without keep-alive, or `Connection:
@@ -61,8 +86,10 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
     ///   - authorize: the check of the request's token, after `decide` let it through; `nil` when no token is needed.
     init(
         path: String, headDeadline: TimeAmount, continueLimit: Int = 0, defaultHost: String = "localhost",
-        decide: @escaping @Sendable (HTTPRequestHead) -> Refusal?, authorize: (@Sendable (HTTPRequestHead) async -> Refusal?)? = nil
+        decide: @escaping @Sendable (HTTPRequestHead) -> Refusal?, authorize: (@Sendable (HTTPRequestHead) async -> Refusal?)? = nil,
+        eventStream: EventStreamEntry? = nil
     ) {
+        self.eventStream = eventStream
         self.path = path
         self.defaultHost = defaultHost
         self.continueLimit = continueLimit
@@ -118,6 +145,8 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Bytes the HTTP decoder held past an event stream's request: the stream's, not ours.
+        guard !handedOver else { return }
         if awaitingAuthorization != nil {
             // A GET upgrade brings its end and nothing more; anything past that waits unread.
             awaitingAuthorization?.append(data)
@@ -126,6 +155,7 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var data = data
         switch unwrapInboundIn(data) {
         case .head(var head):
+            requestHeads += 1
             headTimer?.cancel()
             requestTimer?.cancel()
             requestTimer = closing(context, after: requestDeadline)
@@ -148,37 +178,64 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 refusing = true
                 answerAndClose(refusal, version: head.version, context: context)
             } else if let authorize {
-                checkToken(head, authorize: authorize, request: data, context: context)
+                checkToken(head, authorize: authorize, request: data, admitting: .upgrade, context: context)
             } else {
-                admittedUpgrade = true
+                admitted = .upgrade
                 context.fireChannelRead(data)
+            }
+        case .head(let head) where requestHeads == 1 && isEventStream(head):
+            guard let eventStream else { return }
+            if let refusal = eventStream.decide(head) {
+                refusing = true
+                answerAndClose(refusal, version: head.version, context: context)
+            } else if let authorize = eventStream.authorize {
+                checkToken(head, authorize: authorize, request: data, admitting: .eventStream(head), context: context)
+            } else {
+                admitted = .eventStream(head)
             }
         case .head(var head) where head.headers.contains(name: "upgrade"):
             // An upgrade to anything but a WebSocket (`h2c`, what `curl --http2` offers) is
             // answered as the plain HTTP/1.1 request it also is.
-            admittedUpgrade = false
+            admitted = .none
             head.headers.remove(name: "upgrade")
             head.headers.remove(name: "http2-settings")
             context.fireChannelRead(wrapInboundOut(.head(head)))
         case .head:
-            admittedUpgrade = false
+            admitted = .none
             context.fireChannelRead(data)
         case .body:
+            // An event stream's request has no use for a body.
+            if case .eventStream = admitted { return }
             if !refusing { context.fireChannelRead(data) }
         case .end:
             // The rest of a refused request is dropped.
             guard !refusing else { return }
+            if case .eventStream(let head) = admitted { return handOver(head, context: context) }
             context.fireChannelRead(data)
             // After an upgrade the pipeline carries WebSocket bytes, not HTTP parts, and
             // those only come once the client has the 101: leave before then.
-            if admittedUpgrade { context.pipeline.syncOperations.removeHandler(context: context, promise: nil) }
+            if case .upgrade = admitted { context.pipeline.syncOperations.removeHandler(context: context, promise: nil) }
         }
     }
 
-    /// Holds the upgrade (and stops reading) while `authorize` runs off the event loop, then
-    /// refuses it or lets it and the parts read meanwhile through.
+    /// Starts the event stream `head` asked for, or answers why it cannot start.
+    private func handOver(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        admitted = .none
+        guard let eventStream else { return }
+        if let refusal = eventStream.start(head, context.channel) {
+            refusing = true
+            answerAndClose(refusal, version: head.version, context: context)
+            return
+        }
+        handedOver = true
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+
+    /// Holds the upgrade or event stream (and stops reading) while `authorize` runs off the
+    /// event loop, then refuses it or lets it and the parts read meanwhile through.
     private func checkToken(
-        _ head: HTTPRequestHead, authorize: @escaping @Sendable (HTTPRequestHead) async -> Refusal?, request: NIOAny, context: ChannelHandlerContext
+        _ head: HTTPRequestHead, authorize: @escaping @Sendable (HTTPRequestHead) async -> Refusal?, request: NIOAny, admitting admission: Admission,
+        context: ChannelHandlerContext
     ) {
         awaitingAuthorization = []
         context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
@@ -187,11 +244,11 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let loopBound = NIOLoopBound((handler: self, context: context, request: request), eventLoop: context.eventLoop)
         verdict.futureResult.whenSuccess { refusal in
             let (handler, context, request) = loopBound.value
-            handler.resume(after: refusal, head: head, request: request, context: context)
+            handler.resume(after: refusal, head: head, request: request, admitting: admission, context: context)
         }
     }
 
-    private func resume(after refusal: Refusal?, head: HTTPRequestHead, request: NIOAny, context: ChannelHandlerContext) {
+    private func resume(after refusal: Refusal?, head: HTTPRequestHead, request: NIOAny, admitting admission: Admission, context: ChannelHandlerContext) {
         let waiting = awaitingAuthorization ?? []
         awaitingAuthorization = nil
         context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
@@ -201,11 +258,13 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
             answerAndClose(refusal, version: head.version, context: context)
             return
         }
-        admittedUpgrade = true
-        context.fireChannelRead(request)
+        admitted = admission
+        // An upgrade goes on to the upgrader; an event stream's head stays here.
+        if case .upgrade = admission { context.fireChannelRead(request) }
         for part in waiting {
             channelRead(context: context, data: part)
-            // With the request's end the handler leaves the pipeline; what follows is the WebSocket's.
+            // With the request's end the handler leaves the pipeline; what follows is the WebSocket's
+            // (or the event stream's).
             if case .end = unwrapInboundIn(part) { break }
         }
     }
@@ -239,6 +298,9 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
         headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
         headers.add(name: "Content-Length", value: "\(body.readableBytes)")
         for (name, value) in refusal.headers { headers.add(name: name, value: value) }
+        // What every answer of the gateway carries (``HardeningMiddleware``), these too.
+        headers.add(name: "X-Content-Type-Options", value: "nosniff")
+        headers.add(name: "Referrer-Policy", value: "no-referrer")
         headers.add(name: "Connection", value: "close")
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: refusal.status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
@@ -255,6 +317,12 @@ final class UpgradeGateHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard head.version == .http1_1, head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }) else { return false }
         let declared = head.headers["content-length"].first.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         return declared.map { $0 <= continueLimit } ?? true
+    }
+
+    /// A GET of the event stream's path that upgrades to nothing.
+    private func isEventStream(_ head: HTTPRequestHead) -> Bool {
+        guard let eventStream, head.method == .GET, !head.headers.contains(name: "upgrade") else { return false }
+        return head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) == eventStream.path
     }
 
     private func wantsWebSocket(_ head: HTTPRequestHead) -> Bool {

@@ -126,6 +126,9 @@ struct WebSocketUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
             }
         } catch let error as ChannelError where error == .inputClosed {
             logger.trace("connection closed before its first request")
+        } catch let error as ChannelError where error == .inappropriateOperationForState {
+            // The upgrader left the pipeline: the connection became an event stream (``EventStreamSocket``).
+            logger.trace("connection handed over to an event stream")
         } catch {
             logger.debug("connection ended before its first request", metadata: ["error": "\(error)"])
         }

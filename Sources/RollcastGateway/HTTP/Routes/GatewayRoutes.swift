@@ -3,6 +3,7 @@ import Hummingbird
 /// Every HTTP route of the gateway. Adding a route is one entry here and its handler.
 enum GatewayRoutes {
     static let realtimeCharts = Route.webSocket("/ws/realtime_charts", role: .read)
+    static let realtimeChartsEvents = Route.eventStream("/sse/realtime_charts", role: .read)
 
     static let all: [Route] = [
         .post("/api/ingest", role: .write) { api, request in try await api.ingest.answer(request) },
@@ -15,6 +16,7 @@ enum GatewayRoutes {
         .get("/healthz", role: nil) { _, _ in JSONBody.response(["status": "ok"]) },
         .get("/readyz", role: nil) { api, _ in api.readiness.answer() },
         realtimeCharts,
+        realtimeChartsEvents,
         .post("/api/test/load_mock_data", role: .write, isTestOnly: true) { api, request in try await api.mockData.answer(request) },
     ]
 }

@@ -42,4 +42,15 @@ struct Route: Sendable {
             throw APIError(.upgradeRequired, "this endpoint speaks WebSocket only", headers: [.upgrade: "websocket"])
         }
     }
+
+    /// A Server-Sent Events endpoint: a connection's first request is taken before the router
+    /// (``EventStreamSocket``); a later one on a kept-alive connection reaches the router and is
+    /// sent back to the same URL with `Connection: close`, so that it comes first on a new one.
+    static func eventStream(_ path: String, role: AccessRole) -> Route {
+        Route(path: path, methods: [.get], role: role, contentSecurityPolicy: false, isTestOnly: false) { _, request in
+            var location = request.uri.path
+            if let query = request.uri.query { location += "?\(query)" }
+            return Response(status: .temporaryRedirect, headers: [.connection: "close", .location: location, .cacheControl: "no-store"])
+        }
+    }
 }

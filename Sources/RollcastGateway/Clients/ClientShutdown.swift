@@ -1,7 +1,8 @@
 import Logging
 import ServiceLifecycle
 
-/// At shutdown, closes every WebSocket client with 1001 (going away) before the server stops.
+/// At shutdown, closes every WebSocket client with 1001 (going away), and ends every event
+/// stream, before the server stops.
 ///
 /// It runs last in the gateway's service group, so it is the first to hear of a graceful
 /// shutdown: it sends every client its close frame and waits for the connections to end;
@@ -20,7 +21,7 @@ struct ClientShutdown: Service {
         let clients = metrics.connected.value
         broadcaster.finishAll()
         logger.info("closing clients", metadata: ["clients": "\(clients)"])
-        registry.closeAll(.goingAway, reason: "server shutting down")
+        registry.closeAll()
         let deadline = ContinuousClock.now.advanced(by: drainLimit)
         while metrics.connected.value > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
