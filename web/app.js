@@ -1,5 +1,6 @@
-// Wires the page: the button opens the socket, each snapshot updates the board, the
-// filter and pause controls decide what is drawn. The filter also asks the gateway for the
+// Wires the page: the button opens the socket (a WebSocket, or Server-Sent Events where
+// WebSockets do not get through or the address says #transport=sse), each snapshot updates
+// the board, the filter and pause controls decide what is drawn. The filter also asks the gateway for the
 // matching symbols only (?symbols=), so a narrowed board downloads only its charts; the
 // address keeps it (#filter=…), so a copied link opens the same view.
 
@@ -9,6 +10,7 @@ import { accessRefusal, takeToken } from "./access-token.js";
 
 const board = new ChartBoard(document.getElementById("charts"));
 const stateLabel = document.getElementById("connection-state");
+const transportLabel = document.getElementById("transport");
 const ageLabel = document.getElementById("data-age");
 const emptyNote = document.getElementById("empty");
 const filterInput = document.getElementById("filter");
@@ -78,6 +80,7 @@ function showState(state) {
   stateLabel.textContent = labels[state];
   stateLabel.className = `state state-${state}`;
   document.body.dataset.state = state;
+  transportLabel.textContent = socket.transportLabel;
 }
 
 function refreshStatus() {
@@ -117,8 +120,14 @@ function render(charts, changed = null) {
   refreshStatus();
 }
 
+/** How the address asks for the stream: `#transport=sse` for Server-Sent Events only. */
+function transportFromAddress() {
+  return new URLSearchParams(window.location.hash.replace(/^#/, "")).get("transport") === "sse" ? "sse" : "websocket";
+}
+
 const socket = new RealtimeSocket(realtimeURL(window.location), {
   token: takeToken(),
+  transport: transportFromAddress(),
   symbols: subscriptionFor(filterFromAddress()),
   checkAccess: accessRefusal,
   onState(state) {

@@ -1,4 +1,6 @@
-// The WebSocket to /ws/realtime_charts: one message per snapshot, reconnecting by itself.
+// The stream of snapshots: a WebSocket to /ws/realtime_charts, or the same messages as
+// Server-Sent Events from /sse/realtime_charts where WebSockets do not get through; one
+// message per snapshot, reconnecting by itself.
 
 const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 10_000;
@@ -12,6 +14,10 @@ import { DeltaGap, DeltaState } from "./delta-state.js";
 // rollcast.v1 (or nothing) sends the full stream: the page takes either.
 const DELTA_SUBPROTOCOL = "rollcast.delta.v1";
 const SUBPROTOCOL = "rollcast.v1";
+// Some proxies strip WebSocket upgrades: after this many WebSockets in a row that never
+// opened, the page asks for Server-Sent Events instead (and after as many failed event
+// streams, tries WebSockets again, unless the address asked for SSE).
+const FAILURES_BEFORE_SWITCH = 2;
 
 /**
  * Opens the socket and keeps it open. Each message is parsed and handed to `onSnapshot`
@@ -22,10 +28,17 @@ const SUBPROTOCOL = "rollcast.v1";
  * After a drop it retries with exponential backoff and full jitter, capped at 10 s.
  * A socket that delivers nothing for 3 intervals is given up and a new one opened: a
  * connection can die without a close (a sleeping laptop, a dropped NAT entry).
+ * `transport` is "websocket" (falling back to SSE when WebSockets do not open) or "sse" (only).
  */
 export class RealtimeSocket {
-  constructor(url, { onSnapshot, onState, token = null, checkAccess = async () => null, symbols = null }) {
+  constructor(url, { onSnapshot, onState, token = null, checkAccess = async () => null, symbols = null, transport = "websocket", eventsURL = null }) {
     this.url = url;
+    this.eventsURL = eventsURL ?? url.replace(/^ws/, "http").replace("/ws/", "/sse/");
+    // "websocket" or "sse": what the next connection uses; SSE alone when the address asks.
+    this.transport = transport;
+    this.onlySSE = transport === "sse";
+    // Connections in a row that failed before they opened, on the current transport.
+    this.failedOpens = 0;
     // The symbols and prefixes asked of the gateway (?symbols=); null for every symbol.
     this.symbols = symbols;
     // Bytes of the messages received, for the page's own counter.
@@ -49,6 +62,7 @@ export class RealtimeSocket {
 
   /** "delta" or "full": the stream the open socket carries. */
   get stream() {
+    if (this.socket instanceof EventSource) return this.socket.url.includes("stream=delta") ? "delta" : "full";
     return this.socket?.protocol === DELTA_SUBPROTOCOL ? "delta" : "full";
   }
 
@@ -61,6 +75,7 @@ export class RealtimeSocket {
     clearTimeout(this.retryTimer);
     this.onState(this.attempt === 0 ? "connecting" : "reconnecting");
     this.refusal = null;
+    if (this.transport === "sse") return this.connectEventSource();
     const protocols = [...(this.useDeltas ? [DELTA_SUBPROTOCOL] : []), SUBPROTOCOL, ...(this.token ? [`bearer.${this.token}`] : [])];
     const url = this.symbols ? `${this.url}?symbols=${encodeURIComponent(this.symbols.join(","))}` : this.url;
     const socket = new WebSocket(url, protocols);
@@ -68,6 +83,7 @@ export class RealtimeSocket {
     let opened = false;
     socket.onopen = () => {
       opened = true;
+      this.failedOpens = 0;
       this.onState("live");
       this.armWatchdog();
     };
@@ -85,6 +101,56 @@ export class RealtimeSocket {
     };
   }
 
+  /**
+   * Opens the event stream: the same messages as the WebSocket (the delta stream unless a
+   * gateway sent something unreadable on it), the symbols and the token in the query
+   * (`EventSource` cannot set headers). The browser reconnects a stream that ended by itself,
+   * sending the last event's id so that the gateway continues with a delta; a stream refused
+   * or broken is closed here and retried with backoff, as a WebSocket is.
+   */
+  connectEventSource() {
+    const query = new URLSearchParams();
+    if (this.useDeltas) query.set("stream", "delta");
+    if (this.symbols) query.set("symbols", this.symbols.join(","));
+    if (this.token) query.set("access_token", this.token);
+    const text = query.toString();
+    const source = new EventSource(text ? `${this.eventsURL}?${text}` : this.eventsURL);
+    this.socket = source;
+    let opened = false;
+    source.onopen = () => {
+      opened = true;
+      this.failedOpens = 0;
+      this.onState("live");
+      this.armWatchdog();
+    };
+    const onEvent = (event) => {
+      if (this.socket !== source) return;
+      this.armWatchdog();
+      this.bytesReceived += event.data.length;
+      this.handleMessage(event.data);
+    };
+    source.addEventListener("full", onEvent);
+    source.addEventListener("delta", onEvent);
+    source.onerror = () => {
+      // An opened stream that ended (a gateway stopping): the browser reconnects by itself.
+      if (opened && source.readyState === EventSource.CONNECTING) {
+        this.onState("reconnecting");
+        return;
+      }
+      this.dropSocket();
+      source.close();
+      this.lastClose = { code: 0, reason: "the event stream failed" };
+      if (opened) this.scheduleRetry();
+      else this.retryUnlessRefused();
+    };
+  }
+
+  /** How the stream arrives, for the page to show: "WebSocket" or "SSE", and which stream. */
+  get transportLabel() {
+    if (!this.socket) return "";
+    return `${this.socket instanceof EventSource ? "SSE" : "WebSocket"} · ${this.stream}`;
+  }
+
   /** After a handshake that failed: stop if the gateway refuses the token, else retry as usual. */
   async retryUnlessRefused() {
     const refusal = await this.checkAccess(this.token);
@@ -93,6 +159,12 @@ export class RealtimeSocket {
       this.refusal = refusal;
       this.onState("unauthorised");
       return;
+    }
+    this.failedOpens += 1;
+    if (this.failedOpens >= FAILURES_BEFORE_SWITCH && !(this.onlySSE && this.transport === "sse")) {
+      this.transport = this.transport === "sse" ? "websocket" : "sse";
+      this.failedOpens = 0;
+      console.info(`rollcast: trying ${this.transport === "sse" ? "Server-Sent Events" : "WebSockets"} now`);
     }
     this.scheduleRetry();
   }
@@ -108,7 +180,7 @@ export class RealtimeSocket {
     const previous = this.symbols;
     this.symbols = next;
     if (!this.socket) return;
-    if (this.stream === "delta" && this.socket.readyState === WebSocket.OPEN) {
+    if (this.socket instanceof WebSocket && this.stream === "delta" && this.socket.readyState === WebSocket.OPEN) {
       this.socket.send(JSON.stringify({ unsubscribe: previous ?? ["*"], subscribe: next ?? ["*"] }));
     } else {
       this.restart(1000, "symbols changed");
@@ -135,7 +207,7 @@ export class RealtimeSocket {
     const socket = this.socket;
     if (!socket) return;
     this.dropSocket();
-    socket.close(4000, "no data for 3 intervals");
+    closeConnection(socket, 4000, "no data for 3 intervals");
     this.lastClose = { code: 4000, reason: "no data for 3 intervals" };
     this.scheduleRetry();
   }
@@ -143,7 +215,7 @@ export class RealtimeSocket {
   dropSocket() {
     clearTimeout(this.watchdog);
     if (this.socket) {
-      this.socket.onopen = this.socket.onmessage = this.socket.onclose = null;
+      this.socket.onopen = this.socket.onmessage = this.socket.onclose = this.socket.onerror = null;
       this.socket = null;
     }
   }
@@ -198,7 +270,7 @@ export class RealtimeSocket {
     const socket = this.socket;
     if (!socket) return;
     this.dropSocket();
-    socket.close(code, reason);
+    closeConnection(socket, code, reason);
     this.lastClose = { code, reason };
     this.connect();
   }
@@ -210,6 +282,12 @@ export class RealtimeSocket {
     this.onState("reconnecting");
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
+}
+
+/** Closes a WebSocket with `code` and `reason`, or an event stream (which takes neither). */
+function closeConnection(connection, code, reason) {
+  if (connection instanceof WebSocket) connection.close(code, reason);
+  else connection.close();
 }
 
 /** The socket URL on the same host and port as the page. */

@@ -470,6 +470,46 @@ class DashboardTests:
         assert not result["differ"], f"after the restart the charts differ at {result['differ']}"
         assert b.execute_script("return window.rollcast.socket.stream") == "delta"
 
+    def test_where_websockets_do_not_open_the_page_falls_back_to_sse_and_draws_what_the_full_stream_holds(self):
+        # A proxy that strips upgrades, as the page meets it: its WebSockets close before they
+        # open. Only the page's own (they offer subprotocols); the comparison's plain one passes.
+        browser = make_browser()
+        try:
+            browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": """
+                const RealWebSocket = window.WebSocket;
+                window.blockedWebSockets = 0;
+                window.WebSocket = class extends RealWebSocket {
+                  constructor(url, protocols) {
+                    super(protocols ? url.replace("/ws/realtime_charts", "/ws/blocked") : url, protocols);
+                    if (protocols) window.blockedWebSockets += 1;
+                  }
+                };
+            """})
+            browser.get(self.stack.url + "/")
+            browser.find_element(By.ID, "load-realtime").click()
+            transport = lambda: browser.find_element(By.ID, "transport").text
+            wait_for(lambda: transport() == "SSE · delta", 15, "the page on Server-Sent Events")
+            assert browser.execute_script("return window.blockedWebSockets") == 2, "it switched after two failed WebSockets"
+            assert browser.find_element(By.ID, "connection-state").text == "live"
+            compare_with_full_stream(browser)
+            wait_for(lambda: compared(browser)["same"] >= 30, 40, "30 snapshots compared")
+            result = compared(browser)
+            assert not result["differ"], f"the SSE page's charts differ from the full stream's at {result['differ']}"
+            assert sorted(chart_symbols(browser)) == SYMBOLS
+            deltas = browser.execute_script("return window.rollcast.socket.delta.applied")
+            assert deltas >= 25, f"only {deltas} deltas applied over SSE"
+            # Asked for in the address, SSE is used from the start (a new page: a changed hash alone loads none).
+            browser.get("about:blank")
+            browser.get(self.stack.url + "/#transport=sse")
+            browser.find_element(By.ID, "load-realtime").click()
+            wait_for(lambda: transport() == "SSE · delta", 10, "SSE from the start")
+            assert browser.execute_script("return window.blockedWebSockets") == 0
+        finally:
+            browser.quit()
+        # The WebSocket page beside it says so (the button does nothing on a page already connected).
+        self.browser.find_element(By.ID, "load-realtime").click()
+        wait_for(lambda: self.browser.find_element(By.ID, "transport").text == "WebSocket · delta", 5, "the WebSocket page's transport")
+
     def test_two_producers_through_a_broker_one_dead_its_charts_alone_stale_broker_restart_recovers(self):
         fleet = ShardedStack(interval=0.5)
         browser = None
