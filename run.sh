@@ -96,6 +96,14 @@ setup_haproxy() {
     extract_program haproxy usr/sbin/haproxy haproxy
 }
 
+# nginx with the Nchan module, the relay the fan-out benchmark compares with (programs only:
+# installing nginx would also start its service).
+setup_nchan() {
+    [ -x .build-tools/nginx ] && [ -f .build-tools/ngx_nchan_module.so ] && return
+    extract_program nginx usr/sbin/nginx nginx
+    extract_program libnginx-mod-nchan usr/lib/nginx/modules/ngx_nchan_module.so ngx_nchan_module.so
+}
+
 # ROLLCAST_BIN_DIR names built executables to use instead of building (the tests of run.sh
 # itself use the debug build).
 use_built_or_build() {

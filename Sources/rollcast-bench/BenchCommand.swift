@@ -6,7 +6,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollcast-bench",
         abstract: "Benchmarks behind docs/performance.md. Build with -c release before trusting a figure.",
-        subcommands: [WindowsBenchmark.self, MergeBenchmark.self, BrokerBenchmark.self, ScaleBenchmark.self, LoadGenerator.self, ZeroMQHopBenchmark.self, FanoutBenchmark.self, IngestBenchmark.self, RestartBenchmark.self, ReplayBenchmark.self]
+        subcommands: [WindowsBenchmark.self, MergeBenchmark.self, BrokerBenchmark.self, ScaleBenchmark.self, LoadGenerator.self, ZeroMQHopBenchmark.self, FanoutBenchmark.self, IngestBenchmark.self, RestartBenchmark.self, ReplayBenchmark.self, FloorRelay.self]
     )
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NIOPosix
 import RollcastCore
+import RollcastProducer
 
 /// Starts a producer and a gateway, connects N WebSocket clients and measures what they get.
 struct FanoutBenchmark: AsyncParsableCommand {
@@ -36,9 +37,46 @@ struct FanoutBenchmark: AsyncParsableCommand {
     var idle = false
     @Option(help: "Folder holding rollcast-producer and rollcast-gateway (default: beside this program).")
     var binDir: String?
+    @Option(help: "How Rollcast's clients connect: websocket, or sse (/sse/realtime_charts, the same stream and symbols).")
+    var transport = ClientTransport.websocket
+    @Option(help: "Distinct symbol sets the clients choose from (?symbols=), drawn at random from the symbols; client i takes set i mod N. 0: every client gets every symbol.")
+    var sets = 0
+    @Option(help: "Symbols in each set.")
+    var setSize = 5
+    @Option(help: "Relays to measure after Rollcast at each client count, at Rollcast's bytes per message, comma-separated: floor (the least a relay on NIO does), nchan (Nchan on nginx).")
+    var compare = ""
+    @Option(help: "Folder holding nginx and ngx_nchan_module.so, for --compare nchan.")
+    var nchanTools = ".build-tools"
 
     func validate() throws {
         if let clientBandwidth, !(clientBandwidth > 0) { throw ValidationError("--client-bandwidth must be above 0 KB/s") }
+        if sets < 0 { throw ValidationError("--sets must be 0 or more") }
+        if sets > 0, !(1...256).contains(setSize) || setSize > symbols { throw ValidationError("--set-size must be 1 to 256, and at most --symbols") }
+        if transport == .sse, deflate || token || reader == .decode || clientBandwidth != nil {
+            throw ValidationError("--transport sse goes with the skimming reader alone (no --deflate, --token, --client-bandwidth)")
+        }
+        _ = try comparedRelays()
+    }
+
+    func comparedRelays() throws -> [ComparedRelay] {
+        try compare.split(separator: ",").map { name in
+            guard let relay = ComparedRelay(rawValue: String(name)) else { throw ValidationError("--compare: \(name) is not floor or nchan") }
+            return relay
+        }
+    }
+
+    /// The symbol sets clients choose from, the same in every run (a fixed seed).
+    var symbolSets: [[String]] {
+        var random = SplitMix64(seed: 2_026)
+        let all = (1...max(symbols, 1)).map { "S\($0)" }
+        return (0..<sets).map { _ in Array(all.shuffled(using: &random).prefix(setSize)).sorted() }
+    }
+
+    /// Client `i`'s query: its set's symbols, when clients choose sets.
+    var clientQuery: @Sendable (Int) -> String? {
+        let sets = symbolSets
+        guard !sets.isEmpty else { return { _ in nil } }
+        return { client in "symbols=" + sets[client % sets.count].joined(separator: ",") }
     }
 
     func run() async throws {
@@ -52,12 +90,34 @@ struct FanoutBenchmark: AsyncParsableCommand {
             return
         }
         let loopback = loopbackBytesPerSecond() ?? .infinity
-        print("stream: \(delta ? "delta" : "full"), permessage-deflate: \(deflate ? "on" : "off"), tokens: \(token ? "on" : "off"), clients read by: \(reader.rawValue)" + (clientBandwidth.map { ", at most \(format($0, 0)) KB/s each" } ?? ""))
+        print(
+            "stream: \(delta ? "delta" : "full") over \(transport == .sse ? "SSE" : "WebSocket"), permessage-deflate: \(deflate ? "on" : "off"), tokens: \(token ? "on" : "off"), clients read by: \(reader.rawValue)"
+                + (clientBandwidth.map { ", at most \(format($0, 0)) KB/s each" } ?? "") + (sets > 0 ? ", each client one of \(sets) sets of \(setSize) symbols" : "")
+        )
         print("loopback TCP on 127.0.0.1, \(ProcessInfo.processInfo.activeProcessorCount) connections at once, best of 3: \(format(loopback / 1e9, 2)) GB/s")
-        print("| clients | connected | snapshots | delivered | message | per client per second | loopback floor | p50 ms | p99 ms | max ms | gateway CPU s/s | load generator CPU s/s | gateway RSS before → with clients | per client | peak RSS |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        print("| relay | clients | connected | snapshots | delivered | message | per client per second | loopback floor | p50 ms | p99 ms | max ms | relay CPU s/s | load generator CPU s/s | relay RSS before → with clients | per client | peak RSS |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        var ratios: [String] = []
         for count in clients.split(separator: ",").compactMap({ Int($0) }) {
-            try await runOnce(clients: count, bin: bin, loopbackBytesPerSecond: loopback)
+            let rollcast = try await runRollcast(clients: count, bin: bin, loopbackBytesPerSecond: loopback)
+            for compared in try comparedRelays() {
+                let bytes = max(64, Int(rollcast.messageBytes.rounded()))
+                let relay: any MeasuredRelay =
+                    switch compared {
+                    case .floor: try await FloorProcess(bytes: bytes, interval: interval)
+                    case .nchan: try await NchanProcess(tools: nchanTools, bytes: bytes, interval: interval)
+                    }
+                let other = try await measure(relay, name: compared.rawValue, clients: count, loopbackBytesPerSecond: loopback)
+                ratios.append(
+                    "| \(count) | Rollcast / \(compared.rawValue) | \(format(rollcast.p99 / max(other.p99, 0.001), 2)) | \(format(rollcast.cpu / max(other.cpu, 0.0001), 2)) | \(format(rollcast.delivered * 100, 2)) % / \(format(other.delivered * 100, 2)) % |"
+                )
+            }
+        }
+        if !ratios.isEmpty {
+            print("")
+            print("| clients | ratio | p99 | relay CPU | delivered |")
+            print("|---|---|---|---|---|")
+            for line in ratios { print(line) }
         }
     }
 
@@ -67,7 +127,10 @@ struct FanoutBenchmark: AsyncParsableCommand {
     private func connected(
         _ count: Int, bin: String, symbols: Int, interval: Double
     ) async throws -> (BenchStack, Int, MultiThreadedEventLoopGroup, FanoutRecorder, connectSeconds: Double) {
-        let stack = try BenchStack(bin: bin, symbols: symbols, points: points, interval: interval, maxClients: count + 100, deflate: deflate, tokens: token)
+        let stack = try BenchStack(
+            bin: bin, symbols: symbols, points: points, interval: interval, maxClients: count + 100, deflate: deflate, tokens: token,
+            maxSubscriptionSets: max(sets + 10, 1_000)
+        )
         let readToken: String?
         do {
             try await stack.waitUntilReady()
@@ -83,7 +146,7 @@ struct FanoutBenchmark: AsyncParsableCommand {
         let connectStart = ContinuousClock.now
         await connectClients(
             count: count, port: stack.port, group: group, recorder: recorder, deflate: deflate, reader: reader, delta: delta, token: readToken,
-            bytesPerSecond: clientBandwidth.map { $0 * 1000 }
+            bytesPerSecond: clientBandwidth.map { $0 * 1000 }, transport: transport, query: clientQuery
         )
         return (stack, before, group, recorder, connectStart.duration(to: .now).seconds)
     }
@@ -110,27 +173,68 @@ struct FanoutBenchmark: AsyncParsableCommand {
         )
     }
 
-    /// The loopback floor is the time to push every client's copy of one message through
-    /// 127.0.0.1 at the measured rate: no gateway can have its last client served sooner here.
-    func runOnce(clients count: Int, bin: String, loopbackBytesPerSecond: Double) async throws {
+    /// One measured run: its figures, for the ratios.
+    struct Measured {
+        let messageBytes: Double
+        let bytesPerClientSecond: Double
+        let p99: Double
+        let cpu: Double
+        let delivered: Double
+    }
+
+    /// Rollcast: a producer, a gateway, `count` clients of the chosen transport, stream and sets.
+    func runRollcast(clients count: Int, bin: String, loopbackBytesPerSecond: Double) async throws -> Measured {
         let (stack, rssBefore, group, recorder, _) = try await connected(count, bin: bin, symbols: symbols, interval: interval)
         defer { stack.stop() }
-        let gateway = ProcessStats(pid: stack.gateway.processIdentifier)
+        let needed = sets > 0 && delta ? await NeededBytes.measure(port: stack.port, sets: symbolSets, clients: count) : nil
+        let measured = try await measure(
+            stack, name: "rollcast" + (transport == .sse ? " (SSE)" : ""), clients: count, loopbackBytesPerSecond: loopbackBytesPerSecond, group: group,
+            recorder: recorder, rssBefore: rssBefore
+        )
+        if let needed {
+            print(
+                "| | what each client's \(setSize) symbols alone need: \(format(needed / 1000, 2)) KB per message, \(format(needed * (1 / interval) / 1000, 2)) KB/s; sent \(format(measured.messageBytes / needed, 2))× that | | | | | | | | | | | | | | |"
+            )
+        }
+        return measured
+    }
+
+    /// `count` WebSocket clients of `relay` (a compared one: no subprotocol, no symbols).
+    func measure(_ relay: any MeasuredRelay, name: String, clients count: Int, loopbackBytesPerSecond: Double) async throws -> Measured {
+        defer { relay.stop() }
+        let rssBefore = relay.residentKiB
+        progress("\(name), \(count) clients: connecting")
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let recorder = FanoutRecorder()
+        await connectClients(count: count, port: relay.port, group: group, recorder: recorder, deflate: false, reader: .skim, path: relay.path)
+        return try await measure(relay, name: name, clients: count, loopbackBytesPerSecond: loopbackBytesPerSecond, group: group, recorder: recorder, rssBefore: rssBefore)
+    }
+
+    /// The loopback floor is the time to push every client's copy of one message through
+    /// 127.0.0.1 at the measured rate: no relay can have its last client served sooner here.
+    func measure(
+        _ relay: any MeasuredRelay, name: String, clients count: Int, loopbackBytesPerSecond: Double, group: MultiThreadedEventLoopGroup,
+        recorder: FanoutRecorder, rssBefore: Int
+    ) async throws -> Measured {
         // Let every client take the cached snapshot and one fresh one before measuring.
         try await Task.sleep(for: .seconds(interval * 2))
-        let withClients = gateway.memoryKiB.resident
+        let withClients = relay.residentKiB
+        var peak = withClients
         let before = recorder.snapshot()
         let firstSeq = (before.map(\.seq).max() ?? 0) + 1
-        progress("\(count) clients: \(recorder.upgraded) connected, measuring for \(format(duration)) s")
+        progress("\(name), \(count) clients: \(recorder.upgraded) connected, measuring for \(format(duration)) s")
         let generator = ProcessStats(pid: getpid())
-        let cpuStart = gateway.cpuSeconds
+        let cpuStart = relay.cpuSeconds
         let generatorCPUStart = generator.cpuSeconds
         let started = ContinuousClock.now
-        try await Task.sleep(for: .seconds(duration))
-        let cpu = gateway.cpuSeconds - cpuStart
+        let end = started.advanced(by: .seconds(duration))
+        while ContinuousClock.now < end {
+            try await Task.sleep(for: .milliseconds(500))
+            peak = max(peak, relay.residentKiB)
+        }
+        let cpu = relay.cpuSeconds - cpuStart
         let generatorCPU = generator.cpuSeconds - generatorCPUStart
-        let elapsed = started.duration(to: .now)
-        let seconds = elapsed.seconds
+        let seconds = started.duration(to: .now).seconds
         // The last snapshot may still be on its way: count up to the one before it.
         let arrivals = recorder.snapshot()
         let lastSeq = (arrivals.map(\.seq).max() ?? 1) - 1
@@ -156,25 +260,25 @@ struct FanoutBenchmark: AsyncParsableCommand {
         // Over the measured snapshots, as a client on the link sees it.
         let bytesPerClientSecond = recorder.upgraded > 0 && snapshots > 0 ? measuredBytes / Double(recorder.upgraded) / (Double(snapshots) * interval) : 0
         let floorMilliseconds = Double(recorder.upgraded) * messageBytes / loopbackBytesPerSecond * 1000
-        let memory = gateway.memoryKiB
         let perClient = count > 0 ? Double(withClients - rssBefore) / Double(count) : 0
         print(
-            "| \(count) | \(recorder.upgraded) (\(recorder.failed + recorder.errors) failed) | \(snapshots) | \(format(delivered * 100, 2)) % "
-                + "| \(format(messageBytes / 1000)) KB | \(format(bytesPerClientSecond / 1000)) KB/s | \(format(floorMilliseconds)) ms | \(format(percentile(50))) | \(format(percentile(99))) | \(format(latencies.last ?? 0)) "
-                + "| \(format(cpu / seconds, 2)) | \(format(generatorCPU / seconds, 2)) | \(rssBefore / 1024) → \(withClients / 1024) MiB | \(format(perClient, 1)) KiB | \(memory.peak / 1024) MiB |"
+            "| \(name) | \(count) | \(recorder.upgraded) (\(recorder.failed + recorder.errors) failed) | \(snapshots) | \(format(delivered * 100, 2)) % "
+                + "| \(format(messageBytes / 1000, 2)) KB | \(format(bytesPerClientSecond / 1000, 2)) KB/s | \(format(floorMilliseconds)) ms | \(format(percentile(50))) | \(format(percentile(99))) | \(format(latencies.last ?? 0)) "
+                + "| \(format(cpu / seconds, 3)) | \(format(generatorCPU / seconds, 2)) | \(rssBefore / 1024) → \(withClients / 1024) MiB | \(format(perClient, 1)) KiB | \(peak / 1024) MiB |"
         )
+        return Measured(messageBytes: messageBytes, bytesPerClientSecond: bytesPerClientSecond, p99: percentile(99), cpu: cpu / seconds, delivered: delivered)
     }
 }
 
 /// A producer and a gateway for one benchmark run, on a free port and a private run directory.
-final class BenchStack {
+final class BenchStack: MeasuredRelay {
     let directory: String
     let producer = Process()
     let gateway = Process()
     private(set) var port = 0
 
     /// - Parameter tokens: the gateway asks for tokens (``readToken(bin:)`` makes one).
-    init(bin: String, symbols: Int, points: Int, interval: Double, maxClients: Int, deflate: Bool, tokens: Bool = false) throws {
+    init(bin: String, symbols: Int, points: Int, interval: Double, maxClients: Int, deflate: Bool, tokens: Bool = false, maxSubscriptionSets: Int = 1_000) throws {
         directory = "/tmp/rcb-\(UUID().uuidString.prefix(8).lowercased())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
         if tokens {
@@ -187,7 +291,7 @@ final class BenchStack {
         gateway.executableURL = URL(fileURLWithPath: "\(bin)/rollcast-gateway")
         gateway.arguments = [
             "--run-dir", directory, "--port", "0", "--port-file", "\(directory)/port", "--max-clients", "\(maxClients)",
-            "--log-level", "warning",
+            "--log-level", "warning", "--max-subscription-sets", "\(maxSubscriptionSets)",
         ] + (deflate ? ["--permessage-deflate"] : []) + (tokens ? ["--jwt-secret-file", keyPath] : [])
         for process in [producer, gateway] {
             process.standardOutput = log
@@ -198,6 +302,10 @@ final class BenchStack {
     }
 
     private var keyPath: String { "\(directory)/jwt.key" }
+
+    let path = "/ws/realtime_charts"
+    var cpuSeconds: Double { ProcessStats(pid: gateway.processIdentifier).cpuSeconds }
+    var residentKiB: Int { ProcessStats(pid: gateway.processIdentifier).memoryKiB.resident }
 
     /// A read token for 1 hour, made by the gateway's own `token` command.
     func readToken(bin: String) throws -> String {

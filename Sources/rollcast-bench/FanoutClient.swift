@@ -11,11 +11,20 @@ enum FanoutReader: String, ExpressibleByArgument, CaseIterable {
     case decode
 }
 
-/// Opens `count` WebSocket connections to `/ws/realtime_charts`, at most `inFlight` at a time.
-/// The connections live until `group` shuts down.
+/// How a benchmark client connects: a WebSocket to a path, or a Server-Sent Events stream.
+enum ClientTransport: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case websocket
+    case sse
+}
+
+/// Opens `count` connections (WebSockets to `/ws/realtime_charts`, or event streams), at most
+/// `inFlight` at a time. The connections live until `group` shuts down.
+/// - Parameter query: client `i`'s query string (without `?`), if it has one (its symbols).
+/// - Parameter path: the WebSocket's path, for a relay other than the gateway.
 func connectClients(
     count: Int, port: Int, group: any EventLoopGroup, recorder: FanoutRecorder, deflate: Bool, reader: FanoutReader,
-    delta: Bool = false, token: String? = nil, bytesPerSecond: Double? = nil, inFlight: Int = 256
+    delta: Bool = false, token: String? = nil, bytesPerSecond: Double? = nil, inFlight: Int = 256, transport: ClientTransport = .websocket,
+    path: String = "/ws/realtime_charts", query: @escaping @Sendable (Int) -> String? = { _ in nil }
 ) async {
     await withTaskGroup(of: Void.self) { tasks in
         var next = 0
@@ -24,12 +33,18 @@ func connectClients(
             next += 1
             tasks.addTask {
                 let upgraded: Bool
-                switch reader {
-                case .skim:
-                    upgraded = await connectSkimmingClient(
-                        client, port: port, group: group, recorder: recorder, deflate: deflate, delta: delta, token: token, bytesPerSecond: bytesPerSecond
+                switch (transport, reader) {
+                case (.sse, _):
+                    let parameters = ([delta ? "stream=delta" : nil, query(client)] as [String?]).compactMap { $0 }.joined(separator: "&")
+                    upgraded = await connectEventStreamClient(
+                        client, port: port, path: "/sse/realtime_charts" + (parameters.isEmpty ? "" : "?\(parameters)"), group: group, recorder: recorder
                     )
-                case .decode:
+                case (.websocket, .skim):
+                    upgraded = await connectSkimmingClient(
+                        client, port: port, path: path + (query(client).map { "?\($0)" } ?? ""), group: group, recorder: recorder, deflate: deflate,
+                        delta: delta, token: token, bytesPerSecond: bytesPerSecond
+                    )
+                case (.websocket, .decode):
                     upgraded = await connectDecodingClient(
                         client, port: port, group: group, recorder: recorder, deflate: deflate, delta: delta, token: token, bytesPerSecond: bytesPerSecond
                     )

@@ -4,7 +4,7 @@ import NIOPosix
 /// A client that speaks just enough WebSocket to be served, and reads as little as it can:
 /// see `SkimmingSnapshotReader`.
 func connectSkimmingClient(
-    _ client: Int, port: Int, group: any EventLoopGroup, recorder: FanoutRecorder, deflate: Bool, delta: Bool = false, token: String? = nil,
+    _ client: Int, port: Int, path: String = "/ws/realtime_charts", group: any EventLoopGroup, recorder: FanoutRecorder, deflate: Bool, delta: Bool = false, token: String? = nil,
     bytesPerSecond: Double?
 ) async -> Bool {
     // One `next()` per client: the promise and the channel share the loop, and clients
@@ -19,7 +19,7 @@ func connectSkimmingClient(
                     if let bytesPerSecond { try channel.pipeline.syncOperations.addHandler(ReadPacer(bytesPerSecond: bytesPerSecond)) }
                     let inflater = deflate ? try HeadInflater.forCurrentThread() : nil
                     let reader = SkimmingSnapshotReader(
-                        client: client, port: port, recorder: recorder, inflater: inflater, delta: delta, token: token, upgraded: upgraded
+                        client: client, port: port, path: path, recorder: recorder, inflater: inflater, delta: delta, token: token, upgraded: upgraded
                     )
                     try channel.pipeline.syncOperations.addHandler(reader)
                 }
@@ -53,6 +53,7 @@ final class SkimmingSnapshotReader: ChannelInboundHandler {
 
     private let client: Int
     private let port: Int
+    private let path: String
     private let recorder: FanoutRecorder
     private let inflater: HeadInflater?
     /// Ask for the delta stream (`rollcast.delta.v1`).
@@ -73,8 +74,10 @@ final class SkimmingSnapshotReader: ChannelInboundHandler {
     private var controlPayload = ByteBuffer()
 
     init(
-        client: Int, port: Int, recorder: FanoutRecorder, inflater: HeadInflater?, delta: Bool = false, token: String? = nil, upgraded: EventLoopPromise<Bool>
+        client: Int, port: Int, path: String = "/ws/realtime_charts", recorder: FanoutRecorder, inflater: HeadInflater?, delta: Bool = false, token: String? = nil,
+        upgraded: EventLoopPromise<Bool>
     ) {
+        self.path = path
         self.delta = delta
         self.token = token
         self.client = client
@@ -85,7 +88,7 @@ final class SkimmingSnapshotReader: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        var request = "GET /ws/realtime_charts HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         request += "Sec-WebSocket-Key: \(Self.randomKey())\r\nSec-WebSocket-Version: 13\r\n"
         if inflater != nil { request += "Sec-WebSocket-Extensions: permessage-deflate\r\n" }
         if let offered = offeredSubprotocols(delta: delta, token: token) { request += "Sec-WebSocket-Protocol: \(offered)\r\n" }
@@ -260,4 +263,25 @@ final class SkimmingSnapshotReader: ChannelInboundHandler {
 
 enum SkimmingError: Error {
     case maskedServerFrame
+}
+
+/// A client of the event stream at `path`, read by ``SkimmingEventStreamReader``.
+func connectEventStreamClient(_ client: Int, port: Int, path: String, group: any EventLoopGroup, recorder: FanoutRecorder) async -> Bool {
+    let loop = group.next()
+    let started = loop.makePromise(of: Bool.self)
+    do {
+        _ = try await ClientBootstrap(group: loop)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        SkimmingEventStreamReader(client: client, port: port, path: path, recorder: recorder, upgraded: started)
+                    )
+                }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+        return try await started.futureResult.get()
+    } catch {
+        started.succeed(false)
+        return false
+    }
 }

@@ -20,8 +20,8 @@ final class SelectedFrames: Sendable {
     func ndjson(for filter: ChartFilter) -> ByteBuffer {
         let slices = slices.value { Slices(payload: payload, delta: producerDelta) }
         var body = ByteBuffer()
-        for entry in slices.charts where filter.matches(entry.symbol) {
-            body.writeImmutableBuffer(entry.bytes)
+        for position in slices.chartIndex.positions(filter) {
+            body.writeImmutableBuffer(slices.charts[position].bytes)
             body.writeInteger(UInt8(ascii: "\n"))
         }
         return body
@@ -52,7 +52,7 @@ final class SelectedFrames: Sendable {
     }
 
     private func compose(_ selection: ChartFilter, from slices: Slices) -> Messages {
-        let charts = Self.array(slices.charts, keeping: selection)
+        let charts = Self.array(slices.charts, at: slices.chartIndex.positions(selection))
         let full = ClientFrames(plain: SharedFrame(text: charts), deflater: nil)
         let wrapped = ClientFrames(plain: DeltaStreamFrames.fullMessage(header: header, charts: charts), deflater: nil)
         var delta: ClientFrames?
@@ -60,8 +60,8 @@ final class SelectedFrames: Sendable {
             var parts = [ByteBuffer(string: "{")]
             for (position, member) in members.enumerated() {
                 parts.append(ByteBuffer(string: "\(position > 0 ? "," : "")\(JSONString.quoted(member.key)):"))
-                if let entries = member.entries {
-                    parts.append(contentsOf: Self.array(entries, keeping: selection))
+                if let entries = member.entries, let index = member.index {
+                    parts.append(contentsOf: Self.array(entries, at: index.positions(selection)))
                 } else {
                     parts.append(member.value)
                 }
@@ -72,13 +72,14 @@ final class SelectedFrames: Sendable {
         return Messages(full: full, deltaStream: DeltaStreamFrames(full: wrapped, delta: delta, baseSeq: header.deltaBaseSeq))
     }
 
-    /// `[a,b,…]` of the entries whose symbol `selection` takes, as the parts of a frame.
-    private static func array(_ entries: [Slices.Entry], keeping selection: ChartFilter) -> [ByteBuffer] {
+    /// `[a,b,…]` of the entries at `positions` (in order), as the parts of a frame.
+    private static func array(_ entries: [Slices.Entry], at positions: [Int]) -> [ByteBuffer] {
         var parts = [ByteBuffer(string: "[")]
+        parts.reserveCapacity(positions.count * 2 + 1)
         let comma = ByteBuffer(string: ",")
-        for entry in entries where selection.matches(entry.symbol) {
+        for position in positions {
             if parts.count > 1 { parts.append(comma) }
-            parts.append(entry.bytes)
+            parts.append(entries[position].bytes)
         }
         parts.append(ByteBuffer(string: "]"))
         return parts
@@ -97,16 +98,27 @@ final class SelectedFrames: Sendable {
             let key: String
             let value: ByteBuffer
             let entries: [Entry]?
+            /// The entries by symbol, made with them.
+            let index: EntryIndex?
+
+            init(key: String, value: ByteBuffer, entries: [Entry]?) {
+                self.key = key
+                self.value = value
+                self.entries = entries
+                index = entries.map { EntryIndex(symbols: $0.map(\.symbol)) }
+            }
         }
 
         /// The chart objects; none when the payload is not an array of them.
         let charts: [Entry]
+        let chartIndex: EntryIndex
         /// The delta's members in order; `nil` without a delta, or when it cannot be cut (its
         /// clients then get full messages, which are exact).
         let deltaMembers: [Member]?
 
         init(payload: ByteBuffer, delta: ByteBuffer?) {
             charts = ChartSlices.split(payload)?.map { Entry(symbol: $0.symbol, bytes: $0.bytes) } ?? []
+            chartIndex = EntryIndex(symbols: charts.map(\.symbol))
             deltaMembers = delta.flatMap(Self.members)
         }
 
