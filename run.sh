@@ -256,6 +256,7 @@ run_tests() {
 run_benchmarks() {
     setup_runtime
     setup_browser
+    setup_nchan
     build_release
     export ROLLCAST_BIN_DIR="$BIN_DIR"
     say "windows and encoding"
@@ -270,8 +271,14 @@ run_benchmarks() {
     "$BIN_DIR/rollcast-bench" scale --clients 9000 --bin-dir "$BIN_DIR"
     say "fan-out"
     "$BIN_DIR/rollcast-bench" fanout "$@"
+    say "the delta stream against the floor and Nchan, WebSocket and SSE"
+    "$BIN_DIR/rollcast-bench" fanout --clients 1000 --delta --compare floor,nchan
+    "$BIN_DIR/rollcast-bench" fanout --clients 1000 --delta --transport sse --compare floor
+    say "subscriptions: 1,000 symbols, sets of 5"
+    "$BIN_DIR/rollcast-bench" fanout --clients 1000 --delta --symbols 1000 --sets 200 --compare floor
     say "idle connections"
     "$BIN_DIR/rollcast-bench" fanout --idle --clients 0,1000
+    "$BIN_DIR/rollcast-bench" fanout --idle --clients 1000 --sets 200
     say "ingest (in memory and with --data-dir)"
     "$BIN_DIR/rollcast-bench" ingest
     say "restart of a persisting producer"

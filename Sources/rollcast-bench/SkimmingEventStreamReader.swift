@@ -27,6 +27,7 @@ final class SkimmingEventStreamReader: ChannelInboundHandler {
     private var pending = ByteBuffer()
     private var eventHead = ByteBuffer()
     private var eventBytes = 0
+    private var chunkSize = 0
 
     /// - Parameter path: the stream's path and query (`/sse/realtime_charts?stream=delta…`).
     init(client: Int, port: Int, path: String, recorder: FanoutRecorder, upgraded: EventLoopPromise<Bool>) {
@@ -72,15 +73,19 @@ final class SkimmingEventStreamReader: ChannelInboundHandler {
                 phase = .chunkSize
                 finish(true)
             case .chunkSize:
-                // A size line is a few hex digits and CRLF.
+                // A size line is a few hex digits and CRLF, read digit by digit.
+                var ended = false
                 while let byte = input.readInteger(as: UInt8.self) {
-                    pending.writeInteger(byte)
-                    if byte == UInt8(ascii: "\n") { break }
+                    if byte == UInt8(ascii: "\n") {
+                        ended = true
+                        break
+                    }
+                    if let digit = Self.hexValue(byte) { chunkSize = chunkSize * 16 + digit }
                 }
-                guard pending.readableBytesView.last == UInt8(ascii: "\n") else { return }
-                let line = String(decoding: pending.readableBytesView, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                pending.clear()
-                guard let size = Int(line, radix: 16), size > 0 else {
+                guard ended else { return }
+                let size = chunkSize
+                chunkSize = 0
+                guard size > 0 else {
                     context.close(promise: nil)
                     return
                 }
@@ -103,6 +108,15 @@ final class SkimmingEventStreamReader: ChannelInboundHandler {
                 phase = .chunkSize
                 recorder.record(client: client, head: String(decoding: eventHead.readableBytesView, as: UTF8.self), receivedAt: unixMilliseconds(), bytes: eventBytes)
             }
+        }
+    }
+
+    private static func hexValue(_ byte: UInt8) -> Int? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): Int(byte - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): Int(byte - UInt8(ascii: "a")) + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): Int(byte - UInt8(ascii: "A")) + 10
+        default: nil
         }
     }
 

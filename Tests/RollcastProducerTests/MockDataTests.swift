@@ -22,3 +22,17 @@ struct MockDataTests {
         #expect(history.allSatisfy { $0.price > 0 })
     }
 }
+
+@Suite("Mock feed")
+struct MockFeedTests {
+    @Test("a feed of more symbols than one load request holds (1,000) starts with every window filled")
+    func manySymbols() throws {
+        let (store, _) = makeStore(window: 300, maxSymbols: 1_000)
+        let symbols = (1...1_000).map { "S\($0)" }
+        _ = try MockFeed(store: store, symbols: symbols, seed: 1, rate: 1, logger: .init(label: "test"))
+        let (windows, _, ticks) = store.copyWindows(of: Set(symbols)) { () }
+        #expect(windows.count == 1_000)
+        #expect(windows.allSatisfy { $0.ticks.count == 300 }, "every window full")
+        #expect(ticks == 300_000)
+    }
+}

@@ -95,8 +95,9 @@ struct ClientFrames: Sendable {
 
     /// The message as the event `name` with `id`; every client of a message gives the same
     /// name and id (those of the snapshot it belongs to).
-    func event(name: String, id: String) -> ServerSentEvent {
-        event.value(orMake: { ServerSentEvent(name: name, id: id, data: plain.payload) })
+    /// `id` is read only by the first client (the others take the event made).
+    func event(name: String, id: @autoclosure () -> String) -> ServerSentEvent {
+        event.value(orMake: { ServerSentEvent(name: name, id: id(), data: plain.payload) })
     }
 
     /// The frame for a client that negotiated `permessage-deflate` (`deflate`) or not.

@@ -22,8 +22,12 @@ final class MockFeed: Service, Sendable {
         self.walks = Mutex([:])
         // Default symbols start with a full window, so the dashboard has shape at once.
         let points = min(Int(store.windowSeconds * rate), LoadMockData.maxPoints, LoadMockData.pointBudget / max(1, symbols.count))
-        if !symbols.isEmpty {
-            _ = try load(LoadMockData(symbols: symbols, points: points, seed: seed).validated())
+        // A load request holds at most `LoadMockData.maxSymbols`: a longer list starts in several.
+        var start = 0
+        while start < symbols.count {
+            let batch = Array(symbols[start..<min(symbols.count, start + LoadMockData.maxSymbols)])
+            _ = try load(LoadMockData(symbols: batch, points: points, seed: seed &+ UInt64(start)).validated())
+            start += batch.count
         }
     }
 
