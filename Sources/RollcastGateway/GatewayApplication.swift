@@ -48,6 +48,7 @@ func buildApplication(
 ) -> some ApplicationProtocol {
     let metrics = services.metrics
     let admission = ClientAdmission(
+        broadcaster: services.broadcaster,
         maxClients: configuration.maxClients,
         subscriptions: SubscriptionSets(limit: configuration.maxSubscriptionSets),
         registry: services.registry,

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import Synchronization
 
 /// Takes a client's place under the gateway's bounds (`--max-clients`, WebSocket and SSE
 /// together, and `--max-subscription-sets`), and gives it back, counted, when its connection ends.
@@ -7,6 +8,7 @@ import NIOCore
 /// The gate before checked both bounds on the request; clients racing each other to the last
 /// place are settled here, where the place is actually taken.
 struct ClientAdmission: Sendable {
+    let broadcaster: SnapshotBroadcaster
     let maxClients: Int
     let subscriptions: SubscriptionSets
     let registry: ClientRegistry
@@ -30,9 +32,14 @@ struct ClientAdmission: Sendable {
         }
         if deltaStream { metrics.deltaClients.increment() }
         if eventStream { metrics.eventStreamClients.increment() }
-        let place = ClientPlace(selection: selection)
+        let broadcaster = broadcaster
+        let whole = deltaStream && selection == nil
+        if whole { broadcaster.wholeDeltaClients.add(1, ordering: .relaxed) }
+        // A delta client of every symbol that chooses some is one no longer.
+        let place = ClientPlace(selection: selection) { broadcaster.wholeDeltaClients.subtract(1, ordering: .relaxed) }
         let (metrics, registry, subscriptions) = (metrics, registry, subscriptions)
         channel.closeFuture.assumeIsolated().whenComplete { _ in
+            if whole, place.selection == nil { broadcaster.wholeDeltaClients.subtract(1, ordering: .relaxed) }
             if let selection = place.selection { subscriptions.remove(selection) }
             registry.remove(id: id)
             metrics.connected.decrement()
@@ -52,12 +59,17 @@ struct ClientAdmission: Sendable {
 /// - Important: use on the client's event loop only.
 final class ClientPlace {
     /// The selection held now: a delta WebSocket client may change it while connected.
-    var selection: ChartFilter?
+    var selection: ChartFilter? {
+        didSet { if oldValue == nil, selection != nil { onFirstSelection() } }
+    }
     /// Why the gateway ended the connection; `nil` while it has not (the client left).
     private(set) var closedBy: ClientCloseReason?
+    private let onFirstSelection: () -> Void
 
-    init(selection: ChartFilter?) {
+    /// - Parameter onFirstSelection: called when a client of every symbol chooses some.
+    init(selection: ChartFilter?, onFirstSelection: @escaping () -> Void = {}) {
         self.selection = selection
+        self.onFirstSelection = onFirstSelection
     }
 
     /// Notes why the connection ends; the first reason given is the one counted.

@@ -10,51 +10,59 @@ import Synchronization
 /// them at once while delta clients are connected, so that no event loop waits for them.
 struct DeltaStreamFrames: Sendable {
     let baseSeq: UInt64?
-    private let header: SnapshotHeader?
-    private let payload: ByteBuffer
-    private let producerDelta: ByteBuffer?
     /// Whether the frames have a compressed form (`--permessage-deflate`).
     private let compress: Bool
-    private let frames: MadeOnce<(full: ClientFrames, delta: ClientFrames?)>
+    private let fullFrames: MadeOnce<ClientFrames>
+    private let deltaFrames: MadeOnce<ClientFrames?>
+    private let makeFull: @Sendable (SnapshotDeflater?) -> ClientFrames
+    private let makeDelta: @Sendable (SnapshotDeflater?) -> ClientFrames?
 
     /// `{"kind":"full","seq":…,"run_id":…,"generated_at":…,"charts":[…]}`: the payload, wrapped.
-    var full: ClientFrames { made(using: nil).full }
+    var full: ClientFrames { fullFrames.value(orMake: { makeFull(ownDeflater()) }) }
     /// The producer's delta on `baseSeq`.
-    var delta: ClientFrames? { made(using: nil).delta }
+    var delta: ClientFrames? { deltaFrames.value(orMake: { makeDelta(ownDeflater()) }) }
 
     /// The frames of `payload` and its `delta`, made when first asked for (compressed too when `compress`).
     init(header: SnapshotHeader, payload: ByteBuffer, delta: ByteBuffer?, compress: Bool) {
         baseSeq = header.deltaBaseSeq
-        self.header = header
-        self.payload = payload
-        producerDelta = delta
         self.compress = compress
-        frames = MadeOnce()
+        fullFrames = MadeOnce()
+        deltaFrames = MadeOnce()
+        makeFull = { deflater in ClientFrames(plain: Self.fullMessage(header: header, payload: payload), deflater: deflater) }
+        makeDelta = { deflater in delta.map { ClientFrames($0, deflater: deflater) } }
+    }
+
+    /// Frames made by `full` and `delta` when first asked for, each on its own: a selection's
+    /// delta clients, once connected, never need its full message.
+    init(baseSeq: UInt64?, full: @escaping @Sendable () -> ClientFrames, delta: (@Sendable () -> ClientFrames)?) {
+        self.baseSeq = baseSeq
+        compress = false
+        fullFrames = MadeOnce()
+        deltaFrames = MadeOnce()
+        makeFull = { _ in full() }
+        makeDelta = { _ in delta?() }
     }
 
     /// Frames made already.
     init(full: ClientFrames, delta: ClientFrames?, baseSeq: UInt64?) {
         self.baseSeq = baseSeq
-        header = nil
-        payload = ByteBuffer()
-        producerDelta = nil
         compress = false
-        frames = MadeOnce((full, delta))
+        fullFrames = MadeOnce(full)
+        deltaFrames = MadeOnce(.some(delta))
+        makeFull = { _ in full }
+        makeDelta = { _ in delta }
     }
 
     /// Makes the frames now, if they are not made yet, compressing with the subscriber's own `deflater`.
-    func make(using deflater: SnapshotDeflater?) { _ = made(using: deflater) }
+    func make(using deflater: SnapshotDeflater?) {
+        let deflater = compress ? deflater : nil
+        _ = fullFrames.value(orMake: { makeFull(deflater) })
+        _ = deltaFrames.value(orMake: { makeDelta(deflater) })
+    }
 
-    /// The frames; made here if no one made them yet, with `deflater` or, when compressing
-    /// without one (an event loop's first delta client), a deflater of their own.
-    private func made(using deflater: SnapshotDeflater?) -> (full: ClientFrames, delta: ClientFrames?) {
-        frames.value(orMake: { [header, payload, producerDelta, compress] in
-            let deflater = compress ? deflater ?? (try? SnapshotDeflater()) : nil
-            return (
-                ClientFrames(plain: Self.fullMessage(header: header!, payload: payload), deflater: deflater),
-                producerDelta.map { ClientFrames($0, deflater: deflater) }
-            )
-        })
+    /// When compressing with no deflater given (an event loop's first delta client), one of their own.
+    private func ownDeflater() -> SnapshotDeflater? {
+        compress ? try? SnapshotDeflater() : nil
     }
 
     /// The full message framed: the payload inside an object whose first keys route it.

@@ -33,6 +33,9 @@ final class SnapshotBroadcaster: Sendable {
 
     private let state = Mutex(State())
     let metrics: GatewayMetrics
+    /// Delta-stream clients of every symbol (no selection): while there are some, the subscriber
+    /// makes the delta stream's frames as a snapshot arrives, so that no event loop waits for them.
+    let wholeDeltaClients = Atomic<Int>(0)
 
     init(metrics: GatewayMetrics) {
         self.metrics = metrics

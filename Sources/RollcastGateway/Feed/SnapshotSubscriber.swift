@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import RollcastCore
 import ServiceLifecycle
+import Synchronization
 import ZeroMQ
 
 /// Receives the producers' snapshots on a SUB socket, merges them (``SnapshotMerger``) and
@@ -110,7 +111,7 @@ final class SnapshotSubscriber: Service, Sendable {
         let header = merged.header
         let frames = DeltaStreamFrames(header: header, payload: merged.payload, delta: merged.delta, compress: deflater != nil)
         // Made here while delta clients are connected; else by the first one that connects.
-        if broadcaster.metrics.deltaClients.value > 0 { frames.make(using: deflater) }
+        if broadcaster.wholeDeltaClients.load(ordering: .relaxed) > 0 { frames.make(using: deflater) }
         return RelayedSnapshot(
             header: header, payload: merged.payload, fullStream: ClientFrames(merged.payload, receivedAs: received, deflater: deflater), receivedAt: .now,
             deltaStream: frames, sources: merged.sources, delta: merged.delta

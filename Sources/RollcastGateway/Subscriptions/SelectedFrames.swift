@@ -10,10 +10,20 @@ import Synchronization
 /// JSON, and shared by every client with that selection. How many selections there can be is
 /// bounded by ``SubscriptionSets``.
 final class SelectedFrames: Sendable {
-    /// A selection's messages: the full stream's array, and the delta stream's pair.
-    struct Messages: Sendable {
-        let full: ClientFrames
+    /// A selection's messages: the full stream's array, and the delta stream's pair, each
+    /// composed when a client first takes it (a selection's delta clients, once connected, take
+    /// only its delta: composing its full messages too would copy its charts twice per snapshot).
+    final class Messages: Sendable {
         let deltaStream: DeltaStreamFrames
+        private let fullFrames = MadeOnce<ClientFrames>()
+        private let makeFull: @Sendable () -> ClientFrames
+
+        var full: ClientFrames { fullFrames.value(orMake: makeFull) }
+
+        init(full: @escaping @Sendable () -> ClientFrames, deltaStream: DeltaStreamFrames) {
+            makeFull = full
+            self.deltaStream = deltaStream
+        }
     }
 
     /// The chart objects `filter` keeps, one per line (`GET /api/realtime_window`).
@@ -52,24 +62,28 @@ final class SelectedFrames: Sendable {
     }
 
     private func compose(_ selection: ChartFilter, from slices: Slices) -> Messages {
-        let charts = Self.array(slices.charts, at: slices.chartIndex.positions(selection))
-        let full = ClientFrames(plain: SharedFrame(text: charts), deflater: nil)
-        let wrapped = ClientFrames(plain: DeltaStreamFrames.fullMessage(header: header, charts: charts), deflater: nil)
-        var delta: ClientFrames?
-        if let members = slices.deltaMembers {
-            var parts = [ByteBuffer(string: "{")]
-            for (position, member) in members.enumerated() {
-                parts.append(ByteBuffer(string: "\(position > 0 ? "," : "")\(JSONString.quoted(member.key)):"))
-                if let entries = member.entries, let index = member.index {
-                    parts.append(contentsOf: Self.array(entries, at: index.positions(selection)))
-                } else {
-                    parts.append(member.value)
-                }
-            }
-            parts.append(ByteBuffer(string: "}"))
-            delta = ClientFrames(plain: SharedFrame(text: parts), deflater: nil)
+        let positions = slices.chartIndex.positions(selection)
+        let header = header
+        let full = { @Sendable in ClientFrames(plain: SharedFrame(text: Self.array(slices.charts, at: positions)), deflater: nil) }
+        let wrapped = { @Sendable in
+            ClientFrames(plain: DeltaStreamFrames.fullMessage(header: header, charts: Self.array(slices.charts, at: positions)), deflater: nil)
         }
-        return Messages(full: full, deltaStream: DeltaStreamFrames(full: wrapped, delta: delta, baseSeq: header.deltaBaseSeq))
+        let delta = slices.deltaMembers.map { members in
+            { @Sendable in
+                var parts = [ByteBuffer(string: "{")]
+                for (position, member) in members.enumerated() {
+                    parts.append(ByteBuffer(string: "\(position > 0 ? "," : "")\(JSONString.quoted(member.key)):"))
+                    if let entries = member.entries, let index = member.index {
+                        parts.append(contentsOf: Self.array(entries, at: index.positions(selection)))
+                    } else {
+                        parts.append(member.value)
+                    }
+                }
+                parts.append(ByteBuffer(string: "}"))
+                return ClientFrames(plain: SharedFrame(text: parts), deflater: nil)
+            }
+        }
+        return Messages(full: full, deltaStream: DeltaStreamFrames(baseSeq: header.deltaBaseSeq, full: wrapped, delta: delta))
     }
 
     /// `[a,b,…]` of the entries at `positions` (in order), as the parts of a frame.
