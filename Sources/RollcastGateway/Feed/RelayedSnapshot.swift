@@ -7,8 +7,9 @@ import RollcastCore
 ///
 /// `payload` is the exact JSON the producer encoded (the HTTP routes send it). The frames are
 /// made once per snapshot and shared by every client (`ByteBuffer` is copy-on-write and never
-/// written to), so fan-out copies nothing.
-struct RelayedSnapshot: Sendable {
+/// written to), so fan-out copies nothing. A class: handing it to each of 10,000 writers is one
+/// retain, not one per buffer and frame it holds.
+final class RelayedSnapshot: Sendable {
     let header: SnapshotHeader
     let payload: ByteBuffer
     /// The full-state stream's message: the payload, framed (and compressed once when that is on).

@@ -5,6 +5,21 @@
 struct ChartFilter: Hashable, Sendable, CustomStringConvertible {
     let chosen: SymbolSelection?
     let allowed: SymbolSelection?
+    /// Both selections in their canonical text (an absent one empty; a present one never is):
+    /// what equality and hashing compare. A filter is
+    /// looked up per client per snapshot, and hashing one string is far cheaper than hashing
+    /// two sets of strings (and comparing them element by element).
+    private let key: String
+
+    init(chosen: SymbolSelection?, allowed: SymbolSelection?) {
+        self.chosen = chosen
+        self.allowed = allowed
+        key = "\(chosen?.description ?? "")|\(allowed?.description ?? "")"
+    }
+
+    static func == (left: ChartFilter, right: ChartFilter) -> Bool { left.key == right.key }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(key) }
 
     /// The filter of `chosen` and `allowed`; `nil` when both are absent (every chart).
     static func of(chosen: SymbolSelection?, allowed: SymbolSelection?) -> ChartFilter? {
