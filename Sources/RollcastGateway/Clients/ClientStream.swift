@@ -31,17 +31,21 @@ struct ClientStream {
         guard id != held else { return nil }
         defer { held = id }
         guard deltaStream else {
-            let frames = selection.map { snapshot.selected.messages(for: $0).full } ?? snapshot.fullStream
-            return Message(frames: frames, isDelta: false)
+            if let selection { return Message(frames: snapshot.selected.messages(for: selection).full, isDelta: false) }
+            return Message(frames: snapshot.fullStream, isDelta: false)
         }
-        let frames = selection.map { snapshot.selected.messages(for: $0).deltaStream } ?? snapshot.deltaStream
         // The delta when the client holds its base (the previous snapshot of the same run, sent
         // whole or rebuilt from deltas); otherwise the full message: a new client, one that
         // skipped a snapshot while slow, a producer restart or a snapshot the gateway missed.
-        if let delta = frames.delta, let base = frames.baseSeq, held == SnapshotID(runID: id.runID, seq: base) {
-            return Message(frames: delta, isDelta: true)
+        // (The snapshot's own frames are read in place: this runs per client per snapshot.)
+        let holdsBase = held.map { $0.runID == id.runID && $0.seq == snapshot.header.deltaBaseSeq } ?? false
+        if let selection {
+            let frames = snapshot.selected.messages(for: selection).deltaStream
+            if holdsBase, let delta = frames.delta { return Message(frames: delta, isDelta: true) }
+            return Message(frames: frames.full, isDelta: false)
         }
-        return Message(frames: frames.full, isDelta: false)
+        if holdsBase, let delta = snapshot.deltaStream.delta { return Message(frames: delta, isDelta: true) }
+        return Message(frames: snapshot.deltaStream.full, isDelta: false)
     }
 
     /// The client now watches `selection`: its next message is a full one of the new selection

@@ -78,19 +78,30 @@ struct DeltaStreamFrames: Sendable {
 }
 
 /// A value made by the first who asks for it, on whichever thread that is; the others get the same.
-final class MadeOnce<Value: Sendable>: Sendable {
-    private let made: Mutex<Value?>
+///
+/// Every client of a snapshot reads it (10,000 reads per snapshot, from every event loop at
+/// once), so once made it is read without the lock: a flag published with release ordering
+/// after the value is stored, read with acquire ordering before the value is. Only its making
+/// takes the lock, so no one makes it twice.
+final class MadeOnce<Value: Sendable>: @unchecked Sendable {
+    private let lock = Mutex<Void>(())
+    private let ready = Atomic<Bool>(false)
+    /// Written once, under the lock, before `ready`; read only after `ready` is seen set.
+    private var made: Value?
 
     init(_ value: Value? = nil) {
-        made = Mutex(value)
+        made = value
+        if value != nil { ready.store(true, ordering: .releasing) }
     }
 
     /// The value, made by `make` if it is not yet (under the lock: no one makes it twice).
     func value(orMake make: () -> Value) -> Value {
-        made.withLock { made in
+        if ready.load(ordering: .acquiring), let made { return made }
+        return lock.withLock { _ in
             if let made { return made }
             let value = make()
             made = value
+            ready.store(true, ordering: .releasing)
             return value
         }
     }
