@@ -68,6 +68,7 @@ let package = Package(
             dependencies: [
                 "ZeroMQ",
                 "RollcastCore",
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -56,12 +56,8 @@ func buildApplication(
         logger: logger
     )
     let stallLimit = TimeAmount(configuration.slowClientLimit)
-    let socket = RealtimeChartsSocket(
-        broadcaster: services.broadcaster,
-        admission: admission,
-        limits: ConnectionGuard.Limits(pingInterval: .init(configuration.pingInterval), pongTimeout: .init(configuration.pongTimeout), stallLimit: stallLimit),
-        logger: logger
-    )
+    let limits = ConnectionGuard.Limits(pingInterval: .init(configuration.pingInterval), pongTimeout: .init(configuration.pongTimeout), stallLimit: stallLimit)
+    let socket = RealtimeChartsSocket(broadcaster: services.broadcaster, admission: admission, limits: limits, pingSweeps: PingSweeps(limits: limits), logger: logger)
     let eventStream = EventStreamSocket(broadcaster: services.broadcaster, admission: admission, stallLimit: stallLimit, logger: logger)
     let upgrades = UpgradePolicy(
         route: GatewayRoutes.realtimeCharts,

@@ -5,7 +5,7 @@ import NIOWebSocket
 ///
 /// - Keep-alive: every `pingInterval` it sends a ping; a peer that has not answered within
 ///   `pongTimeout` is closed with 1001 ("ping timeout"), so vanished browsers free their
-///   connection.
+///   connection. The event loop's ``PingSweep`` says when, for all its clients at once.
 /// - Stalls: a socket that stays unwritable for `stallLimit` belongs to a client that has
 ///   stopped reading (a frozen tab, a dead network). It is closed with 1008 ("client too
 ///   slow") by its ``StallWatch``. Until then the gateway holds at most one snapshot in flight for it.
@@ -15,8 +15,8 @@ import NIOWebSocket
 ///   than ``maxFramesPerMessage`` frames (1009), so that millions of empty continuation frames
 ///   cannot pile up in the message being gathered.
 ///
-/// It sits in the pipeline right after the frame decoder and works with event-loop timers,
-/// so an idle, healthy connection costs one scheduled ping and nothing per snapshot.
+/// It sits in the pipeline right after the frame decoder; an idle, healthy connection costs a
+/// place in its loop's sweep, no timer of its own, and nothing per snapshot.
 final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias InboundOut = WebSocketFrame
@@ -40,39 +40,38 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
 
     private let limits: Limits
     private let onClose: (Closure) -> Void
-    private var nextPing: Scheduled<Void>?
-    private var pongDeadline: Scheduled<Void>?
+    private let sweeps: PingSweeps
+    private var sweep: PingSweep?
+    /// Its place in the sweep's list (kept by the sweep).
+    var sweepIndex: Int?
+    private var context: ChannelHandlerContext?
     private var stallWatch: StallWatch?
     private var pingPayload = ByteBuffer()
-    /// Pings sent, and whether the last one still waits for its pong. A pong does not cancel
-    /// the deadline timer: NIO finds a task to cancel by a linear search of the event loop's
-    /// timers (thousands with thousands of clients); the deadline finds the answer instead.
+    /// Pings sent, and whether the last one still waits for its pong.
     private var pingsSent: UInt64 = 0
     private var awaitingPong = false
     /// Frames of the data message under way; 0 between messages.
     private var framesInMessage = 0
 
-    /// - Parameter onClose: called on the event loop when the guard closes the connection.
-    init(limits: Limits, onClose: @escaping (Closure) -> Void) {
+    /// - Parameters:
+    ///   - sweeps: the ping sweeps of the event loops (one for the gateway).
+    ///   - onClose: called on the event loop when the guard closes the connection.
+    init(limits: Limits, sweeps: PingSweeps, onClose: @escaping (Closure) -> Void) {
         self.limits = limits
+        self.sweeps = sweeps
         self.onClose = onClose
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        schedulePing(context: context)
+        self.context = context
+        let sweep = sweeps.sweep(on: context.eventLoop)
+        sweep.add(self)
+        self.sweep = sweep
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         stallWatch = StallWatch(limit: limits.stallLimit, eventLoop: context.eventLoop) { [self] in
             close(context: loopBound.value, .tooSlow)
         }
         if !context.channel.isWritable { stallWatch?.writabilityChanged(writable: false) }
-    }
-
-    private func schedulePing(context: ChannelHandlerContext) {
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        nextPing = context.eventLoop.assumeIsolated().scheduleTask(in: limits.pingInterval) { [self] in
-            ping(context: loopBound.value)
-            schedulePing(context: loopBound.value)
-        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -108,19 +107,22 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelWritabilityChanged()
     }
 
-    private func ping(context: ChannelHandlerContext) {
-        // One ping at a time: the deadline of the outstanding one decides.
-        guard !awaitingPong else { return }
+    /// Sends a ping, unless one still waits for its pong (its deadline decides).
+    /// - Returns: the ping's number, for ``checkPong(_:)`` at its deadline; `nil` if none was sent.
+    func ping() -> UInt64? {
+        guard let context, !awaitingPong else { return nil }
         pingsSent += 1
         awaitingPong = true
         pingPayload.clear()
         pingPayload.writeInteger(UInt64.random(in: .min ... .max))
         context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: pingPayload)), promise: nil)
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        let ping = pingsSent
-        pongDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: limits.pongTimeout) { [self] in
-            if awaitingPong, pingsSent == ping { close(context: loopBound.value, .pingTimeout) }
-        }
+        return pingsSent
+    }
+
+    /// At ping `number`'s deadline: closes the connection if that ping is still unanswered.
+    func checkPong(_ number: UInt64) {
+        guard let context, awaitingPong, pingsSent == number else { return }
+        close(context: context, .pingTimeout)
     }
 
     private func close(context: ChannelHandlerContext, _ reason: Closure) {
@@ -146,11 +148,11 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         context.close(promise: nil)
     }
 
+    /// Leaves the sweep and the stall watch: nothing is sent or checked after this.
     private func cancelTimers() {
-        nextPing?.cancel()
-        nextPing = nil
-        pongDeadline?.cancel()
-        pongDeadline = nil
+        context = nil
+        sweep?.remove(self)
+        sweep = nil
         stallWatch?.cancel()
         // It holds this guard (its closure): letting it go ends the cycle.
         stallWatch = nil

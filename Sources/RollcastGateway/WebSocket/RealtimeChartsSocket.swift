@@ -35,6 +35,8 @@ struct RealtimeChartsSocket: Sendable {
     /// The bounds a client's place is taken under, and the registry shutdown closes it through.
     let admission: ClientAdmission
     let limits: ConnectionGuard.Limits
+    /// Each event loop's pings, for all its clients at once.
+    let pingSweeps: PingSweeps
     let logger: Logger
 
     /// Puts a new client's handlers in the upgraded `channel`'s pipeline, after the frame
@@ -61,7 +63,7 @@ struct RealtimeChartsSocket: Sendable {
         logger[metadataKey: "client.id"] = "\(id)"
         let subscriptions = admission.subscriptions
         let limits = limits
-        let connectionGuard = ConnectionGuard(limits: limits) { closure in
+        let connectionGuard = ConnectionGuard(limits: limits, sweeps: pingSweeps) { closure in
             switch closure {
             case .tooSlow:
                 place.end(because: .tooSlow)
