@@ -5,8 +5,9 @@ import Synchronization
 /// One snapshot's messages for clients that chose their symbols, or whose tokens allow only some.
 ///
 /// Each chart's bytes (its object in the payload, its entry in the delta) are cut from the
-/// snapshot once, when the first such client takes a message; each distinct selection's
-/// messages are then composed once from those slices, without decoding or re-encoding any
+/// snapshot once, when the first such client takes a message that needs them (the payload's
+/// charts only for a full message: delta clients, once connected, need only the delta's); each
+/// distinct selection's messages are then composed once from those slices, without decoding or re-encoding any
 /// JSON, and shared by every client with that selection. How many selections there can be is
 /// bounded by ``SubscriptionSets``.
 final class SelectedFrames: Sendable {
@@ -28,10 +29,10 @@ final class SelectedFrames: Sendable {
 
     /// The chart objects `filter` keeps, one per line (`GET /api/realtime_window`).
     func ndjson(for filter: ChartFilter) -> ByteBuffer {
-        let slices = slices.value { Slices(payload: payload, delta: producerDelta) }
+        let charts = charts
         var body = ByteBuffer()
-        for position in slices.chartIndex.positions(filter) {
-            body.writeImmutableBuffer(slices.charts[position].bytes)
+        for position in charts.index.positions(filter) {
+            body.writeImmutableBuffer(charts.entries[position].bytes)
             body.writeInteger(UInt8(ascii: "\n"))
         }
         return body
@@ -40,7 +41,8 @@ final class SelectedFrames: Sendable {
     private let header: SnapshotHeader
     private let payload: ByteBuffer
     private let producerDelta: ByteBuffer?
-    private let slices = MadeOnce<Slices>()
+    private let chartSlices = MadeOnce<ChartPieces>()
+    private let deltaSlices = MadeOnce<DeltaPieces?>()
     private let composed = Mutex<[ChartFilter: Messages]>([:])
 
     init(header: SnapshotHeader, payload: ByteBuffer, delta: ByteBuffer?) {
@@ -52,8 +54,7 @@ final class SelectedFrames: Sendable {
     /// The messages for `selection`, composed by the first client that asks.
     func messages(for selection: ChartFilter) -> Messages {
         if let made = composed.withLock({ $0[selection] }) { return made }
-        let slices = slices.value { Slices(payload: payload, delta: producerDelta) }
-        let messages = compose(selection, from: slices)
+        let messages = compose(selection)
         return composed.withLock { composed in
             if let made = composed[selection] { return made }
             composed[selection] = messages
@@ -61,98 +62,118 @@ final class SelectedFrames: Sendable {
         }
     }
 
-    private func compose(_ selection: ChartFilter, from slices: Slices) -> Messages {
-        let positions = slices.chartIndex.positions(selection)
-        let header = header
-        let full = { @Sendable in ClientFrames(plain: SharedFrame(text: Self.array(slices.charts, at: positions)), deflater: nil) }
-        let wrapped = { @Sendable in
-            ClientFrames(plain: DeltaStreamFrames.fullMessage(header: header, charts: Self.array(slices.charts, at: positions)), deflater: nil)
+    /// The payload's chart objects, cut when first needed.
+    private var charts: ChartPieces { Self.charts(of: payload, in: chartSlices) }
+
+    private static func charts(of payload: ByteBuffer, in slices: MadeOnce<ChartPieces>) -> ChartPieces {
+        slices.value(orMake: { ChartPieces(payload: payload) })
+    }
+
+    private func compose(_ selection: ChartFilter) -> Messages {
+        let (header, payload, chartSlices) = (header, payload, chartSlices)
+        // Each closure cuts what it needs when first called: a full message the payload's charts.
+        // (They hold the pieces, not this object, which holds them: no cycle.)
+        let full = { @Sendable in
+            let charts = Self.charts(of: payload, in: chartSlices)
+            return ClientFrames(plain: SharedFrame(text: Self.array(charts.entries, at: charts.index.positions(selection))), deflater: nil)
         }
-        let delta = slices.deltaMembers.map { members in
-            { @Sendable in
-                var parts = [ByteBuffer(string: "{")]
-                for (position, member) in members.enumerated() {
-                    parts.append(ByteBuffer(string: "\(position > 0 ? "," : "")\(JSONString.quoted(member.key)):"))
-                    if let entries = member.entries, let index = member.index {
-                        parts.append(contentsOf: Self.array(entries, at: index.positions(selection)))
-                    } else {
-                        parts.append(member.value)
-                    }
-                }
-                parts.append(ByteBuffer(string: "}"))
-                return ClientFrames(plain: SharedFrame(text: parts), deflater: nil)
-            }
+        let wrapped = { @Sendable in
+            let charts = Self.charts(of: payload, in: chartSlices)
+            return ClientFrames(
+                plain: DeltaStreamFrames.fullMessage(header: header, charts: Self.array(charts.entries, at: charts.index.positions(selection))), deflater: nil
+            )
+        }
+        let delta = deltaSlices.value(orMake: { producerDelta.flatMap(DeltaPieces.init) }).map { pieces in
+            { @Sendable in ClientFrames(plain: SharedFrame(text: pieces.parts(for: selection)), deflater: nil) }
         }
         return Messages(full: full, deltaStream: DeltaStreamFrames(baseSeq: header.deltaBaseSeq, full: wrapped, delta: delta))
     }
 
+    static let open = ByteBuffer(string: "[")
+    static let comma = ByteBuffer(string: ",")
+    static let close = ByteBuffer(string: "]")
+
     /// `[a,b,…]` of the entries at `positions` (in order), as the parts of a frame.
-    private static func array(_ entries: [Slices.Entry], at positions: [Int]) -> [ByteBuffer] {
-        var parts = [ByteBuffer(string: "[")]
+    static func array(_ entries: [Entry], at positions: [Int]) -> [ByteBuffer] {
+        var parts = [open]
         parts.reserveCapacity(positions.count * 2 + 1)
-        let comma = ByteBuffer(string: ",")
         for position in positions {
             if parts.count > 1 { parts.append(comma) }
             parts.append(entries[position].bytes)
         }
-        parts.append(ByteBuffer(string: "]"))
+        parts.append(close)
         return parts
     }
 
-    /// A snapshot cut into the pieces a selection keeps or leaves.
-    struct Slices: Sendable {
-        struct Entry: Sendable {
-            let symbol: String
-            let bytes: ByteBuffer
-        }
+    /// A chart object, or an entry of the delta, with its symbol.
+    struct Entry: Sendable {
+        let symbol: String
+        let bytes: ByteBuffer
+    }
 
-        /// A member of the delta object: its value as it is, or, for `charts`, `added` and
-        /// `removed`, its entries by symbol.
+    /// The payload's chart objects, by symbol; none when the payload is not an array of them.
+    struct ChartPieces: Sendable {
+        let entries: [Entry]
+        let index: EntryIndex
+
+        init(payload: ByteBuffer) {
+            entries = ChartSlices.split(payload)?.map { Entry(symbol: $0.symbol, bytes: $0.bytes) } ?? []
+            index = EntryIndex(symbols: entries.map(\.symbol))
+        }
+    }
+
+    /// The delta cut into its members: each kept as it is, or, for `charts`, `added` and
+    /// `removed`, as entries by symbol, with the text that leads each member (`{"kind":`,
+    /// `,"seq":`…) made once.
+    struct DeltaPieces: Sendable {
         struct Member: Sendable {
-            let key: String
+            let lead: ByteBuffer
             let value: ByteBuffer
             let entries: [Entry]?
-            /// The entries by symbol, made with them.
             let index: EntryIndex?
-
-            init(key: String, value: ByteBuffer, entries: [Entry]?) {
-                self.key = key
-                self.value = value
-                self.entries = entries
-                index = entries.map { EntryIndex(symbols: $0.map(\.symbol)) }
-            }
         }
 
-        /// The chart objects; none when the payload is not an array of them.
-        let charts: [Entry]
-        let chartIndex: EntryIndex
-        /// The delta's members in order; `nil` without a delta, or when it cannot be cut (its
-        /// clients then get full messages, which are exact).
-        let deltaMembers: [Member]?
+        let members: [Member]
+        static let end = ByteBuffer(string: "}")
 
-        init(payload: ByteBuffer, delta: ByteBuffer?) {
-            charts = ChartSlices.split(payload)?.map { Entry(symbol: $0.symbol, bytes: $0.bytes) } ?? []
-            chartIndex = EntryIndex(symbols: charts.map(\.symbol))
-            deltaMembers = delta.flatMap(Self.members)
-        }
-
-        private static func members(of delta: ByteBuffer) -> [Member]? {
-            guard let members = try? JSONArraySplitter.members(in: delta.readableBytesView) else { return nil }
-            var result: [Member] = []
-            for member in members {
+        /// `nil` when the delta cannot be cut (its clients then get full messages, which are exact).
+        init?(_ delta: ByteBuffer) {
+            guard let found = try? JSONArraySplitter.members(in: delta.readableBytesView) else { return nil }
+            var members: [Member] = []
+            for (position, member) in found.enumerated() {
                 let value = delta.getSlice(at: delta.readerIndex + member.value.lowerBound, length: member.value.count)!
+                let lead = ByteBuffer(string: "\(position == 0 ? "{" : ",")\(JSONString.quoted(member.key)):")
+                let entries: [Entry]?
                 switch member.key {
                 case "charts", "added":
-                    guard let entries = ChartSlices.split(value) else { return nil }
-                    result.append(Member(key: member.key, value: value, entries: entries.map { Entry(symbol: $0.symbol, bytes: $0.bytes) }))
+                    guard let split = ChartSlices.split(value) else { return nil }
+                    entries = split.map { Entry(symbol: $0.symbol, bytes: $0.bytes) }
                 case "removed":
-                    guard let entries = removedSymbols(value) else { return nil }
-                    result.append(Member(key: member.key, value: value, entries: entries))
+                    guard let split = Self.removedSymbols(value) else { return nil }
+                    entries = split
                 default:
-                    result.append(Member(key: member.key, value: value, entries: nil))
+                    entries = nil
+                }
+                members.append(Member(lead: lead, value: value, entries: entries, index: entries.map { EntryIndex(symbols: $0.map(\.symbol)) }))
+            }
+            guard !members.isEmpty else { return nil }
+            self.members = members
+        }
+
+        /// The delta of `selection`, as the parts of a frame.
+        func parts(for selection: ChartFilter) -> [ByteBuffer] {
+            var parts: [ByteBuffer] = []
+            parts.reserveCapacity(members.count * 2 + 12)
+            for member in members {
+                parts.append(member.lead)
+                if let entries = member.entries, let index = member.index {
+                    parts.append(contentsOf: SelectedFrames.array(entries, at: index.positions(selection)))
+                } else {
+                    parts.append(member.value)
                 }
             }
-            return result
+            parts.append(Self.end)
+            return parts
         }
 
         /// `["A","B"]`'s strings, each with its bytes as written.
