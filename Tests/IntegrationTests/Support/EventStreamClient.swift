@@ -135,13 +135,6 @@ final class EventStreamClient: @unchecked Sendable {
     }
 
     private func readExactly(_ count: Int) throws -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: count)
-        var offset = 0
-        while offset < count {
-            let got = buffer[offset...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard got > 0 else { throw RawError(got == 0 ? "connection closed" : "receive failed: errno \(errno)") }
-            offset += got
-        }
-        return buffer
+        try RawWebSocket.readExactly(count, from: fd)
     }
 }

@@ -95,6 +95,11 @@ final class RawWebSocket {
     }
 
     func readExactly(_ count: Int) throws -> [UInt8] {
+        try Self.readExactly(count, from: fd)
+    }
+
+    /// `count` bytes from the blocking socket `fd`, or an error once it closes or times out.
+    static func readExactly(_ count: Int, from fd: Int32) throws -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: count)
         var offset = 0
         while offset < count {
