@@ -186,6 +186,8 @@ let package = Package(
                 "RollcastProducer",
                 "ZeroMQ",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // Inflating what a raw client of a compressing gateway receives.
+                .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdWSCompression", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),

@@ -65,6 +65,36 @@ struct CompressionTests {
         }
     }
 
+    @Test("clients of one selection that negotiated permessage-deflate share its compressed message, which inflates to the plain one")
+    func compressedSelection() async throws {
+        try await RollcastStack.with(
+            producerArguments: ["--mock-symbols", "Z1,Z2,Z3", "--interval", "30"], gatewayArguments: ["--permessage-deflate"]
+        ) { stack in
+            try await stack.waitUntilReady(within: .seconds(20))
+            let url = stack.webSocketURL + "?symbols=Z1,Z3"
+            // With 30 s between snapshots every client gets the same cached one.
+            let plain = try await WebSocketProbe.messages(1, from: url, within: .seconds(15))[0]
+            #expect(try SubscriptionTests.chartTexts(plain).map(\.symbol) == ["Z1", "Z3"])
+            let inflated = try await withTimeout(.seconds(15), "a compressed message") {
+                let collected = Collected<String>()
+                let configuration = WebSocketClientConfiguration(maxFrameSize: 64 << 20, extensions: [.perMessageDeflate(maxDecompressedFrameSize: 64 << 20)])
+                try await WebSocketClient.connect(url: url, configuration: configuration, logger: Logger(label: "probe")) { inbound, _, _ in
+                    for try await message in inbound.messages(maxSize: 64 << 20) {
+                        if case .text(let text) = message, await collected.append(text) >= 1 { return }
+                    }
+                }
+                return await collected.items[0]
+            }
+            #expect(inflated == plain)
+            let port = stack.port
+            let (rsv1, compressedBytes) = try await Task.detached {
+                try RawWebSocket(port: port, path: "/ws/realtime_charts?symbols=Z1,Z3", extensions: "permessage-deflate").firstDataFrame()
+            }.value
+            #expect(rsv1, "the selection's message is compressed")
+            #expect(compressedBytes * 3 < plain.utf8.count, "\(compressedBytes) compressed bytes for \(plain.utf8.count)")
+        }
+    }
+
     @Test("a delta client that negotiated permessage-deflate changes its symbols with a compressed message")
     func compressedChange() async throws {
         try await RollcastStack.with(
@@ -78,12 +108,12 @@ struct CompressionTests {
                     0xAA, 0x56, 0x2A, 0xCD, 0x2B, 0x2E, 0x4D, 0x2A, 0x4E, 0x2E, 0xCA, 0x4C, 0x4A, 0x55, 0xB2, 0x8A, 0x56, 0xD2, 0x52, 0x8A, 0xD5, 0x51,
                     0x42, 0x11, 0x89, 0x32, 0x52, 0x8A, 0xAD, 0x05, 0x00,
                 ]
-                // No window of its own offered back: frames come plain enough to read (selections are sent plain).
                 let client = try RawWebSocket(port: port, extensions: "permessage-deflate", headers: ["Sec-WebSocket-Protocol: rollcast.delta.v1"])
                 _ = try client.firstDataFrame()
                 try client.sendFrame(opcode: 0x1, payload: change, rsv1: true)
-                var text = try client.nextText()
-                while !text.contains(#""kind":"full""#) { text = try client.nextText() }
+                // The selection's messages come compressed too.
+                var text = try client.nextInflatedText()
+                while !text.contains(#""kind":"full""#) { text = try client.nextInflatedText() }
                 guard case .full(_, _, let charts) = try JSONDecoder().decode(DeltaStreamMessage.self, from: Data(text.utf8)) else { return }
                 #expect(charts.map(\.symbol) == ["Z2"])
             }.value

@@ -32,7 +32,8 @@ final class RelayedSnapshot: Sendable {
         self.receivedAt = receivedAt
         self.deltaStream = deltaStream
         self.sources = sources
-        selected = SelectedFrames(header: header, payload: payload, delta: delta)
+        // A selection's messages are compressed when the snapshot's are (`--permessage-deflate`).
+        selected = SelectedFrames(header: header, payload: payload, delta: delta, compress: fullStream.deflated != nil)
     }
 
     /// Whether the payload holds run `runID` of some producer at `seq` or later.

@@ -93,6 +93,12 @@ struct ClientFrames: Sendable {
         self.deflated = deflater.flatMap { $0.deflate(plain.payload) }.map { SharedFrame(text: $0, compressed: true) }
     }
 
+    /// Frames `plain`, and its compressed form with a deflater of `pool` when one is given.
+    init(plain: SharedFrame, pool: DeflaterPool?) {
+        self.plain = plain
+        self.deflated = pool.flatMap { $0.deflate(plain.payload) }.map { SharedFrame(text: $0, compressed: true) }
+    }
+
     /// The message as the event `name` with `id`; every client of a message gives the same
     /// name and id (those of the snapshot it belongs to).
     /// `id` is read only by the first client (the others take the event made).

@@ -1,6 +1,7 @@
 import CompressNIO
 import Foundation
 import NIOCore
+import Synchronization
 
 /// Compresses each snapshot once for every client that negotiated `permessage-deflate`.
 ///
@@ -35,5 +36,32 @@ final class SnapshotDeflater {
         else { return nil }
         output.moveWriterIndex(to: output.writerIndex - 4)
         return output
+    }
+}
+
+/// Deflaters lent out for the messages composed per selection, which are made on whichever
+/// event loop first needs them: a deflater holds about 300 KB of zlib state, too much to make
+/// per message, and is not thread-safe, so each is used by one borrower at a time.
+final class DeflaterPool: Sendable {
+    /// A deflater while idle in the pool: only one borrower holds it at a time.
+    private struct Idle: @unchecked Sendable {
+        let deflater: SnapshotDeflater
+    }
+
+    private let idle = Mutex<[Idle]>([])
+    /// Most deflaters kept idle: one per event loop is all that is used at once.
+    private let keep: Int
+
+    init(keep: Int = 8) {
+        self.keep = keep
+    }
+
+    /// `payload` compressed as a `permessage-deflate` message, or `nil` on failure.
+    func deflate(_ payload: ByteBuffer) -> ByteBuffer? {
+        guard let deflater = idle.withLock({ $0.popLast()?.deflater }) ?? (try? SnapshotDeflater()) else { return nil }
+        let compressed = deflater.deflate(payload)
+        let returned = Idle(deflater: deflater)
+        idle.withLock { if $0.count < keep { $0.append(returned) } }
+        return compressed
     }
 }

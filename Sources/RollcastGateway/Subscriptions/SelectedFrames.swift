@@ -8,7 +8,8 @@ import Synchronization
 /// snapshot once, when the first such client takes a message that needs them (the payload's
 /// charts only for a full message: delta clients, once connected, need only the delta's); each
 /// distinct selection's messages are then composed once from those slices, without decoding or re-encoding any
-/// JSON, and shared by every client with that selection. How many selections there can be is
+/// JSON, and shared by every client with that selection (with one compressed copy, when the
+/// gateway compresses). How many selections there can be is
 /// bounded by ``SubscriptionSets``.
 final class SelectedFrames: Sendable {
     /// A selection's messages: the full stream's array, and the delta stream's pair, each
@@ -45,10 +46,17 @@ final class SelectedFrames: Sendable {
     private let deltaSlices = MadeOnce<DeltaPieces?>()
     private let composed = Mutex<[ChartFilter: Messages]>([:])
 
-    init(header: SnapshotHeader, payload: ByteBuffer, delta: ByteBuffer?) {
+    /// Compresses each composed message once, for every client of the selection that
+    /// negotiated `permessage-deflate`; `nil` without compression.
+    private let deflaters: DeflaterPool?
+    /// The pool of every snapshot's selections: deflaters outlive snapshots.
+    private static let sharedDeflaters = DeflaterPool()
+
+    init(header: SnapshotHeader, payload: ByteBuffer, delta: ByteBuffer?, compress: Bool = false) {
         self.header = header
         self.payload = payload
         producerDelta = delta
+        deflaters = compress ? Self.sharedDeflaters : nil
     }
 
     /// The messages for `selection`, composed by the first client that asks.
@@ -70,21 +78,21 @@ final class SelectedFrames: Sendable {
     }
 
     private func compose(_ selection: ChartFilter) -> Messages {
-        let (header, payload, chartSlices) = (header, payload, chartSlices)
+        let (header, payload, chartSlices, deflaters) = (header, payload, chartSlices, deflaters)
         // Each closure cuts what it needs when first called: a full message the payload's charts.
         // (They hold the pieces, not this object, which holds them: no cycle.)
         let full = { @Sendable in
             let charts = Self.charts(of: payload, in: chartSlices)
-            return ClientFrames(plain: SharedFrame(text: Self.array(charts.entries, at: charts.index.positions(selection))), deflater: nil)
+            return ClientFrames(plain: SharedFrame(text: Self.array(charts.entries, at: charts.index.positions(selection))), pool: deflaters)
         }
         let wrapped = { @Sendable in
             let charts = Self.charts(of: payload, in: chartSlices)
             return ClientFrames(
-                plain: DeltaStreamFrames.fullMessage(header: header, charts: Self.array(charts.entries, at: charts.index.positions(selection))), deflater: nil
+                plain: DeltaStreamFrames.fullMessage(header: header, charts: Self.array(charts.entries, at: charts.index.positions(selection))), pool: deflaters
             )
         }
         let delta = deltaSlices.value(orMake: { producerDelta.flatMap(DeltaPieces.init) }).map { pieces in
-            { @Sendable in ClientFrames(plain: SharedFrame(text: pieces.parts(for: selection)), deflater: nil) }
+            { @Sendable in ClientFrames(plain: SharedFrame(text: pieces.parts(for: selection)), pool: deflaters) }
         }
         return Messages(full: full, deltaStream: DeltaStreamFrames(baseSeq: header.deltaBaseSeq, full: wrapped, delta: delta))
     }

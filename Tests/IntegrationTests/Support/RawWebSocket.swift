@@ -1,4 +1,6 @@
+import CompressNIO
 import Foundation
+import NIOCore
 
 /// A WebSocket client over a plain blocking socket, for sending what no well-behaved
 /// client library would: oversized, fragmented, unmasked or invalid frames; or for
@@ -115,6 +117,29 @@ final class RawWebSocket {
         while true {
             let (head, payload) = try readFrame()
             if head & 0x0F == 0x1 || head & 0x0F == 0x2 { return (head & 0x40 != 0, payload.count) }
+        }
+    }
+
+    /// Reads until the next text message and returns it, inflated if it came compressed
+    /// (`permessage-deflate`, RSV1 on its first frame).
+    func nextInflatedText() throws -> String {
+        var message: [UInt8] = []
+        var compressed = false
+        while true {
+            let (head, payload) = try readFrame()
+            let opcode = head & 0x0F
+            guard opcode == 0x1 || (opcode == 0x0 && !message.isEmpty) else { continue }
+            if opcode == 0x1 { compressed = head & 0x40 != 0 }
+            message += payload
+            guard head & 0x80 != 0 else { continue }
+            guard compressed else { return String(decoding: message, as: UTF8.self) }
+            // RFC 7692: the sender dropped the empty block a sync flush ends with; put it back.
+            var input = ByteBuffer(bytes: message + [0x00, 0x00, 0xFF, 0xFF])
+            var output = ByteBuffer()
+            output.reserveCapacity(64 << 20)
+            let inflater = try ZlibDecompressor(algorithm: .deflate)
+            try inflater.inflate(from: &input, to: &output)
+            return String(buffer: output)
         }
     }
 
