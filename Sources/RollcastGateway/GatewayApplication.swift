@@ -57,8 +57,11 @@ func buildApplication(
     )
     let stallLimit = TimeAmount(configuration.slowClientLimit)
     let limits = ConnectionGuard.Limits(pingInterval: .init(configuration.pingInterval), pongTimeout: .init(configuration.pongTimeout), stallLimit: stallLimit)
-    let socket = RealtimeChartsSocket(broadcaster: services.broadcaster, admission: admission, limits: limits, pingSweeps: PingSweeps(limits: limits), logger: logger)
-    let eventStream = EventStreamSocket(broadcaster: services.broadcaster, admission: admission, stallLimit: stallLimit, logger: logger)
+    let socket = RealtimeChartsSocket(broadcaster: services.broadcaster, admission: admission, limits: limits, pingSweeps: ClientSweeps(interval: limits.pingInterval, deadline: limits.pongTimeout), logger: logger)
+    let eventStream = EventStreamSocket(
+        broadcaster: services.broadcaster, admission: admission, stallLimit: stallLimit,
+        keepAlives: ClientSweeps(interval: EventStreamWriter.keepAliveInterval, deadline: EventStreamWriter.keepAliveInterval), logger: logger
+    )
     let upgrades = UpgradePolicy(
         route: GatewayRoutes.realtimeCharts,
         access: AccessPolicy(listenHost: configuration.host, serverNames: configuration.serverNames, allowedOrigins: configuration.allowedOrigins),

@@ -24,7 +24,7 @@ struct ConnectionGuardTests {
 
     init() throws {
         let closures = closures
-        try channel.pipeline.syncOperations.addHandler(ConnectionGuard(limits: Self.limits, sweeps: PingSweeps(limits: Self.limits)) { closures.append($0) })
+        try channel.pipeline.syncOperations.addHandler(ConnectionGuard(limits: Self.limits, sweeps: ClientSweeps(interval: Self.limits.pingInterval, deadline: Self.limits.pongTimeout)) { closures.append($0) })
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
     }
 

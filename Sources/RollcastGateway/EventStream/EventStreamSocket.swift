@@ -20,6 +20,8 @@ struct EventStreamSocket: Sendable {
     let admission: ClientAdmission
     /// How long a socket may stay full before its client is closed (`--slow-client-limit`).
     let stallLimit: TimeAmount
+    /// Each event loop's keep-alives, for all its event streams at once.
+    let keepAlives: ClientSweeps
     let logger: Logger
 
     /// Starts the stream `request` asks for on `channel`: takes the client's place, removes the
@@ -46,7 +48,7 @@ struct EventStreamSocket: Sendable {
         let writer = EventStreamWriter(
             id: id, stream: ClientStream(deltaStream: request.deltaStream, selection: selection, holding: request.lastEventID),
             chunked: chunked, responseHead: Self.responseHead(chunked: chunked), retryMilliseconds: Self.retryMilliseconds,
-            stallLimit: stallLimit, broadcaster: broadcaster, logger: logger, onEnd: { place.end(because: $0) }
+            stallLimit: stallLimit, keepAlives: keepAlives, broadcaster: broadcaster, logger: logger, onEnd: { place.end(because: $0) }
         )
         do {
             try Self.leaveHTTP(channel.pipeline.syncOperations)

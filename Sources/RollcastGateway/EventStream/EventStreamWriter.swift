@@ -4,7 +4,8 @@ import NIOCore
 /// Serves one Server-Sent Events client (`/sse/realtime_charts`), on its event loop: the
 /// response head, then the same messages as the WebSocket streams as events, a keep-alive
 /// comment when nothing else was sent for ``keepAliveInterval``, and the end of the stream at
-/// shutdown or when its token expires.
+/// shutdown or when its token expires. The keep-alive comes from the event loop's
+/// ``ClientSweep``, one timer for all its streams.
 ///
 /// It is the connection's only handler once the request is read (``EventStreamSocket``), so a
 /// client costs its socket and this object, as a WebSocket client does. The relay is the
@@ -12,7 +13,7 @@ import NIOCore
 /// a socket that cannot take more holds only the newest snapshot (latest wins), and one that
 /// stays full for the stall limit is closed (``StallWatch``). A client has nothing to say on
 /// this connection: what it sends is read and dropped.
-final class EventStreamWriter: ChannelDuplexHandler, SnapshotReceiver, ShutdownClosable {
+final class EventStreamWriter: ChannelDuplexHandler, SnapshotReceiver, ShutdownClosable, SweptClient {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -36,15 +37,18 @@ final class EventStreamWriter: ChannelDuplexHandler, SnapshotReceiver, ShutdownC
     private var writable = true
     private var ended = false
     private var wroteSinceKeepAlive = false
-    private var keepAlive: Scheduled<Void>?
+    private let keepAlives: ClientSweeps
+    private var keepAlive: ClientSweep?
+    var sweepIndex: Int?
     private var stallWatch: StallWatch?
     private(set) var sent = 0
     private(set) var skipped = 0
 
     init(
         id: UInt64, stream: ClientStream, chunked: Bool, responseHead: ByteBuffer, retryMilliseconds: Int, stallLimit: TimeAmount,
-        broadcaster: SnapshotBroadcaster, logger: Logger, onEnd: @escaping (ClientCloseReason) -> Void
+        keepAlives: ClientSweeps, broadcaster: SnapshotBroadcaster, logger: Logger, onEnd: @escaping (ClientCloseReason) -> Void
     ) {
+        self.keepAlives = keepAlives
         self.id = id
         self.stream = stream
         self.chunked = chunked
@@ -66,7 +70,9 @@ final class EventStreamWriter: ChannelDuplexHandler, SnapshotReceiver, ShutdownC
         write(.retry(milliseconds: retryMilliseconds), context: context)
         writable = context.channel.isWritable
         if !writable { stallWatch?.writabilityChanged(writable: false) }
-        scheduleKeepAlive(context: context)
+        let sweep = keepAlives.sweep(on: context.eventLoop)
+        sweep.add(self)
+        keepAlive = sweep
         // Registering hands over the latest snapshot at once.
         broadcaster.register(NIOLoopBound<any SnapshotReceiver>(self, eventLoop: context.eventLoop), id: id, on: context.eventLoop)
     }
@@ -104,7 +110,7 @@ final class EventStreamWriter: ChannelDuplexHandler, SnapshotReceiver, ShutdownC
         guard context != nil else { return }
         context = nil
         pending = nil
-        keepAlive?.cancel()
+        keepAlive?.remove(self)
         keepAlive = nil
         stallWatch?.cancel()
         // It holds this writer (its closure): letting it go ends the cycle.
@@ -174,15 +180,14 @@ final class EventStreamWriter: ChannelDuplexHandler, SnapshotReceiver, ShutdownC
         context.writeAndFlush(wrapOutboundOut(chunked ? event.chunk : event.bare), promise: nil)
     }
 
-    /// A comment every ``keepAliveInterval`` in which nothing else was sent: proxies close
-    /// connections they see idle, and a client learns its connection still works.
-    private func scheduleKeepAlive(context: ChannelHandlerContext) {
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        keepAlive = context.eventLoop.assumeIsolated().scheduleTask(in: Self.keepAliveInterval) { [self] in
-            guard !ended, self.context != nil else { return }
-            if !wroteSinceKeepAlive, writable { write(.keepAlive, context: loopBound.value) }
-            wroteSinceKeepAlive = false
-            scheduleKeepAlive(context: loopBound.value)
-        }
+    /// A comment when nothing else was sent since the last visit (one ``keepAliveInterval``):
+    /// proxies close connections they see idle, and a client learns its connection still works.
+    func visit() -> UInt64? {
+        guard let context, !ended else { return nil }
+        if !wroteSinceKeepAlive, writable { write(.keepAlive, context: context) }
+        wroteSinceKeepAlive = false
+        return nil
     }
+
+    func checkAnswer(_ number: UInt64) {}
 }

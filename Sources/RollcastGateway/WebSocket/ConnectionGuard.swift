@@ -5,7 +5,7 @@ import NIOWebSocket
 ///
 /// - Keep-alive: every `pingInterval` it sends a ping; a peer that has not answered within
 ///   `pongTimeout` is closed with 1001 ("ping timeout"), so vanished browsers free their
-///   connection. The event loop's ``PingSweep`` says when, for all its clients at once.
+///   connection. The event loop's ``ClientSweep`` says when, for all its clients at once.
 /// - Stalls: a socket that stays unwritable for `stallLimit` belongs to a client that has
 ///   stopped reading (a frozen tab, a dead network). It is closed with 1008 ("client too
 ///   slow") by its ``StallWatch``. Until then the gateway holds at most one snapshot in flight for it.
@@ -17,7 +17,7 @@ import NIOWebSocket
 ///
 /// It sits in the pipeline right after the frame decoder; an idle, healthy connection costs a
 /// place in its loop's sweep, no timer of its own, and nothing per snapshot.
-final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
+final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler, SweptClient {
     typealias InboundIn = WebSocketFrame
     typealias InboundOut = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
@@ -40,8 +40,8 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
 
     private let limits: Limits
     private let onClose: (Closure) -> Void
-    private let sweeps: PingSweeps
-    private var sweep: PingSweep?
+    private let sweeps: ClientSweeps
+    private var sweep: ClientSweep?
     /// Its place in the sweep's list (kept by the sweep).
     var sweepIndex: Int?
     private var context: ChannelHandlerContext?
@@ -54,9 +54,9 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     private var framesInMessage = 0
 
     /// - Parameters:
-    ///   - sweeps: the ping sweeps of the event loops (one for the gateway).
+    ///   - sweeps: the ping sweeps of the event loops (one for the gateway's WebSockets).
     ///   - onClose: called on the event loop when the guard closes the connection.
-    init(limits: Limits, sweeps: PingSweeps, onClose: @escaping (Closure) -> Void) {
+    init(limits: Limits, sweeps: ClientSweeps, onClose: @escaping (Closure) -> Void) {
         self.limits = limits
         self.sweeps = sweeps
         self.onClose = onClose
@@ -108,8 +108,8 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     /// Sends a ping, unless one still waits for its pong (its deadline decides).
-    /// - Returns: the ping's number, for ``checkPong(_:)`` at its deadline; `nil` if none was sent.
-    func ping() -> UInt64? {
+    /// - Returns: the ping's number, for ``checkAnswer(_:)`` at its deadline; `nil` if none was sent.
+    func visit() -> UInt64? {
         guard let context, !awaitingPong else { return nil }
         pingsSent += 1
         awaitingPong = true
@@ -120,7 +120,7 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     /// At ping `number`'s deadline: closes the connection if that ping is still unanswered.
-    func checkPong(_ number: UInt64) {
+    func checkAnswer(_ number: UInt64) {
         guard let context, awaitingPong, pingsSent == number else { return }
         close(context: context, .pingTimeout)
     }

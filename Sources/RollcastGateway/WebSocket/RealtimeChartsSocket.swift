@@ -36,7 +36,7 @@ struct RealtimeChartsSocket: Sendable {
     let admission: ClientAdmission
     let limits: ConnectionGuard.Limits
     /// Each event loop's pings, for all its clients at once.
-    let pingSweeps: PingSweeps
+    let pingSweeps: ClientSweeps
     let logger: Logger
 
     /// Puts a new client's handlers in the upgraded `channel`'s pipeline, after the frame

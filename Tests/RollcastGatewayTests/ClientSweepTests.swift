@@ -6,13 +6,13 @@ import Testing
 
 @testable import RollcastGateway
 
-/// One event loop's ping sweep over several clients, on an embedded loop the test moves.
-@Suite("Ping sweep")
-struct PingSweepTests {
+/// One event loop's sweep pinging several WebSocket clients, on an embedded loop the test moves.
+@Suite("Client sweep")
+struct ClientSweepTests {
     static let limits = ConnectionGuard.Limits(pingInterval: .seconds(10), pongTimeout: .seconds(4), stallLimit: .hours(1))
 
     let loop = EmbeddedEventLoop()
-    let sweeps = PingSweeps(limits: Self.limits)
+    let sweeps = ClientSweeps(interval: Self.limits.pingInterval, deadline: Self.limits.pongTimeout)
     let closed = ClosedClients()
     var channels: [EmbeddedChannel] = []
 
