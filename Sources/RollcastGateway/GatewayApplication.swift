@@ -60,7 +60,7 @@ func buildApplication(
     let socket = RealtimeChartsSocket(broadcaster: services.broadcaster, admission: admission, limits: limits, pingSweeps: ClientSweeps(interval: limits.pingInterval, deadline: limits.pongTimeout), logger: logger)
     let eventStream = EventStreamSocket(
         broadcaster: services.broadcaster, admission: admission, stallLimit: stallLimit,
-        keepAlives: ClientSweeps(interval: EventStreamWriter.keepAliveInterval, deadline: EventStreamWriter.keepAliveInterval), logger: logger
+        keepAlives: EventStreamWriter.keepAliveSweeps(), logger: logger
     )
     let upgrades = UpgradePolicy(
         route: GatewayRoutes.realtimeCharts,

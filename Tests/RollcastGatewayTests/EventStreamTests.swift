@@ -83,7 +83,7 @@ struct EventStreamWriterTests {
         let writer = EventStreamWriter(
             id: broadcaster.makeID(), stream: ClientStream(deltaStream: deltaStream, selection: nil, holding: held), chunked: chunked,
             responseHead: EventStreamSocket.responseHead(chunked: chunked), retryMilliseconds: 1_000, stallLimit: .seconds(10),
-            keepAlives: ClientSweeps(interval: EventStreamWriter.keepAliveInterval, deadline: EventStreamWriter.keepAliveInterval), broadcaster: broadcaster, logger: Logger(label: "test"), onEnd: { ended.reasons.append($0) }
+            keepAlives: EventStreamWriter.keepAliveSweeps(), broadcaster: broadcaster, logger: Logger(label: "test"), onEnd: { ended.reasons.append($0) }
         )
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
         try channel.pipeline.syncOperations.addHandler(writer)
@@ -193,22 +193,29 @@ struct EventStreamWriterTests {
         #expect(ended.reasons == [.tooSlow])
     }
 
-    @Test("a comment goes out after a 15 s period in which nothing else did, and not while snapshots flow")
+    @Test("an idle stream carries a comment every 15 s; one that snapshots keep busy none; none is silent past 23 s")
     func keepAlive() throws {
         let writer = try writer(deltaStream: false)
         _ = try written()
-        // The head went out in the first period: the second is the first silent one. (The sweep
-        // ticks each second; a timer's next run is set from when it ran, so time moves by ticks.)
-        for _ in 0..<15 { loop.advanceTime(by: .seconds(1)) }
-        #expect(try written() == "")
-        for _ in 0..<15 { loop.advanceTime(by: .seconds(1)) }
-        #expect(try written() == "3\r\n:\n\n\r\n")
-        for second in 1...30 {
-            if second % 10 == 0 { writer.offer(Self.snapshot(UInt64(second))) }
+        // The sweep ticks each second (a timer's next run is set from when it ran: time moves
+        // by ticks) and visits each stream every 7.5 s; the head counts as sent.
+        var comments: [Int] = []
+        for second in 1...60 {
+            loop.advanceTime(by: .seconds(1))
+            if try written() == "3\r\n:\n\n\r\n" { comments.append(second) }
+        }
+        #expect(comments.count == 3, "\(comments)")
+        #expect(zip(comments, comments.dropFirst()).allSatisfy { $1 - $0 == 15 }, "\(comments)")
+        // Two silent visits after the head: 22.5 s, found by a tick of 1 s.
+        #expect(comments[0] <= 23, "\(comments)")
+        // Snapshots every 5 s: no comment at all.
+        for second in 1...60 {
+            if second % 5 == 0 { writer.offer(Self.snapshot(UInt64(second))) }
             loop.advanceTime(by: .seconds(1))
         }
-        #expect(try events().count == 3)
-        #expect(!(try written()).contains(":\n\n"))
+        let text = try written()
+        #expect(!text.contains(":\n\n"))
+        #expect(text.components(separatedBy: "event: full").count - 1 == 12)
     }
 
     @Test("shutdown ends the stream with the last chunk and closes; nothing is written after it")

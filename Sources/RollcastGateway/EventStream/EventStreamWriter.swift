@@ -20,6 +20,12 @@ final class EventStreamWriter: ChannelDuplexHandler, SnapshotReceiver, ShutdownC
 
     static let keepAliveInterval: TimeAmount = .seconds(15)
 
+    /// The sweeps that visit event streams: twice per keep-alive interval (see ``visit()``).
+    static func keepAliveSweeps() -> ClientSweeps {
+        let half = TimeAmount.nanoseconds(keepAliveInterval.nanoseconds / 2)
+        return ClientSweeps(interval: half, deadline: half)
+    }
+
     let id: UInt64
     private var stream: ClientStream
     /// HTTP/1.1: events are chunks, and the stream ends with the last chunk. HTTP/1.0: bare
@@ -37,6 +43,8 @@ final class EventStreamWriter: ChannelDuplexHandler, SnapshotReceiver, ShutdownC
     private var writable = true
     private var ended = false
     private var wroteSinceKeepAlive = false
+    /// Visits in a row that found nothing sent since the one before.
+    private var silentVisits = 0
     private let keepAlives: ClientSweeps
     private var keepAlive: ClientSweep?
     var sweepIndex: Int?
@@ -180,12 +188,20 @@ final class EventStreamWriter: ChannelDuplexHandler, SnapshotReceiver, ShutdownC
         context.writeAndFlush(wrapOutboundOut(chunked ? event.chunk : event.bare), promise: nil)
     }
 
-    /// A comment when nothing else was sent since the last visit (one ``keepAliveInterval``):
-    /// proxies close connections they see idle, and a client learns its connection still works.
+    /// Visited twice per ``keepAliveInterval``: a comment after two visits in a row that saw
+    /// nothing sent, so an idle stream carries one every 15 s and a stream is never silent for
+    /// more than about 23 s (22.5 s, found by the sweep's 1 s tick; proxies close connections
+    /// they see idle: the HAProxy example in docs/deploy after 30 s).
     func visit() -> UInt64? {
         guard let context, !ended else { return nil }
-        if !wroteSinceKeepAlive, writable { write(.keepAlive, context: context) }
+        silentVisits = wroteSinceKeepAlive ? 0 : silentVisits + 1
         wroteSinceKeepAlive = false
+        if silentVisits >= 2, writable {
+            write(.keepAlive, context: context)
+            // The comment is not traffic of the stream's own: the count starts again from it.
+            wroteSinceKeepAlive = false
+            silentVisits = 0
+        }
         return nil
     }
 
