@@ -7,6 +7,21 @@ import Testing
 
 @Suite("permessage-deflate", .serialized, .timeLimit(.minutes(1)))
 struct CompressionTests {
+    /// The first message a client that offers `permessage-deflate` receives from `url`, inflated
+    /// (by the WebSocket client's own extension, not by anything of the gateway's).
+    static func firstInflatedMessage(from url: String) async throws -> String {
+        try await withTimeout(.seconds(15), "a compressed message") {
+            let collected = Collected<String>()
+            let configuration = WebSocketClientConfiguration(maxFrameSize: 64 << 20, extensions: [.perMessageDeflate(maxDecompressedFrameSize: 64 << 20)])
+            try await WebSocketClient.connect(url: url, configuration: configuration, logger: Logger(label: "probe")) { inbound, _, _ in
+                for try await message in inbound.messages(maxSize: 64 << 20) {
+                    if case .text(let text) = message, await collected.append(text) >= 1 { return }
+                }
+            }
+            return await collected.items[0]
+        }
+    }
+
     @Test("with --permessage-deflate a client that offers it gets smaller frames that inflate to the same snapshot")
     func sharedCompressedFrames() async throws {
         try await RollcastStack.with(
@@ -17,19 +32,7 @@ struct CompressionTests {
             // With 30 s between snapshots both clients get the same cached one first.
             // Deadlines against a hang, not measurements: a CI run with every suite starting at once took over 4 s.
             let plain = try await WebSocketProbe.messages(1, from: url, within: .seconds(15))[0]
-            let inflated = try await withTimeout(.seconds(15), "a compressed message") {
-                let collected = Collected<String>()
-                let configuration = WebSocketClientConfiguration(
-                    maxFrameSize: 64 << 20,
-                    extensions: [.perMessageDeflate(maxDecompressedFrameSize: 64 << 20)]
-                )
-                try await WebSocketClient.connect(url: url, configuration: configuration, logger: Logger(label: "probe")) { inbound, _, _ in
-                    for try await message in inbound.messages(maxSize: 64 << 20) {
-                        if case .text(let text) = message, await collected.append(text) >= 1 { return }
-                    }
-                }
-                return await collected.items[0]
-            }
+            let inflated = try await Self.firstInflatedMessage(from: url)
             #expect(inflated == plain)
 
             // On the wire: RSV1 set and far fewer bytes than the JSON.
@@ -75,16 +78,7 @@ struct CompressionTests {
             // With 30 s between snapshots every client gets the same cached one.
             let plain = try await WebSocketProbe.messages(1, from: url, within: .seconds(15))[0]
             #expect(try SubscriptionTests.chartTexts(plain).map(\.symbol) == ["Z1", "Z3"])
-            let inflated = try await withTimeout(.seconds(15), "a compressed message") {
-                let collected = Collected<String>()
-                let configuration = WebSocketClientConfiguration(maxFrameSize: 64 << 20, extensions: [.perMessageDeflate(maxDecompressedFrameSize: 64 << 20)])
-                try await WebSocketClient.connect(url: url, configuration: configuration, logger: Logger(label: "probe")) { inbound, _, _ in
-                    for try await message in inbound.messages(maxSize: 64 << 20) {
-                        if case .text(let text) = message, await collected.append(text) >= 1 { return }
-                    }
-                }
-                return await collected.items[0]
-            }
+            let inflated = try await Self.firstInflatedMessage(from: url)
             #expect(inflated == plain)
             let port = stack.port
             let (rsv1, compressedBytes) = try await Task.detached {
