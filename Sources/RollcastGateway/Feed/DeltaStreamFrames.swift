@@ -14,13 +14,19 @@ struct DeltaStreamFrames: Sendable {
     private let compress: Bool
     private let fullFrames: MadeOnce<ClientFrames>
     private let deltaFrames: MadeOnce<ClientFrames?>
-    private let makeFull: @Sendable (SnapshotDeflater?) -> ClientFrames
-    private let makeDelta: @Sendable (SnapshotDeflater?) -> ClientFrames?
+    private let makeFull: @Sendable (Compression) -> ClientFrames
+    private let makeDelta: @Sendable (Compression) -> ClientFrames?
+
+    /// How the frames are compressed: with the subscriber's own deflater, one lent by a pool, or not.
+    enum Compression {
+        case deflater(SnapshotDeflater?)
+        case pool(DeflaterPool?)
+    }
 
     /// `{"kind":"full","seq":…,"run_id":…,"generated_at":…,"charts":[…]}`: the payload, wrapped.
-    var full: ClientFrames { fullFrames.value(orMake: { makeFull(ownDeflater()) }) }
+    var full: ClientFrames { fullFrames.value(orMake: { makeFull(.pool(ownDeflater())) }) }
     /// The producer's delta on `baseSeq`.
-    var delta: ClientFrames? { deltaFrames.value(orMake: { makeDelta(ownDeflater()) }) }
+    var delta: ClientFrames? { deltaFrames.value(orMake: { makeDelta(.pool(ownDeflater())) }) }
 
     /// The frames of `payload` and its `delta`, made when first asked for (compressed too when `compress`).
     init(header: SnapshotHeader, payload: ByteBuffer, delta: ByteBuffer?, compress: Bool) {
@@ -28,8 +34,8 @@ struct DeltaStreamFrames: Sendable {
         self.compress = compress
         fullFrames = MadeOnce()
         deltaFrames = MadeOnce()
-        makeFull = { deflater in ClientFrames(plain: Self.fullMessage(header: header, payload: payload), deflater: deflater) }
-        makeDelta = { deflater in delta.map { ClientFrames($0, deflater: deflater) } }
+        makeFull = { compression in ClientFrames(plain: Self.fullMessage(header: header, payload: payload), compression) }
+        makeDelta = { compression in delta.map { ClientFrames(plain: SharedFrame(text: $0), compression) } }
     }
 
     /// Frames made by `full` and `delta` when first asked for, each on its own: a selection's
@@ -55,14 +61,15 @@ struct DeltaStreamFrames: Sendable {
 
     /// Makes the frames now, if they are not made yet, compressing with the subscriber's own `deflater`.
     func make(using deflater: SnapshotDeflater?) {
-        let deflater = compress ? deflater : nil
-        _ = fullFrames.value(orMake: { makeFull(deflater) })
-        _ = deltaFrames.value(orMake: { makeDelta(deflater) })
+        let compression = Compression.deflater(compress ? deflater : nil)
+        _ = fullFrames.value(orMake: { makeFull(compression) })
+        _ = deltaFrames.value(orMake: { makeDelta(compression) })
     }
 
-    /// When compressing with no deflater given (an event loop's first delta client), one of their own.
-    private func ownDeflater() -> SnapshotDeflater? {
-        compress ? try? SnapshotDeflater() : nil
+    /// When compressing with no deflater given (an event loop's first delta client), one lent
+    /// by the pool the selections use: making one costs about 300 KB of zlib state.
+    private func ownDeflater() -> DeflaterPool? {
+        compress ? SelectedFrames.sharedDeflaters : nil
     }
 
     /// The full message framed: the payload inside an object whose first keys route it.

@@ -93,6 +93,14 @@ struct ClientFrames: Sendable {
         self.deflated = deflater.flatMap { $0.deflate(plain.payload) }.map { SharedFrame(text: $0, compressed: true) }
     }
 
+    /// Frames `plain`, compressed as `compression` says.
+    init(plain: SharedFrame, _ compression: DeltaStreamFrames.Compression) {
+        switch compression {
+        case .deflater(let deflater): self.init(plain: plain, deflater: deflater)
+        case .pool(let pool): self.init(plain: plain, pool: pool)
+        }
+    }
+
     /// Frames `plain`, and its compressed form with a deflater of `pool` when one is given.
     init(plain: SharedFrame, pool: DeflaterPool?) {
         self.plain = plain

@@ -50,7 +50,7 @@ final class SelectedFrames: Sendable {
     /// negotiated `permessage-deflate`; `nil` without compression.
     private let deflaters: DeflaterPool?
     /// The pool of every snapshot's selections: deflaters outlive snapshots.
-    private static let sharedDeflaters = DeflaterPool()
+    static let sharedDeflaters = DeflaterPool()
 
     init(header: SnapshotHeader, payload: ByteBuffer, delta: ByteBuffer?, compress: Bool = false) {
         self.header = header

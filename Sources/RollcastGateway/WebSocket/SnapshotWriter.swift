@@ -20,7 +20,6 @@ final class SnapshotWriter: ChannelDuplexHandler, RemovableChannelHandler, Snaps
     private let deflate: Bool
     /// The stream it asked for (`rollcast.delta.v1` or not), the charts it watches, what it holds.
     private var stream: ClientStream
-    var selection: ChartFilter? { stream.selection }
     private let broadcaster: SnapshotBroadcaster
     private let logger: Logger
     private var context: ChannelHandlerContext?
